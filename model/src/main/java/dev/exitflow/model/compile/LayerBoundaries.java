@@ -1,0 +1,84 @@
+package dev.exitflow.model.compile;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.exitflow.model.ModelFormatException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Finds, in an encoder graph, the tensor that carries the output of each layer. It is found from
+ * structure, not node numbers: among the tensors a layer's nodes produce and something outside the
+ * layer reads (or the graph returns), it is the one every other such tensor is computed from. In
+ * a quantized graph, for example, the next layer also reads the quantized copy, its scale and its
+ * zero point, all derived from that tensor.
+ */
+final class LayerBoundaries {
+  private final OnnxGraph g;
+  private final String model;
+  private final String tokenIdsInput;
+
+  LayerBoundaries(OnnxGraph g, String model) {
+    this.g = g;
+    this.model = model;
+    this.tokenIdsInput = g.inputs.keySet().stream()
+        .filter(n -> InputRole.ofGraphInput(n) == InputRole.TOKEN_IDS)
+        .findFirst()
+        .orElseThrow(() -> ModelFormatException.notAnEncoder(model, "no token-ids input among " + g.inputs.keySet()));
+  }
+
+  /** The output tensor of layer {@code layer}, counting from 1. */
+  String outputOf(int layer) {
+    int index = layer - 1;
+    Set<String> candidates = new LinkedHashSet<>();
+    for (int i = 0; i < g.nodeLayer.length; i++) {
+      if (g.nodeLayer[i] != index) {
+        continue;
+      }
+      for (String t : g.node(i).getOutputList()) {
+        if (leavesLayer(t, index) && g.dependsOn(t, tokenIdsInput)) {
+          candidates.add(t);
+        }
+      }
+    }
+    List<String> dominating = new ArrayList<>();
+    for (String c : candidates) {
+      if (candidates.stream().allMatch(other -> g.dependsOn(other, c))) {
+        dominating.add(c);
+      }
+    }
+    if (dominating.size() != 1) {
+      throw ModelFormatException.notAnEncoder(
+          model, "cannot tell which tensor is the output of layer " + layer + " (candidates " + candidates + ")");
+    }
+    return dominating.get(0);
+  }
+
+  private boolean leavesLayer(String tensor, int layer) {
+    if (g.outputs.contains(tensor)) {
+      return true;
+    }
+    for (int consumer : g.consumers.getOrDefault(tensor, List.of())) {
+      if (g.nodeLayer[consumer] != layer) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Width of the hidden state: the second dimension of the token embedding table. */
+  int hiddenSize() {
+    for (int consumer : g.consumers.getOrDefault(tokenIdsInput, List.of())) {
+      NodeProto n = g.node(consumer);
+      if (n.getOpType().equals("Gather")) {
+        TensorProto table = g.initializers.get(n.getInput(0));
+        if (table != null && table.getDimsCount() == 2) {
+          return (int) table.getDims(1);
+        }
+      }
+    }
+    throw ModelFormatException.notAnEncoder(model, "no token embedding table (Gather on " + tokenIdsInput + ")");
+  }
+}

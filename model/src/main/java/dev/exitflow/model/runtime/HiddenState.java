@@ -1,0 +1,15 @@
+package dev.exitflow.model.runtime;
+
+/**
+ * One text's hidden state after some stage: {@code length} rows of {@code hiddenSize} floats,
+ * row-major, padding already stripped. This is what travels between stages, so that a request can
+ * be re-batched with different companions at the next stage.
+ */
+public record HiddenState(float[] values, int length, int hiddenSize) {
+  public HiddenState {
+    if (values.length != length * hiddenSize) {
+      throw new IllegalArgumentException(
+          "hidden state of " + values.length + " floats is not " + length + " x " + hiddenSize);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.exitflow.model.runtime;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.compile.CompiledModel;
+import dev.exitflow.model.compile.StageCache;
+import dev.exitflow.model.compile.StageSpec;
+import dev.exitflow.model.tokenize.TextTokenizer;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and the
+ * exit head. {@link #embed} runs texts synchronously up to a chosen exit; the actor runtime instead
+ * drives {@link #stage(int)} directly, batch by batch.
+ */
+public final class StagedEncoder implements AutoCloseable {
+  private final ModelDescriptor model;
+  private final CompiledModel compiled;
+  private final TextTokenizer tokenizer;
+  private final List<StageSession> stages;
+  private final ExitHead head;
+  private final ExitPoints exits;
+  private final int batchSize;
+
+  private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
+      List<StageSession> stages, int batchSize) {
+    this.model = model;
+    this.compiled = compiled;
+    this.tokenizer = tokenizer;
+    this.stages = List.copyOf(stages);
+    this.head = new ExitHead(model.pooling(), compiled.hiddenSize());
+    this.exits = new ExitPoints(model.exitLayers());
+    this.batchSize = batchSize;
+  }
+
+  /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
+  public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    List<StageSession> sessions = new ArrayList<>();
+    TextTokenizer tokenizer = new TextTokenizer(model);
+    try (OrtSession.SessionOptions options = OrtSessions.options(settings)) {
+      for (StageSpec spec : compiled.stages()) {
+        sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options));
+      }
+    } catch (OrtException | RuntimeException e) {
+      for (StageSession s : sessions) {
+        s.close();
+      }
+      tokenizer.close();
+      throw e;
+    }
+    return new StagedEncoder(model, compiled, tokenizer, sessions, settings.batchSize());
+  }
+
+  public ModelDescriptor model() {
+    return model;
+  }
+
+  public CompiledModel compiled() {
+    return compiled;
+  }
+
+  public ExitPoints exits() {
+    return exits;
+  }
+
+  public ExitHead head() {
+    return head;
+  }
+
+  public TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  public StageSession stage(int index) {
+    return stages.get(index);
+  }
+
+  public int hiddenSize() {
+    return compiled.hiddenSize();
+  }
+
+  /**
+   * Embeds texts at the named exit ({@code "2"}, {@code "shallow"}, {@code "deep"}, ...), in
+   * batches of the configured size, in order. {@code dimensions} null keeps the full size.
+   */
+  public List<Embedding> embed(List<String> texts, String exit, Integer dimensions) throws OrtException {
+    int last = exits.stageOf(exit);
+    head.checkDimensions(dimensions);
+    List<TokenizedText> tokens = tokenizer.tokenize(texts);
+    List<Embedding> out = new ArrayList<>(texts.size());
+    for (int from = 0; from < tokens.size(); from += batchSize) {
+      List<TokenizedText> batch = tokens.subList(from, Math.min(tokens.size(), from + batchSize));
+      PaddedBatch states = null;
+      for (int s = 0; s <= last; s++) {
+        states = stages.get(s).run(batch, states);
+      }
+      List<HiddenState> rows = states.split();
+      for (int i = 0; i < batch.size(); i++) {
+        TokenizedText t = batch.get(i);
+        out.add(new Embedding(head.apply(rows.get(i), dimensions), exits.layers().get(last), t.length(), t.truncated()));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() throws OrtException {
+    for (StageSession s : stages) {
+      s.close();
+    }
+    tokenizer.close();
+  }
+}
