@@ -9,6 +9,7 @@ public record ModelSettings(
     Path cacheDir,
     int intraOpThreads,
     int interOpThreads,
+    boolean allowSpinning,
     String optimizationLevel,
     int batchSize) {
 
@@ -19,6 +20,7 @@ public record ModelSettings(
         Path.of(c.getString("cache-dir")),
         c.getInt("onnx.intra-op-threads"),
         c.getInt("onnx.inter-op-threads"),
+        c.getBoolean("onnx.allow-spinning"),
         c.getString("onnx.optimization-level"),
         c.getInt("batch-size"));
   }

@@ -4,14 +4,12 @@ import com.typesafe.config.ConfigFactory;
 import dev.exitflow.model.eval.StsFiles;
 import java.nio.file.Path;
 
-/** Settings and models for tests: the real built-in models, cached under target/ of this module. */
+/** Settings and models for tests: the real built-in models, cached where the build says (root pom). */
 public final class TestModels {
   private TestModels() {}
 
   public static ModelSettings settings() {
-    return ModelSettings.create(ConfigFactory.parseString(
-            "exitflow.model.cache-dir = \"" + Path.of("target/exitflow-cache").toAbsolutePath() + "\"")
-        .withFallback(ConfigFactory.load()));
+    return ModelSettings.create(ConfigFactory.load());
   }
 
   public static ModelDescriptor builtin(String name) {

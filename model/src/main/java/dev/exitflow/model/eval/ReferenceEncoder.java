@@ -24,14 +24,15 @@ import java.util.Map;
  * {@code exitflow bench} compare the engine's deep exit against it.
  */
 public final class ReferenceEncoder implements AutoCloseable {
-  private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+  private final OrtEnvironment env;
   private final OrtSession session;
   private final TextTokenizer tokenizer;
   private final ExitHead head;
   private final int hiddenSize;
 
   public ReferenceEncoder(ModelDescriptor model, ModelSettings settings, int hiddenSize) throws OrtException {
-    try (OrtSession.SessionOptions options = OrtSessions.options(settings)) {
+    this.env = OrtSessions.environment(settings);
+    try (OrtSession.SessionOptions options = OrtSessions.standaloneOptions(settings)) {
       this.session = env.createSession(model.onnxFile().toString(), options);
     }
     this.tokenizer = new TextTokenizer(model);

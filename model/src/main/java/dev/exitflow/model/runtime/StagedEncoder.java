@@ -11,6 +11,8 @@ import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -41,10 +43,10 @@ public final class StagedEncoder implements AutoCloseable {
   /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
-    try (OrtSession.SessionOptions options = OrtSessions.options(settings)) {
+    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       for (StageSpec spec : compiled.stages()) {
         sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options));
       }
@@ -87,27 +89,40 @@ public final class StagedEncoder implements AutoCloseable {
   }
 
   /**
-   * Embeds texts at the named exit ({@code "2"}, {@code "shallow"}, {@code "deep"}, ...), in
-   * batches of the configured size, in order. {@code dimensions} null keeps the full size.
+   * Embeds texts at the named exit ({@code "2"}, {@code "shallow"}, {@code "deep"}, ...) and returns
+   * them in input order. {@code dimensions} null keeps the full size. Texts are grouped by token
+   * length into batches of the configured size, so short texts are not padded to long ones.
    */
   public List<Embedding> embed(List<String> texts, String exit, Integer dimensions) throws OrtException {
     int last = exits.stageOf(exit);
     head.checkDimensions(dimensions);
     List<TokenizedText> tokens = tokenizer.tokenize(texts);
-    List<Embedding> out = new ArrayList<>(texts.size());
-    for (int from = 0; from < tokens.size(); from += batchSize) {
-      List<TokenizedText> batch = tokens.subList(from, Math.min(tokens.size(), from + batchSize));
-      PaddedBatch states = null;
-      for (int s = 0; s <= last; s++) {
-        states = stages.get(s).run(batch, states);
-      }
-      List<HiddenState> rows = states.split();
-      for (int i = 0; i < batch.size(); i++) {
-        TokenizedText t = batch.get(i);
-        out.add(new Embedding(head.apply(rows.get(i), dimensions), exits.layers().get(last), t.length(), t.truncated()));
+    Integer[] order = new Integer[tokens.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingInt(i -> tokens.get(i).length()));
+    Embedding[] out = new Embedding[tokens.size()];
+    for (int from = 0; from < order.length; from += batchSize) {
+      List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
+      List<TokenizedText> batch = members.stream().map(tokens::get).toList();
+      List<HiddenState> rows = runBatch(batch, last).split();
+      for (int k = 0; k < batch.size(); k++) {
+        TokenizedText t = batch.get(k);
+        out[members.get(k)] =
+            new Embedding(head.apply(rows.get(k), dimensions), exits.layers().get(last), t.length(), t.truncated());
       }
     }
-    return out;
+    return Arrays.asList(out);
+  }
+
+  /** Runs one batch through stages 0..last, handing each stage's padded output to the next. */
+  public PaddedBatch runBatch(List<TokenizedText> batch, int last) throws OrtException {
+    PaddedBatch states = null;
+    for (int s = 0; s <= last; s++) {
+      states = stages.get(s).run(batch, states);
+    }
+    return states;
   }
 
   @Override

@@ -1,0 +1,148 @@
+package dev.exitflow.gateway.cli;
+
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.eval.ReferenceEncoder;
+import dev.exitflow.model.eval.StsDataset;
+import dev.exitflow.model.eval.StsFiles;
+import dev.exitflow.model.runtime.StagedEncoder;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Throughput of the engine at each exit against two peers, measured side by side in one run:
+ * a plain ONNX Runtime session on the unmodified model file (the reference: same batches, same
+ * tokenizer, same session options, same pooling) and langchain4j's in-process MiniLM model.
+ * Contenders alternate within each round, in a rotating order, so drift in machine speed hits
+ * all of them alike.
+ *
+ * <p>The reference embeds the sentences in a loop over fixed batches, as a plain ONNX Runtime user
+ * would. The engine's exits are given the whole list and batch it themselves, grouping texts of
+ * similar length; the row "same batches" runs the deep exit on the reference's own batches, to
+ * show what the staging alone costs or saves.
+ */
+@Command(name = "bench", description = "Sentences/s of every exit against a plain ONNX Runtime session and langchain4j.")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--sentences", defaultValue = "1024", description = "Distinct STS-B test sentences per pass (default: ${DEFAULT-VALUE})")
+  int sentences;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Timed passes per contender (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--json", description = "Print the result as one JSON object, last on stdout")
+  boolean json;
+
+  @Mixin ModelOption model;
+
+  @Spec CommandSpec spec;
+
+  record ExitResult(int layer, double sps, double ratioVsReference) {}
+
+  record Result(String model, int sentences, int rounds, int batchSize, double referenceSps,
+      double deepSameBatchesSps, Double langchain4jSps, List<ExitResult> exits) {}
+
+  /** One way of embedding all the sentences once; {@code seconds} accumulates over rounds. */
+  private record Contender(String name, Pass pass, double[] seconds) {
+    Contender(String name, Pass pass) {
+      this(name, pass, new double[1]);
+    }
+  }
+
+  @FunctionalInterface
+  private interface Pass {
+    void run(List<String> texts) throws Exception;
+  }
+
+  @FunctionalInterface
+  private interface BatchRunner {
+    void run(List<String> batch) throws Exception;
+  }
+
+  private Pass inBatches(BatchRunner runner, int batchSize) {
+    return texts -> {
+      for (int i = 0; i < texts.size(); i += batchSize) {
+        runner.run(texts.subList(i, Math.min(texts.size(), i + batchSize)));
+      }
+    };
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ModelDescriptor descriptor = model.resolve();
+    int batchSize = model.settings().batchSize();
+    List<String> texts = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
+    texts = texts.subList(0, Math.min(sentences, texts.size()));
+
+    try (StagedEncoder engine = StagedEncoder.open(descriptor, model.settings());
+        ReferenceEncoder reference = new ReferenceEncoder(descriptor, model.settings(), engine.hiddenSize())) {
+      List<Contender> contenders = new ArrayList<>();
+      Contender ref = new Contender("reference", inBatches(reference::embedBatch, batchSize));
+      contenders.add(ref);
+      for (int layer : descriptor.exitLayers()) {
+        contenders.add(new Contender("exit " + layer, t -> engine.embed(t, String.valueOf(layer), null)));
+      }
+      Contender sameBatches = new Contender("deep, same batches", inBatches(b -> engine.embed(b, "deep", null), batchSize));
+      contenders.add(sameBatches);
+      Contender peer = Langchain4jPeer.forModel(descriptor.name())
+          .map(p -> new Contender("langchain4j", inBatches(p::embed, batchSize)))
+          .orElse(null);
+      if (peer != null) {
+        contenders.add(peer);
+      }
+
+      for (Contender c : contenders) { // warm-up: sessions allocate and optimise on first use
+        c.pass().run(texts.subList(0, Math.min(texts.size(), 2 * batchSize)));
+      }
+      try (ProgressBar bar = Progress.bar("bench", (long) rounds * contenders.size(), "passes")) {
+        for (int r = 0; r < rounds; r++) {
+          for (int k = 0; k < contenders.size(); k++) {
+            Contender c = contenders.get((k + r) % contenders.size());
+            long start = System.nanoTime();
+            c.pass().run(texts);
+            c.seconds()[0] += (System.nanoTime() - start) / 1e9;
+            bar.step();
+          }
+        }
+      }
+
+      double total = (double) texts.size() * rounds;
+      double refSps = total / ref.seconds()[0];
+      List<ExitResult> exits = new ArrayList<>();
+      for (int i = 0; i < descriptor.exitLayers().size(); i++) {
+        double sps = total / contenders.get(i + 1).seconds()[0];
+        exits.add(new ExitResult(descriptor.exitLayers().get(i), sps, sps / refSps));
+      }
+      Double peerSps = peer == null ? null : total / peer.seconds()[0];
+      Result result = new Result(descriptor.name(), texts.size(), rounds, batchSize, refSps,
+          total / sameBatches.seconds()[0], peerSps, exits);
+      print(result);
+      return 0;
+    }
+  }
+
+  private void print(Result r) {
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("%s: %d sentences x %d rounds, batch %d%n", r.model(), r.sentences(), r.rounds(), r.batchSize());
+    out.printf("%-34s %12s %14s%n", "contender", "sentences/s", "vs reference");
+    out.printf("%-34s %12.1f %14.2f%n", "reference (plain ORT session)", r.referenceSps(), 1.0);
+    for (ExitResult e : r.exits()) {
+      out.printf("%-34s %12.1f %14.2f%n", "exitflow exit " + e.layer(), e.sps(), e.ratioVsReference());
+    }
+    out.printf("%-34s %12.1f %14.2f%n", "exitflow deep, reference's batches",
+        r.deepSameBatchesSps(), r.deepSameBatchesSps() / r.referenceSps());
+    if (r.langchain4jSps() != null) {
+      out.printf("%-34s %12.1f %14.2f%n", "langchain4j", r.langchain4jSps(), r.langchain4jSps() / r.referenceSps());
+    }
+    if (json) {
+      out.println(Json.of(r));
+    }
+    out.flush();
+  }
+}

@@ -1,0 +1,54 @@
+package dev.exitflow.gateway.cli;
+
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.eval.StsDataset;
+import dev.exitflow.model.eval.StsEvaluator;
+import dev.exitflow.model.eval.StsFiles;
+import dev.exitflow.model.eval.StsReport;
+import dev.exitflow.model.runtime.StagedEncoder;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
+final class EvalCommand implements Callable<Integer> {
+  @Option(names = "--dataset", defaultValue = "sts-test.csv",
+      description = "STS CSV (sentence1,sentence2,score); a bare name is looked up in ../shared/data/stsbenchmark "
+          + "(default: ${DEFAULT-VALUE})")
+  String dataset;
+
+  @Option(names = "--json", description = "Print the report as one JSON object, last on stdout")
+  boolean json;
+
+  @Mixin ModelOption model;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelDescriptor descriptor = model.resolve();
+    StsDataset data = StsDataset.read(StsFiles.locate(dataset));
+    StsReport report;
+    try (StagedEncoder encoder = StagedEncoder.open(descriptor, model.settings());
+        ProgressBar bar = Progress.bar("eval " + descriptor.name(),
+            (long) data.sentences().size() * descriptor.exitLayers().size(), "sentences")) {
+      report = StsEvaluator.evaluate(encoder, data, bar::stepBy);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("%s on %s (%d pairs)%n", report.model(), report.dataset(), report.pairs());
+    out.printf("%-6s %10s %14s %12s%n", "exit", "spearman", "sentences/s", "mean tokens");
+    for (StsReport.Exit e : report.exits()) {
+      out.printf("%-6d %10.2f %14.1f %12.1f%n", e.layer(), e.spearman() * 100, e.sentencesPerS(), e.meanTokens());
+    }
+    if (json) {
+      out.println(Json.of(report));
+    }
+    out.flush();
+    return 0;
+  }
+}

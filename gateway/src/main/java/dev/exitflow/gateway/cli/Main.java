@@ -1,0 +1,24 @@
+package dev.exitflow.gateway.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code exitflow} command line. */
+@Command(
+    name = "exitflow",
+    mixinStandardHelpOptions = true,
+    version = "exitflow 0.1.0",
+    description = "Streaming multi-exit inference for transformer encoders.",
+    subcommands = {EmbedCommand.class, EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line; tests execute it in-process. */
+  public static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new ErrorHandler());
+    return cli;
+  }
+}

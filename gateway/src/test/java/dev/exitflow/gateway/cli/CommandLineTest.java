@@ -1,0 +1,87 @@
+package dev.exitflow.gateway.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The commands, run in-process as the launcher runs them, against the real built-in model. */
+class CommandLineTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path tmp;
+
+  private record Run(int exit, String out, String err) {
+    JsonNode lastJson() throws Exception {
+      List<String> lines = out.lines().toList();
+      return JSON.readTree(lines.get(lines.size() - 1));
+    }
+  }
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int code = cli.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void embedPrintsTheEmbeddingAsJson() throws Exception {
+    Run r = run("embed", "A man is playing a flute.", "--exit", "shallow", "--dimensions", "32");
+    assertEquals(0, r.exit(), r.err());
+    JsonNode json = r.lastJson();
+    assertEquals("all-minilm-l6-v2", json.get("model").asText());
+    assertEquals(2, json.get("exit_layer").asInt());
+    assertEquals(32, json.get("embedding").size());
+    assertEquals(9, json.get("tokens").asInt());
+  }
+
+  @Test
+  void badOptionsGiveAClearErrorAndExitCode() {
+    Run exit = run("embed", "text", "--exit", "7");
+    assertEquals(2, exit.exit());
+    assertTrue(exit.err().contains("unknown_exit") && exit.err().contains("[2, 4, 6, shallow, deep]"), exit.err());
+
+    Run empty = run("embed", "   ");
+    assertEquals(2, empty.exit());
+    assertTrue(empty.err().contains("empty_input"), empty.err());
+
+    Run model = run("embed", "text", "--model", tmp.resolve("nowhere").toString());
+    assertEquals(2, model.exit());
+    assertTrue(model.err().contains("unknown_model"), model.err());
+  }
+
+  @Test
+  void evalReportsEveryExitAsJsonLast() throws Exception {
+    Path csv = tmp.resolve("mini.csv");
+    Files.writeString(csv, """
+        sentence1,sentence2,score
+        A man is playing a guitar.,A man plays the guitar.,4.8
+        A woman is slicing an onion.,A man is driving a car.,0.2
+        A cat sits on the mat.,A cat is sitting on a mat.,4.6
+        Kids play football in a park.,The stock market fell today.,0.0
+        "A dog, brown and small, barks.",A small brown dog is barking.,4.4
+        """);
+    Run r = run("eval", "--dataset", csv.toString(), "--json");
+    assertEquals(0, r.exit(), r.err());
+    JsonNode json = r.lastJson();
+    assertEquals(5, json.get("pairs").asInt());
+    assertEquals(3, json.get("exits").size());
+    JsonNode deep = json.get("exits").get(2);
+    assertEquals(6, deep.get("layer").asInt());
+    assertTrue(deep.get("spearman").asDouble() > 0.8, deep.toString()); // clear-cut pairs rank right
+    assertTrue(deep.get("sentences_per_s").asDouble() > 0);
+  }
+}
