@@ -40,6 +40,15 @@ public final class StagedEncoder implements AutoCloseable {
     this.batchSize = batchSize;
   }
 
+  /** Opens one more session of a compiled stage, e.g. for a worker that owns it. */
+  public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
+      throws OrtException {
+    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
+      return new StageSession(
+          OrtSessions.environment(settings), compiled.stageFile(spec), spec, compiled.hiddenSize(), options);
+    }
+  }
+
   /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
@@ -72,7 +81,8 @@ public final class StagedEncoder implements AutoCloseable {
     return exits;
   }
 
-  public ExitHead head() {
+  /** The head of the exit taken after stage {@code stage} (0-based). */
+  public ExitHead head(int stage) {
     return head;
   }
 
@@ -95,6 +105,7 @@ public final class StagedEncoder implements AutoCloseable {
    */
   public List<Embedding> embed(List<String> texts, String exit, Integer dimensions) throws OrtException {
     int last = exits.stageOf(exit);
+    ExitHead head = head(last);
     head.checkDimensions(dimensions);
     List<TokenizedText> tokens = tokenizer.tokenize(texts);
     Integer[] order = new Integer[tokens.size()];
