@@ -1,0 +1,156 @@
+package dev.exitflow.actors;
+
+import com.typesafe.config.Config;
+import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.compile.CompiledModel;
+import dev.exitflow.model.compile.StageCache;
+import dev.exitflow.model.compile.StageSpec;
+import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.StageSession;
+import dev.exitflow.model.runtime.StagedEncoder;
+import dev.exitflow.model.tokenize.TextTokenizer;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/**
+ * The in-process API of the actor runtime, for the gateway and the Kafka pipeline: submit texts,
+ * get embeddings, with batching, exit routing and admission done behind it.
+ *
+ * <p>Texts are tokenized and validated on the caller's thread, so a bad request fails at once
+ * with a typed error ({@link InvalidInputException}) without entering any queue.
+ */
+public final class EncoderRuntime {
+  private final ActorSystem<?> system;
+  private final ModelDescriptor model;
+  private final TextTokenizer tokenizer;
+  private final ActorRef<Scheduler.Command> scheduler;
+  private final List<Integer> exitLayers;
+  private final ExitHead head;
+  private final RuntimeSettings settings;
+  private final AtomicBoolean stopping = new AtomicBoolean();
+
+  private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
+      ActorRef<Scheduler.Command> scheduler, ExitHead head, RuntimeSettings settings) {
+    this.system = system;
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.scheduler = scheduler;
+    this.exitLayers = model.exitLayers();
+    this.head = head;
+    this.settings = settings;
+  }
+
+  /**
+   * Compiles the model's stages (or finds them in the cache) and starts the scheduler and its
+   * workers in {@code system}. Blocks while compiling; workers open their sessions in the
+   * background — see {@link #ready()}.
+   */
+  public static EncoderRuntime start(ActorSystem<?> system, ModelDescriptor model, Config config) {
+    ModelSettings modelSettings = ModelSettings.create(config);
+    RuntimeSettings settings = RuntimeSettings.create(config);
+    CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
+    List<Callable<StageSession>> openers = new ArrayList<>();
+    List<ExitHead> heads = new ArrayList<>();
+    for (StageSpec spec : compiled.stages()) {
+      openers.add(() -> StagedEncoder.openStage(compiled, spec, modelSettings));
+      heads.add(new ExitHead(model.pooling(), compiled.hiddenSize()));
+    }
+    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(), openers);
+    ActorRef<Scheduler.Command> scheduler =
+        system.systemActorOf(Scheduler.create(plan, settings), "exitflow-" + model.name(), Props.empty());
+    return new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads.get(0), settings);
+  }
+
+  /** The scheduler actor, for tests that speak its protocol directly. */
+  ActorRef<Scheduler.Command> scheduler() {
+    return scheduler;
+  }
+
+  public ModelDescriptor model() {
+    return model;
+  }
+
+  public List<Integer> exitLayers() {
+    return exitLayers;
+  }
+
+  /** Completes when every stage worker has its ONNX Runtime session open. */
+  public CompletionStage<Done> ready() {
+    return AskPattern.ask(scheduler, Scheduler.AwaitReady::new, settings.askTimeout(), system.scheduler());
+  }
+
+  public CompletionStage<EmbeddingResult> submit(EmbeddingRequest request) {
+    return submitAll(List.of(request)).thenApply(results -> results.get(0));
+  }
+
+  /**
+   * Submits several requests at once (tokenized in one call); completes when all have results, or
+   * fails with the first error.
+   */
+  public CompletionStage<List<EmbeddingResult>> submitAll(List<EmbeddingRequest> requests) {
+    List<TokenizedText> tokens;
+    try {
+      if (stopping.get()) {
+        throw new ShuttingDown();
+      }
+      requests.forEach(this::validate);
+      tokens = tokenizer.tokenize(requests.stream().map(EmbeddingRequest::text).toList());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    List<CompletableFuture<EmbeddingResult>> results = new ArrayList<>(requests.size());
+    for (int i = 0; i < requests.size(); i++) {
+      EmbeddingRequest r = requests.get(i);
+      TokenizedText t = tokens.get(i);
+      results.add(AskPattern.<Scheduler.Command, EmbeddingResult>askWithStatus(
+              scheduler, replyTo -> new Scheduler.Submit(r, t, replyTo), settings.askTimeout(), system.scheduler())
+          .toCompletableFuture());
+    }
+    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+        .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+  }
+
+  private void validate(EmbeddingRequest r) {
+    if (r.exit() instanceof ExitPolicy.Exact exact && !exitLayers.contains(exact.layer())) {
+      throw InvalidInputException.unknownExit(String.valueOf(exact.layer()), exitNames());
+    }
+    head.checkDimensions(r.dimensions());
+    if (r.deadlineMs() != null && r.deadlineMs() <= 0) {
+      throw new InvalidInputException("bad_deadline", "deadline_ms must be positive, got " + r.deadlineMs());
+    }
+  }
+
+  private List<String> exitNames() {
+    List<String> names = new ArrayList<>();
+    exitLayers.forEach(l -> names.add(String.valueOf(l)));
+    names.addAll(List.of("shallow", "deep", "auto"));
+    return names;
+  }
+
+  public CompletionStage<RuntimeStats> stats() {
+    return AskPattern.ask(scheduler, Scheduler.GetStats::new, settings.askTimeout(), system.scheduler());
+  }
+
+  /**
+   * Graceful drain: new requests are refused with {@link ShuttingDown}, queued and running ones
+   * finish (or fail after the drain timeout), then the workers stop and close their sessions.
+   */
+  public CompletionStage<Done> stop() {
+    stopping.set(true);
+    return AskPattern.<Scheduler.Command, Done>ask(scheduler, Scheduler.Drain::new,
+            settings.drainTimeout().plus(settings.askTimeout()), system.scheduler())
+        .whenComplete((done, error) -> tokenizer.close());
+  }
+}

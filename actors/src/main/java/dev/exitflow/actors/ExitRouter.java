@@ -1,0 +1,36 @@
+package dev.exitflow.actors;
+
+/**
+ * The decision at an exit point: does a request leave after the stage it just finished, or
+ * continue to the next? Promise policies ({@code shallow}, {@code deep}, an exact layer) leave
+ * exactly at their target. {@code auto} continues only while the depth controller allows it for
+ * the request's priority and the next stage's expected wait plus compute fits its deadline.
+ */
+final class ExitRouter {
+  /** Leave now, and why; or continue (reason null). */
+  record Decision(boolean exit, ExitReason reason) {
+    static final Decision CONTINUE = new Decision(false, null);
+
+    static Decision exit(ExitReason reason) {
+      return new Decision(true, reason);
+    }
+  }
+
+  private ExitRouter() {}
+
+  static Decision decide(Pending p, int finishedStage, int lastStage, int allowedStage, long nextStageNanos, long now) {
+    if (!p.isAuto()) {
+      return finishedStage >= p.targetStage ? Decision.exit(ExitReason.POLICY) : Decision.CONTINUE;
+    }
+    if (finishedStage >= lastStage) {
+      return Decision.exit(ExitReason.POLICY);
+    }
+    if (finishedStage >= allowedStage) {
+      return Decision.exit(ExitReason.LOAD);
+    }
+    if (now + nextStageNanos > p.deadlineNanos) {
+      return Decision.exit(ExitReason.DEADLINE);
+    }
+    return Decision.CONTINUE;
+  }
+}

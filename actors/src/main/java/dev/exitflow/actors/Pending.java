@@ -1,0 +1,44 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.runtime.HiddenState;
+import dev.exitflow.model.tokenize.TokenizedText;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * One admitted request on its way through the stages: what it asked for, its tokens, its hidden
+ * state after the last stage it passed, and the time it has spent queueing and computing.
+ */
+final class Pending {
+  final EmbeddingRequest request;
+  final TokenizedText tokens;
+  final ActorRef<StatusReply<EmbeddingResult>> replyTo;
+  /** Stage after which a promise policy must exit; the last stage for {@code auto}. */
+  final int targetStage;
+  final long admittedNanos;
+  /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none. */
+  final long deadlineNanos;
+
+  HiddenState state;
+  long enqueuedNanos;
+  long queueNanos;
+  long computeNanos;
+
+  Pending(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
+      int targetStage, long admittedNanos) {
+    this.request = request;
+    this.tokens = tokens;
+    this.replyTo = replyTo;
+    this.targetStage = targetStage;
+    this.admittedNanos = admittedNanos;
+    this.deadlineNanos = request.deadlineMs() == null ? Long.MAX_VALUE : admittedNanos + request.deadlineMs() * 1_000_000L;
+  }
+
+  boolean isAuto() {
+    return request.exit() instanceof ExitPolicy.Auto;
+  }
+
+  int length() {
+    return tokens.length();
+  }
+}

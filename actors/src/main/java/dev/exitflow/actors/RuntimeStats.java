@@ -1,0 +1,19 @@
+package dev.exitflow.actors;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A snapshot of the runtime: every stage's queue and service rate, the depth controller's
+ * degradation level (0 = full depth for all; see {@link DepthController}), requests in flight,
+ * and counters since start: admitted, rejected, failed, and completed per exit layer and per reason.
+ */
+public record RuntimeStats(
+    List<StageStats> stages,
+    double degradationLevel,
+    int inFlight,
+    long admitted,
+    long rejected,
+    long failed,
+    Map<Integer, Long> completedByExit,
+    Map<ExitReason, Long> completedByReason) {}

@@ -1,0 +1,338 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.HiddenState;
+import dev.exitflow.model.runtime.PaddedBatch;
+import dev.exitflow.model.runtime.StageSession;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * The runtime's coordinator. It admits requests into the first stage's queue (or rejects them as
+ * {@link Overloaded}), hands due batches from each stage's {@link StageBatcher} to that stage's idle
+ * {@link StageWorker}s, and at every exit point asks the {@link ExitRouter} whether each request
+ * of a finished batch leaves (it then replies) or joins the next stage's queue, where it is
+ * re-batched with other continuing requests. A timer feeds the {@link DepthController}.
+ *
+ * <p>Inference never runs here: this actor only moves requests, so one of it keeps up with many
+ * workers.
+ */
+public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
+  public interface Command {}
+
+  /** Admit one tokenized request; the reply is its result or a typed error. */
+  public record Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo)
+      implements Command {}
+
+  public record GetStats(ActorRef<RuntimeStats> replyTo) implements Command {}
+
+  /** Replies once every worker has its session open. */
+  public record AwaitReady(ActorRef<Done> replyTo) implements Command {}
+
+  /** Stop admitting, finish what is in flight, reply, then stop (workers close their sessions). */
+  public record Drain(ActorRef<Done> replyTo) implements Command {}
+
+  private record FromWorker(StageWorker.Outcome outcome) implements Command {}
+
+  private record BatchDue(int stage) implements Command {}
+
+  private enum Tick implements Command { INSTANCE }
+
+  private enum DrainTimedOut implements Command { INSTANCE }
+
+  /** What the scheduler needs to know of the model: its exits, heads and how to open stage sessions. */
+  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, List<Callable<StageSession>> openers) {
+    int stages() {
+      return exitLayers.size();
+    }
+  }
+
+  public static Behavior<Command> create(Plan plan, RuntimeSettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Scheduler(ctx, timers, plan, settings)));
+  }
+
+  private record RunningBatch(int stage, List<Pending> members) {}
+
+  private final TimerScheduler<Command> timers;
+  private final Plan plan;
+  private final RuntimeSettings settings;
+  private final int lastStage;
+  private final StageBatcher[] batchers;
+  private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
+  private final Set<ActorRef<StageWorker.Command>> everReady = new HashSet<>();
+  private final int totalWorkers;
+  private final Map<Long, RunningBatch> running = new HashMap<>();
+  private final DepthController controller;
+  private final ActorRef<StageWorker.Outcome> outcomes;
+  private final SplittableRandom random = new SplittableRandom();
+  private final List<ActorRef<Done>> readyWaiters = new ArrayList<>();
+  private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
+
+  private long nextBatchId;
+  private int inFlight;
+  private long admitted;
+  private long rejected;
+  private long failed;
+  private final Map<Integer, Long> byExit = new TreeMap<>();
+  private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
+  private boolean draining;
+
+  private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, Plan plan, RuntimeSettings settings) {
+    super(ctx);
+    this.timers = timers;
+    this.plan = plan;
+    this.settings = settings;
+    this.lastStage = plan.stages() - 1;
+    this.batchers = new StageBatcher[plan.stages()];
+    this.controller = new DepthController(plan.stages(), settings.controller());
+    this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
+    for (int s = 0; s < plan.stages(); s++) {
+      // Later stages need no capacity of their own: admission bounds everything in flight.
+      int capacity = s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE;
+      batchers[s] = new StageBatcher(s, settings.batching(), capacity);
+      idle.add(new ArrayDeque<>());
+      for (int w = 0; w < settings.workersPerStage(); w++) {
+        ctx.spawn(StageWorker.create(s, plan.openers().get(s), settings.inferenceDispatcher(), outcomes),
+            "stage-" + (s + 1) + "-worker-" + (w + 1));
+      }
+    }
+    this.totalWorkers = plan.stages() * settings.workersPerStage();
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.controller().interval());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Submit.class, this::onSubmit)
+        .onMessage(FromWorker.class, this::onWorker)
+        .onMessage(BatchDue.class, m -> afterChange(m.stage()))
+        .onMessage(Tick.class, m -> onTick())
+        .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(AwaitReady.class, this::onAwaitReady)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessage(DrainTimedOut.class, m -> onDrainTimedOut())
+        .build();
+  }
+
+  private Behavior<Command> onSubmit(Submit m) {
+    if (draining) {
+      m.replyTo().tell(StatusReply.error(new ShuttingDown()));
+      return this;
+    }
+    int target = targetStage(m.request().exit());
+    if (target < 0) { // the runtime's API validates first; this guards direct senders
+      m.replyTo().tell(StatusReply.error(InvalidInputException.unknownExit(
+          String.valueOf(m.request().exit()), plan.exitLayers())));
+      return this;
+    }
+    long now = System.nanoTime();
+    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), target, now);
+    if (inFlight >= settings.maxInFlight() || !batchers[0].offer(p, now)) {
+      rejected++;
+      m.replyTo().tell(StatusReply.error(new Overloaded(batchers[0].depth() + inFlight, retryAfter(now))));
+      return this;
+    }
+    admitted++;
+    inFlight++;
+    return afterChange(0);
+  }
+
+  private int targetStage(ExitPolicy policy) {
+    if (policy instanceof ExitPolicy.Shallow) {
+      return 0;
+    }
+    if (policy instanceof ExitPolicy.Exact exact) {
+      return plan.exitLayers().indexOf(exact.layer()); // -1 when it is not an exit
+    }
+    return lastStage; // deep, and auto's ceiling
+  }
+
+  /** Time for everything in flight to drain at the first stage's measured rate; at least one batch delay. */
+  private Duration retryAfter(long now) {
+    long wait = batchers[0].expectedWaitNanos(now, settings.workersPerStage());
+    return Duration.ofNanos(Math.max(wait, settings.batching().maxQueueDelay().toNanos() * 10));
+  }
+
+  private Behavior<Command> onWorker(FromWorker m) {
+    StageWorker.Outcome o = m.outcome();
+    if (o instanceof StageWorker.Ready r) {
+      if (!idle.get(r.stage()).contains(r.worker())) {
+        idle.get(r.stage()).add(r.worker());
+      }
+      everReady.add(r.worker());
+      if (everReady.size() == totalWorkers) {
+        readyWaiters.forEach(w -> w.tell(Done.getInstance()));
+        readyWaiters.clear();
+      }
+      return afterChange(r.stage());
+    }
+    if (o instanceof StageWorker.BatchDone d) {
+      return onBatchDone(d);
+    }
+    StageWorker.BatchFailed f = (StageWorker.BatchFailed) o;
+    RunningBatch batch = running.remove(f.batchId());
+    // The worker restarts with a fresh session and reports Ready again; until then it is not idle.
+    if (batch != null) {
+      for (Pending p : batch.members()) {
+        fail(p, new InferenceFailed(f.stage(), f.error()));
+      }
+    }
+    return afterChange(f.stage());
+  }
+
+  private Behavior<Command> onBatchDone(StageWorker.BatchDone d) {
+    int stage = d.stage();
+    idle.get(stage).add(d.worker());
+    RunningBatch batch = running.remove(d.batchId());
+    if (batch == null) {
+      return afterChange(stage); // failed by a drain timeout meanwhile
+    }
+    batchers[stage].recordBatch(batch.members().size(), d.computeNanos());
+    List<HiddenState> states = d.output().split();
+    long now = System.nanoTime();
+    long nextStageNanos = stage < lastStage
+        ? batchers[stage + 1].expectedWaitNanos(now, settings.workersPerStage()) + batchers[stage + 1].expectedComputeNanos()
+        : 0;
+    for (int i = 0; i < states.size(); i++) {
+      Pending p = batch.members().get(i);
+      p.state = states.get(i);
+      p.computeNanos += d.computeNanos();
+      int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
+      ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now);
+      if (decision.exit()) {
+        complete(p, stage, decision.reason());
+      } else {
+        batchers[stage + 1].offer(p, now);
+      }
+    }
+    if (stage < lastStage) {
+      dispatch(stage + 1);
+    }
+    return afterChange(stage);
+  }
+
+  private void complete(Pending p, int stage, ExitReason reason) {
+    float[] vector;
+    try {
+      vector = plan.heads().get(stage).apply(p.state, p.request.dimensions());
+    } catch (RuntimeException e) {
+      fail(p, e);
+      return;
+    }
+    int layer = plan.exitLayers().get(stage);
+    p.replyTo.tell(StatusReply.success(new EmbeddingResult(vector, layer, reason, p.length(), p.tokens.truncated(),
+        p.queueNanos / 1e6, p.computeNanos / 1e6)));
+    byExit.merge(layer, 1L, Long::sum);
+    byReason.merge(reason, 1L, Long::sum);
+    inFlight--;
+  }
+
+  private void fail(Pending p, Throwable error) {
+    p.replyTo.tell(StatusReply.error(error));
+    failed++;
+    inFlight--;
+  }
+
+  /** Sends every due batch of a stage to its idle workers, then re-arms the stage's delay timer. */
+  private void dispatch(int stage) {
+    StageBatcher b = batchers[stage];
+    ArrayDeque<ActorRef<StageWorker.Command>> workers = idle.get(stage);
+    long now = System.nanoTime();
+    while (!workers.isEmpty() && b.due(now, draining)) {
+      List<Pending> members = b.nextBatch(now);
+      long id = nextBatchId++;
+      running.put(id, new RunningBatch(stage, members));
+      List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
+      PaddedBatch input = stage == 0 ? null
+          : PaddedBatch.of(tokens, members.stream().map(p -> p.state).toList(), plan.hiddenSize());
+      workers.poll().tell(new StageWorker.Run(id, tokens, input, outcomes));
+    }
+    if (!b.isEmpty() && !workers.isEmpty()) {
+      timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
+    }
+  }
+
+  private Behavior<Command> afterChange(int stage) {
+    dispatch(stage);
+    if (draining && inFlight == 0) {
+      drainWaiters.forEach(w -> w.tell(Done.getInstance()));
+      return Behaviors.stopped();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onTick() {
+    long now = System.nanoTime();
+    double worst = 0;
+    for (StageBatcher b : batchers) {
+      worst = Math.max(worst, b.expectedWaitNanos(now, settings.workersPerStage()));
+    }
+    controller.update(worst / settings.controller().targetQueueDelay().toNanos());
+    return this;
+  }
+
+  private Behavior<Command> onGetStats(GetStats m) {
+    long now = System.nanoTime();
+    List<StageStats> stages = new ArrayList<>();
+    for (StageBatcher b : batchers) {
+      stages.add(b.stats(now, settings.workersPerStage()));
+    }
+    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
+        Map.copyOf(byExit), Map.copyOf(byReason)));
+    return this;
+  }
+
+  private Behavior<Command> onAwaitReady(AwaitReady m) {
+    if (everReady.size() == totalWorkers) {
+      m.replyTo().tell(Done.getInstance());
+    } else {
+      readyWaiters.add(m.replyTo());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDrain(Drain m) {
+    drainWaiters.add(m.replyTo());
+    if (!draining) {
+      draining = true;
+      timers.startSingleTimer(DrainTimedOut.INSTANCE, settings.drainTimeout());
+    }
+    Behavior<Command> next = this;
+    for (int s = 0; s <= lastStage && next == this; s++) {
+      next = afterChange(s);
+    }
+    return next;
+  }
+
+  /** Drain took too long: everything still queued or running fails with a clear error. */
+  private Behavior<Command> onDrainTimedOut() {
+    for (StageBatcher b : batchers) {
+      b.drainAll().forEach(p -> fail(p, new ShuttingDown()));
+    }
+    running.values().forEach(batch -> batch.members().forEach(p -> fail(p, new ShuttingDown())));
+    running.clear();
+    drainWaiters.forEach(w -> w.tell(Done.getInstance()));
+    return Behaviors.stopped();
+  }
+}

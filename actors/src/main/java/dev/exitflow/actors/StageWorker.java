@@ -1,0 +1,170 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.runtime.PaddedBatch;
+import dev.exitflow.model.runtime.StageSession;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Owns one ONNX Runtime session of one stage and runs one batch at a time on it. The session is
+ * opened, and every batch run, on the blocking inference dispatcher; results come back to the actor
+ * with {@code pipeToSelf}. When a batch fails, the worker reports the failure for that batch only
+ * and then fails itself, so its supervisor restarts it with a fresh session; it announces itself
+ * {@link Ready} again once that session is open. The session is closed on restart and stop, but
+ * never while a batch is still running on it.
+ */
+public final class StageWorker {
+  public interface Command {}
+
+  /** Run the stage on these texts; {@code input} is the previous stage's output (null for stage 0). */
+  public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, ActorRef<Outcome> replyTo)
+      implements Command {}
+
+  private record Opened(StageSession session) implements Command {}
+
+  private record OpenFailed(Throwable error) implements Command {}
+
+  private record Finished(long batchId, PaddedBatch output, long nanos, ActorRef<Outcome> replyTo) implements Command {}
+
+  private record Crashed(long batchId, Throwable error, ActorRef<Outcome> replyTo) implements Command {}
+
+  /** What a worker tells its scheduler. */
+  public sealed interface Outcome {
+    int stage();
+
+    ActorRef<Command> worker();
+  }
+
+  /** The session is open: the worker takes batches (again). */
+  public record Ready(int stage, ActorRef<Command> worker) implements Outcome {}
+
+  public record BatchDone(int stage, ActorRef<Command> worker, long batchId, PaddedBatch output, long computeNanos)
+      implements Outcome {}
+
+  public record BatchFailed(int stage, ActorRef<Command> worker, long batchId, Throwable error) implements Outcome {}
+
+  /** Thrown after a failed batch so that supervision replaces the session. */
+  static final class SessionBroken extends RuntimeException {
+    SessionBroken(Throwable cause) {
+      super("stage session failed; restarting the worker", cause);
+    }
+  }
+
+  public static Behavior<Command> create(
+      int stage, Callable<StageSession> openSession, String dispatcher, ActorRef<Outcome> scheduler) {
+    return Behaviors.supervise(
+            Behaviors.<Command>setup(ctx -> new StageWorker(ctx, stage, openSession, dispatcher, scheduler).opening()))
+        .onFailure(Exception.class,
+            SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofSeconds(5), 0.2));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final int stage;
+  private final ActorRef<Outcome> scheduler;
+  private final Executor blocking;
+  /** The last work handed to the blocking dispatcher; the session is closed only after it. */
+  private CompletableFuture<?> lastWork;
+  private StageSession session;
+
+  private StageWorker(ActorContext<Command> ctx, int stage, Callable<StageSession> openSession, String dispatcher,
+      ActorRef<Outcome> scheduler) {
+    this.ctx = ctx;
+    this.stage = stage;
+    this.scheduler = scheduler;
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
+    CompletableFuture<StageSession> opening = CompletableFuture.supplyAsync(() -> call(openSession), blocking);
+    this.lastWork = opening;
+    ctx.pipeToSelf(opening, (s, error) -> error == null ? new Opened(s) : new OpenFailed(unwrap(error)));
+  }
+
+  private Behavior<Command> opening() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Opened.class, this::onOpened)
+        .onMessage(OpenFailed.class, m -> {
+          throw new SessionBroken(m.error());
+        })
+        .onSignal(PreRestart.class, s -> closeWhenIdle())
+        .onSignal(PostStop.class, s -> closeWhenIdle())
+        .build();
+  }
+
+  private Behavior<Command> onOpened(Opened m) {
+    session = m.session();
+    scheduler.tell(new Ready(stage, ctx.getSelf()));
+    return Behaviors.receive(Command.class)
+        .onMessage(Run.class, this::onRun)
+        .onMessage(Finished.class, this::onFinished)
+        .onMessage(Crashed.class, this::onCrashed)
+        .onSignal(PreRestart.class, s -> closeWhenIdle())
+        .onSignal(PostStop.class, s -> closeWhenIdle())
+        .build();
+  }
+
+  private Behavior<Command> onRun(Run m) {
+    StageSession s = session;
+    CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
+      long start = System.nanoTime();
+      PaddedBatch out = call(() -> s.run(m.tokens(), m.input()));
+      return new Finished(m.batchId(), out, System.nanoTime() - start, m.replyTo());
+    }, blocking);
+    lastWork = work;
+    ctx.pipeToSelf(work, (done, error) -> error == null ? done : new Crashed(m.batchId(), unwrap(error), m.replyTo()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onFinished(Finished m) {
+    m.replyTo().tell(new BatchDone(stage, ctx.getSelf(), m.batchId(), m.output(), m.nanos()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onCrashed(Crashed m) {
+    ctx.getLog().warn("stage {} batch {} failed: {}", stage + 1, m.batchId(), m.error().toString());
+    m.replyTo().tell(new BatchFailed(stage, ctx.getSelf(), m.batchId(), m.error()));
+    throw new SessionBroken(m.error());
+  }
+
+  /** Closes the session once the blocking work on it (if any) is over. */
+  private Behavior<Command> closeWhenIdle() {
+    CompletableFuture<?> pending = lastWork;
+    StageSession s = session;
+    session = null;
+    pending.whenComplete((r, e) -> {
+      StageSession toClose = s != null ? s : (r instanceof StageSession opened ? opened : null);
+      if (toClose != null) {
+        try {
+          toClose.close();
+        } catch (Exception closeError) {
+          // Nothing more to do for a session being thrown away.
+        }
+      }
+    });
+    return Behaviors.same();
+  }
+
+  private static <T> T call(Callable<T> c) {
+    try {
+      return c.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new CompletionException(e);
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+  }
+}

@@ -1,0 +1,285 @@
+package dev.exitflow.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelRepository;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.runtime.StagedEncoder;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The runtime end to end: real model, real ONNX Runtime sessions in real worker actors. */
+class EncoderRuntimeTest {
+  static final List<String> SENTENCES = List.of(
+      "A man is playing a guitar.",
+      "A woman is slicing an onion in the kitchen.",
+      "Two dogs run across a snowy field.",
+      "The stock market fell sharply on Tuesday after the announcement.",
+      "Kids play.",
+      "A plane is taking off from a busy airport runway at dusk.",
+      "Someone is reading a book.",
+      "A cat sleeps on the warm windowsill.");
+
+  private ActorTestKit testKit;
+
+  private EncoderRuntime start(String overrides) {
+    Config config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load());
+    testKit = ActorTestKit.create(config);
+    ModelDescriptor model = new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2");
+    EncoderRuntime runtime = EncoderRuntime.start(testKit.system(), model, config);
+    await(runtime.ready());
+    return runtime;
+  }
+
+  @AfterEach
+  void shutdown() {
+    if (testKit != null) {
+      testKit.shutdownTestKit();
+    }
+  }
+
+  static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static Throwable failure(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause() instanceof CompletionException c ? c.getCause() : e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    return fail("expected a failure");
+  }
+
+  @Test
+  void servesEveryExitAndTheDeepExitMatchesTheEngine() throws Exception {
+    EncoderRuntime runtime = start("");
+    ModelDescriptor model = runtime.model();
+    List<EmbeddingRequest> deep = SENTENCES.stream().map(s -> EmbeddingRequest.of(s, ExitPolicy.Deep.INSTANCE)).toList();
+    List<EmbeddingResult> results = await(runtime.submitAll(deep));
+    try (StagedEncoder engine = StagedEncoder.open(model, ModelSettings.create(ConfigFactory.load()))) {
+      var expected = engine.embed(SENTENCES, "deep", null);
+      for (int i = 0; i < SENTENCES.size(); i++) {
+        EmbeddingResult r = results.get(i);
+        assertEquals(6, r.exitLayer());
+        assertEquals(ExitReason.POLICY, r.reason());
+        assertEquals(expected.get(i).tokens(), r.tokens());
+        assertTrue(cosine(expected.get(i).vector(), r.embedding()) > 0.9999);
+        assertTrue(r.computeMs() > 0 && r.queueMs() >= 0);
+      }
+    }
+    assertEquals(2, await(runtime.submit(EmbeddingRequest.of("hello", ExitPolicy.Shallow.INSTANCE))).exitLayer());
+    assertEquals(4, await(runtime.submit(EmbeddingRequest.of("hello", new ExitPolicy.Exact(4)))).exitLayer());
+    EmbeddingResult small = await(runtime.submit(new EmbeddingRequest("hello", ExitPolicy.Auto.INSTANCE, null, Priority.BULK, 64)));
+    assertEquals(64, small.embedding().length);
+    assertEquals(6, small.exitLayer(), "auto goes deep when idle");
+  }
+
+  @Test
+  void badRequestsFailAtOnceWithTypedErrors() {
+    EncoderRuntime runtime = start("");
+    assertEquals("empty_input", ((InvalidInputException) failure(
+        runtime.submit(EmbeddingRequest.of("  ", ExitPolicy.Deep.INSTANCE)))).code());
+    assertEquals("unknown_exit", ((InvalidInputException) failure(
+        runtime.submit(EmbeddingRequest.of("text", new ExitPolicy.Exact(3))))).code());
+    assertEquals("dimensions_out_of_range", ((InvalidInputException) failure(
+        runtime.submit(new EmbeddingRequest("text", ExitPolicy.Deep.INSTANCE, null, null, 999)))).code());
+  }
+
+  @Test
+  void continuingRequestsAreRebatchedAtTheNextStage() {
+    // Stage-0 batches hold 4; the deep halves of two of them meet in one stage-1 batch.
+    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 300ms }");
+    List<EmbeddingRequest> wave = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      wave.add(EmbeddingRequest.of(SENTENCES.get(i), i % 2 == 0 ? ExitPolicy.Shallow.INSTANCE : ExitPolicy.Deep.INSTANCE));
+    }
+    List<EmbeddingResult> results = await(runtime.submitAll(wave));
+    for (int i = 0; i < 8; i++) {
+      assertEquals(i % 2 == 0 ? 2 : 6, results.get(i).exitLayer());
+    }
+    RuntimeStats stats = await(runtime.stats());
+    assertEquals(2, stats.stages().get(0).batches());
+    assertEquals(1, stats.stages().get(1).batches(), "4 continuing requests from 2 batches, re-batched as one");
+    assertEquals(4.0, stats.stages().get(1).meanBatchSize(), 1e-9);
+    assertEquals(1, stats.stages().get(2).batches());
+  }
+
+  @Test
+  void autoWithATightDeadlineLeavesAtTheFirstExit() {
+    EncoderRuntime runtime = start("");
+    EmbeddingResult tight = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Auto.INSTANCE).withDeadlineMs(1)));
+    assertEquals(2, tight.exitLayer());
+    assertEquals(ExitReason.DEADLINE, tight.reason());
+    EmbeddingResult deep = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Deep.INSTANCE).withDeadlineMs(1)));
+    assertEquals(6, deep.exitLayer(), "deep is never cut short, even past its deadline");
+    EmbeddingResult roomy = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Auto.INSTANCE).withDeadlineMs(10_000)));
+    assertEquals(6, roomy.exitLayer());
+  }
+
+  @Test
+  void controllerLowersDepthUnderLoadAndRestoresItAfterwards() throws Exception {
+    EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000");
+    List<EmbeddingRequest> flood = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      flood.add(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()) + " " + i, ExitPolicy.Auto.INSTANCE)
+          .withPriority(i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE));
+    }
+    CompletionStage<List<EmbeddingResult>> all = runtime.submitAll(flood);
+    double peak = 0;
+    while (!all.toCompletableFuture().isDone()) {
+      peak = Math.max(peak, await(runtime.stats()).degradationLevel());
+      Thread.sleep(20);
+    }
+    List<EmbeddingResult> results = await(all);
+    assertTrue(peak > 0, "the controller degraded");
+    long byLoad = results.stream().filter(r -> r.reason() == ExitReason.LOAD).count();
+    assertTrue(byLoad > 0, "some auto requests left early because of load");
+    double meanBulk = meanExit(results, flood, Priority.BULK);
+    double meanInteractive = meanExit(results, flood, Priority.INTERACTIVE);
+    assertTrue(meanBulk <= meanInteractive, "bulk degraded first: " + meanBulk + " vs " + meanInteractive);
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    double level = await(runtime.stats()).degradationLevel();
+    while (level > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      level = await(runtime.stats()).degradationLevel();
+    }
+    assertEquals(0.0, level, "full depth restored when load fell");
+    assertEquals(6, await(runtime.submit(EmbeddingRequest.of("calm again", ExitPolicy.Auto.INSTANCE))).exitLayer());
+  }
+
+  private static double meanExit(List<EmbeddingResult> results, List<EmbeddingRequest> requests, Priority p) {
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < results.size(); i++) {
+      if (requests.get(i).priority() == p) {
+        sum += results.get(i).exitLayer();
+        n++;
+      }
+    }
+    return sum / n;
+  }
+
+  @Test
+  void rejectsWithOverloadedOnlyWhenTheFirstQueueIsFull() {
+    EncoderRuntime runtime = start("exitflow.actors.admission { first-stage-queue-capacity = 16, max-in-flight = 64 }");
+    List<CompletableFuture<EmbeddingResult>> futures = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      futures.add(runtime.submit(EmbeddingRequest.of(SENTENCES.get(i % 8), ExitPolicy.Deep.INSTANCE)).toCompletableFuture());
+    }
+    int ok = 0;
+    int overloaded = 0;
+    for (CompletableFuture<EmbeddingResult> f : futures) {
+      try {
+        assertEquals(6, f.get(60, TimeUnit.SECONDS).exitLayer());
+        ok++;
+      } catch (Exception e) {
+        Overloaded o = assertInstanceOf(Overloaded.class, e.getCause());
+        assertTrue(o.retryAfter().toMillis() > 0);
+        overloaded++;
+      }
+    }
+    assertEquals(400, ok + overloaded);
+    assertTrue(ok >= 16 && overloaded > 0, ok + " served, " + overloaded + " rejected");
+    assertEquals(overloaded, await(runtime.stats()).rejected());
+  }
+
+  @Test
+  void aFailingBatchFailsOnlyItsRequestsAndTheWorkerComesBack() {
+    EncoderRuntime runtime = start("");
+    // Token id far outside the vocabulary: ONNX Runtime's Gather refuses it, a real inference failure.
+    TokenizedText poison = new TokenizedText(new long[] {101, 99_999_999L, 102}, new long[3], false);
+    TestProbe<StatusReply<EmbeddingResult>> probe = testKit.createTestProbe();
+    runtime.scheduler().tell(new Scheduler.Submit(EmbeddingRequest.of("poison", ExitPolicy.Deep.INSTANCE), poison, probe.getRef()));
+    StatusReply<EmbeddingResult> reply = probe.receiveMessage(Duration.ofSeconds(30));
+    assertTrue(reply.isError());
+    InferenceFailed failed = assertInstanceOf(InferenceFailed.class, reply.getError());
+    assertEquals("inference_failed", failed.code());
+    assertTrue(failed.getMessage().contains("stage 1"), failed.getMessage());
+
+    List<EmbeddingResult> after = await(runtime.submitAll(
+        SENTENCES.stream().map(s -> EmbeddingRequest.of(s, ExitPolicy.Deep.INSTANCE)).toList()));
+    assertEquals(SENTENCES.size(), after.size());
+    assertEquals(1, await(runtime.stats()).failed());
+  }
+
+  @Test
+  void stopDrainsWhatIsInFlightThenRefusesNewWork() {
+    EncoderRuntime runtime = start("");
+    List<CompletableFuture<EmbeddingResult>> inFlight = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      inFlight.add(runtime.submit(EmbeddingRequest.of(SENTENCES.get(i % 8) + i, ExitPolicy.Deep.INSTANCE)).toCompletableFuture());
+    }
+    await(runtime.stop());
+    for (CompletableFuture<EmbeddingResult> f : inFlight) {
+      assertTrue(f.isDone(), "drained before stop completed");
+      assertEquals(6, f.join().exitLayer());
+    }
+    assertInstanceOf(ShuttingDown.class, failure(runtime.submit(EmbeddingRequest.of("late", ExitPolicy.Deep.INSTANCE))));
+  }
+
+  @Test
+  void everyRequestGetsAReplyWhateverItAsks() {
+    EncoderRuntime runtime = start("exitflow.actors.admission { first-stage-queue-capacity = 64, max-in-flight = 128 }");
+    Random random = new Random(7);
+    List<ExitPolicy> policies = List.of(ExitPolicy.Shallow.INSTANCE, ExitPolicy.Deep.INSTANCE, ExitPolicy.Auto.INSTANCE,
+        new ExitPolicy.Exact(4), new ExitPolicy.Exact(5));
+    List<CompletableFuture<EmbeddingResult>> futures = new ArrayList<>();
+    for (int i = 0; i < 1500; i++) {
+      String text = random.nextInt(50) == 0 ? " " : SENTENCES.get(random.nextInt(8)).repeat(1 + random.nextInt(6));
+      Long deadline = random.nextBoolean() ? null : (long) (1 + random.nextInt(200));
+      Integer dims = random.nextInt(4) == 0 ? 1 + random.nextInt(400) : null;
+      futures.add(runtime.submit(new EmbeddingRequest(text, policies.get(random.nextInt(policies.size())), deadline,
+          random.nextBoolean() ? Priority.BULK : Priority.INTERACTIVE, dims)).toCompletableFuture());
+    }
+    int answered = 0;
+    for (CompletableFuture<EmbeddingResult> f : futures) {
+      try {
+        f.get(60, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertInstanceOf(dev.exitflow.model.ExitflowException.class, e.getCause(), "a typed error");
+      } catch (Exception e) {
+        throw new AssertionError("a request was left without a reply", e);
+      }
+      answered++;
+    }
+    assertEquals(1500, answered);
+    assertEquals(0, await(runtime.stats()).inFlight());
+  }
+
+  static double cosine(float[] a, float[] b) {
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  }
+}

@@ -1,0 +1,98 @@
+package dev.exitflow.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The batcher on a manual clock: every limit, the length grouping and the rate estimate. */
+class StageBatcherTest {
+  private static final long MS = 1_000_000L;
+  private final RuntimeSettings.Batching limits = new RuntimeSettings.Batching(4, 100, Duration.ofMillis(5));
+
+  static Pending pending(int length) {
+    return new Pending(EmbeddingRequest.of("x", ExitPolicy.Deep.INSTANCE),
+        new TokenizedText(new long[length], new long[length], false), null, 2, 0);
+  }
+
+  @Test
+  void dueWhenFullByCount() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 3; i++) {
+      b.offer(pending(5), 0);
+    }
+    assertFalse(b.due(0, false));
+    b.offer(pending(5), 0);
+    assertTrue(b.due(0, false));
+    assertEquals(4, b.nextBatch(0).size());
+    assertTrue(b.isEmpty());
+  }
+
+  @Test
+  void dueWhenTheOldestHasWaitedTheMaximumDelay() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    b.offer(pending(5), 0);
+    assertFalse(b.due(4 * MS, false));
+    assertEquals(1 * MS, b.nanosUntilDue(4 * MS));
+    assertTrue(b.due(5 * MS, false));
+    assertTrue(b.due(0, true), "a flush sends what is there");
+    List<Pending> batch = b.nextBatch(7 * MS);
+    assertEquals(7 * MS, batch.get(0).queueNanos);
+  }
+
+  @Test
+  void batchesStayWithinThePaddedTokenLimit() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int len : new int[] {30, 30, 30, 30}) {
+      b.offer(pending(len), 0);
+    }
+    assertTrue(b.due(0, false));
+    List<Pending> batch = b.nextBatch(0);
+    assertEquals(3, batch.size(), "4 x 30 = 120 padded tokens exceeds 100");
+    assertEquals(1, b.depth());
+    // A single text longer than the limit still goes, alone.
+    StageBatcher alone = new StageBatcher(0, limits, 100);
+    alone.offer(pending(150), 0);
+    alone.offer(pending(10), 0);
+    assertEquals(1, alone.nextBatch(0).size());
+  }
+
+  @Test
+  void groupsTheOldestWithTheClosestLengths() {
+    StageBatcher b = new StageBatcher(0, new RuntimeSettings.Batching(3, 1000, Duration.ofMillis(5)), 100);
+    int[] lengths = {10, 50, 11, 49, 12, 48};
+    for (int i = 0; i < lengths.length; i++) {
+      b.offer(pending(lengths[i]), i);
+    }
+    assertEquals(List.of(10, 11, 12), b.nextBatch(10).stream().map(Pending::length).toList());
+    assertEquals(List.of(50, 49, 48), b.nextBatch(10).stream().map(Pending::length).toList());
+  }
+
+  @Test
+  void refusesBeyondCapacity() {
+    StageBatcher b = new StageBatcher(0, limits, 2);
+    assertTrue(b.offer(pending(5), 0));
+    assertTrue(b.offer(pending(5), 0));
+    assertFalse(b.offer(pending(5), 0));
+    assertEquals(2, b.depth());
+  }
+
+  @Test
+  void predictsWaitFromTheMeasuredServiceRate() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    assertEquals(0, b.itemsPerSecond());
+    b.recordBatch(4, 10 * MS); // 400 requests/s
+    assertEquals(400, b.itemsPerSecond(), 1e-9);
+    for (int i = 0; i < 8; i++) {
+      b.offer(pending(5), 0);
+    }
+    assertEquals(20 * MS, b.expectedWaitNanos(0, 1), MS / 100); // 8 queued at 400/s
+    assertEquals(10 * MS, b.expectedWaitNanos(0, 2), MS / 100); // two workers
+    assertEquals(30 * MS, b.expectedWaitNanos(30 * MS, 1), "the oldest's age when it is longer");
+    assertEquals(10 * MS, b.expectedComputeNanos());
+  }
+}
