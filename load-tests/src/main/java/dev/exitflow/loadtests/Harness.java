@@ -1,0 +1,104 @@
+package dev.exitflow.loadtests;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelRepository;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.eval.ReferenceEncoder;
+import dev.exitflow.model.eval.StsDataset;
+import dev.exitflow.model.eval.StsFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/** What the benchmarks share: the model, its runtime in an actor system, the sentences, the loops. */
+final class Harness implements AutoCloseable {
+  static final ObjectMapper JSON = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  final Config config = ConfigFactory.load();
+  final ModelSettings modelSettings = ModelSettings.create(config);
+  final ModelDescriptor model;
+  final List<String> sentences;
+  final ActorSystem<Void> system;
+  final EncoderRuntime runtime;
+
+  Harness(String modelName) throws IOException {
+    this.model = new ModelRepository(modelSettings).resolve(modelName != null ? modelName : modelSettings.defaultModel());
+    this.sentences = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
+    this.system = ActorSystem.create(Behaviors.empty(), "exitflow-load", config);
+    this.runtime = EncoderRuntime.start(system, model, config);
+    runtime.ready().toCompletableFuture().join();
+  }
+
+  /**
+   * Closed loop: keeps {@code concurrency} requests outstanding for {@code duration}; returns the
+   * requests per second completed within it.
+   */
+  double closedLoop(IntFunction<EmbeddingRequest> request, int concurrency, Duration duration) throws InterruptedException {
+    Semaphore permits = new Semaphore(concurrency);
+    AtomicLong completed = new AtomicLong();
+    long start = System.nanoTime();
+    long end = start + duration.toNanos();
+    for (int i = 0; System.nanoTime() < end; i++) {
+      if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) {
+        continue;
+      }
+      runtime.submit(request.apply(i)).whenComplete((r, e) -> {
+        if (e == null && System.nanoTime() <= end) {
+          completed.incrementAndGet();
+        }
+        permits.release();
+      });
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    permits.acquire(concurrency); // let the stragglers finish before the next measurement
+    return completed.get() / seconds;
+  }
+
+  /** The reference: a plain ONNX Runtime session on the unmodified model in a batch loop. */
+  double referenceLoop(ReferenceEncoder reference, int batchSize, Duration duration) throws Exception {
+    long start = System.nanoTime();
+    long end = start + duration.toNanos();
+    long done = 0;
+    for (int i = 0; System.nanoTime() < end; i = (i + batchSize) % (sentences.size() - batchSize)) {
+      reference.embedBatch(sentences.subList(i, i + batchSize));
+      done += batchSize;
+    }
+    return done / ((System.nanoTime() - start) / 1e9);
+  }
+
+  String sentence(int i) {
+    return sentences.get(Math.floorMod(i, sentences.size()));
+  }
+
+  static Path write(String name, Object value) throws IOException {
+    Path dir = Path.of(System.getProperty("exitflow.home", ".")).resolve("load-tests/results");
+    Files.createDirectories(dir);
+    Path file = dir.resolve(name);
+    JSON.writeValue(file.toFile(), value);
+    return file;
+  }
+
+  @Override
+  public void close() {
+    runtime.stop().toCompletableFuture().join();
+    system.terminate();
+  }
+}

@@ -1,0 +1,119 @@
+package dev.exitflow.loadtests;
+
+import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.EmbeddingResult;
+import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.Overloaded;
+import dev.exitflow.actors.RuntimeStats;
+import dev.exitflow.actors.StageStats;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Open-loop load: Poisson arrivals at a fixed rate, whatever the runtime's state, for a fixed
+ * time. Latency runs from each request's scheduled arrival to its reply, so a stalled generator
+ * cannot hide queueing (no coordinated omission). Every {@code SAMPLE} it records the window's p99,
+ * the stage queues, the controller's level and the exit mix.
+ */
+final class OpenLoop {
+  static final Duration SAMPLE = Duration.ofMillis(500);
+
+  /** One sampling window. */
+  record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double completedPerS,
+      Map<Integer, Double> exitMix) {}
+
+  /** Totals of a run. */
+  record Outcome(long offered, long completed, long rejected, long failed, Histogram latencyUs,
+      Map<Integer, Long> exits, List<Sample> timeline) {}
+
+  private OpenLoop() {}
+
+  static Outcome run(EncoderRuntime runtime, double rate, Duration duration, IntFunction<EmbeddingRequest> request)
+      throws InterruptedException {
+    Recorder window = new Recorder(3);
+    Histogram total = new Histogram(Duration.ofMinutes(5).toNanos() / 1000, 3);
+    Map<Integer, LongAdder> exits = new ConcurrentHashMap<>();
+    Map<Integer, LongAdder> windowExits = new ConcurrentHashMap<>();
+    AtomicLong completed = new AtomicLong();
+    AtomicLong rejected = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicLong outstanding = new AtomicLong();
+    List<Sample> timeline = new ArrayList<>();
+    long start = System.nanoTime();
+
+    ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+    sampler.scheduleAtFixedRate(() -> {
+      Histogram h = window.getIntervalHistogram();
+      total.add(h);
+      Map<Integer, Long> counts = new TreeMap<>();
+      windowExits.forEach((layer, adder) -> counts.put(layer, adder.sumThenReset()));
+      long sum = counts.values().stream().mapToLong(Long::longValue).sum();
+      Map<Integer, Double> mix = new TreeMap<>();
+      counts.forEach((layer, n) -> mix.put(layer, sum == 0 ? 0.0 : (double) n / sum));
+      RuntimeStats stats = runtime.stats().toCompletableFuture().join();
+      int queued = stats.stages().stream().mapToInt(StageStats::queueDepth).sum();
+      synchronized (timeline) {
+        timeline.add(new Sample((System.nanoTime() - start) / 1e9, h.getValueAtPercentile(99) / 1000.0, queued,
+            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9), mix));
+      }
+    }, SAMPLE.toMillis(), SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
+
+    SplittableRandom random = new SplittableRandom(42);
+    long offered = 0;
+    double t = 0;
+    while (true) {
+      t += -Math.log(1 - random.nextDouble()) / rate;
+      long intended = start + (long) (t * 1e9);
+      if (intended - start > duration.toNanos()) {
+        break;
+      }
+      long wait = intended - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      outstanding.incrementAndGet();
+      runtime.submit(request.apply((int) offered++)).whenComplete((EmbeddingResult r, Throwable e) -> {
+        if (e == null) {
+          window.recordValue(Math.max(1, (System.nanoTime() - intended) / 1000));
+          exits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
+          windowExits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
+          completed.incrementAndGet();
+        } else if (unwrap(e) instanceof Overloaded) {
+          rejected.incrementAndGet();
+        } else {
+          failed.incrementAndGet();
+        }
+        outstanding.decrementAndGet();
+      });
+    }
+    long drainUntil = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (outstanding.get() > 0 && System.nanoTime() < drainUntil) {
+      Thread.sleep(20);
+    }
+    sampler.shutdown();
+    sampler.awaitTermination(5, TimeUnit.SECONDS);
+    total.add(window.getIntervalHistogram());
+    Map<Integer, Long> exitTotals = new TreeMap<>();
+    exits.forEach((k, v) -> exitTotals.put(k, v.sum()));
+    return new Outcome(offered, completed.get(), rejected.get(), failed.get(), total, exitTotals, timeline);
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+}

@@ -1,0 +1,67 @@
+package dev.exitflow.loadtests;
+
+import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.model.eval.ReferenceEncoder;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Saturation: a closed loop with enough outstanding requests to keep every stage busy, all
+ * {@code deep}, against the plain ONNX Runtime session of {@code exitflow bench}, alternating in
+ * the same run.
+ */
+@Command(name = "saturation", description = "Closed-loop deep throughput of the runtime vs a plain ORT session.")
+final class SaturationCommand implements Callable<Integer> {
+  @Option(names = "--json", description = "Print the result as one JSON object, last")
+  boolean json;
+
+  @Option(names = "--seconds", defaultValue = "10", description = "Length of each measurement (default: ${DEFAULT-VALUE})")
+  int seconds;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--concurrency", defaultValue = "256", description = "Outstanding requests (default: ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
+  String model;
+
+  record Result(String model, int concurrency, int seconds, int rounds, double referenceSps, double runtimeSps,
+      double ratio) {}
+
+  @Override
+  public Integer call() throws Exception {
+    try (Harness h = new Harness(model);
+        ReferenceEncoder reference = new ReferenceEncoder(h.model, h.modelSettings, 384)) {
+      Duration each = Duration.ofSeconds(seconds);
+      int batch = h.modelSettings.batchSize();
+      System.err.println("warming up...");
+      h.referenceLoop(reference, batch, Duration.ofSeconds(2));
+      h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), concurrency, Duration.ofSeconds(2));
+      double ref = 0;
+      double rt = 0;
+      for (int r = 0; r < rounds; r++) {
+        double a = h.referenceLoop(reference, batch, each);
+        double b = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), concurrency, each);
+        System.err.printf("round %d: reference %.1f/s, runtime %.1f/s%n", r + 1, a, b);
+        ref += a / rounds;
+        rt += b / rounds;
+      }
+      Result result = new Result(h.model.name(), concurrency, seconds, rounds, ref, rt, rt / ref);
+      System.out.printf("%-44s %12s%n", "saturation, all deep", "sentences/s");
+      System.out.printf("%-44s %12.1f%n", "plain ORT session, batch loop of " + batch, ref);
+      System.out.printf("%-44s %12.1f%n", "Exitflow runtime, " + concurrency + " outstanding", rt);
+      System.out.printf("%-44s %12.2f%n", "ratio", rt / ref);
+      Harness.write("saturation.json", result);
+      if (json) {
+        System.out.println(Harness.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+            .writeValueAsString(result));
+      }
+      return 0;
+    }
+  }
+}
