@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -40,6 +41,7 @@ public final class EncoderRuntime {
   private final ExitHead head;
   private final RuntimeSettings settings;
   private final AtomicBoolean stopping = new AtomicBoolean();
+  private volatile boolean ready;
 
   private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
       ActorRef<Scheduler.Command> scheduler, ExitHead head, RuntimeSettings settings) {
@@ -58,6 +60,12 @@ public final class EncoderRuntime {
    * background — see {@link #ready()}.
    */
   public static EncoderRuntime start(ActorSystem<?> system, ModelDescriptor model, Config config) {
+    return start(system, model, config, RuntimeListener.NONE);
+  }
+
+  /** As {@link #start(ActorSystem, ModelDescriptor, Config)}, reporting batches and exits to a listener. */
+  public static EncoderRuntime start(ActorSystem<?> system, ModelDescriptor model, Config config,
+      RuntimeListener listener) {
     ModelSettings modelSettings = ModelSettings.create(config);
     RuntimeSettings settings = RuntimeSettings.create(config);
     CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
@@ -67,10 +75,12 @@ public final class EncoderRuntime {
       openers.add(() -> StagedEncoder.openStage(compiled, spec, modelSettings));
       heads.add(new ExitHead(model.pooling(), compiled.hiddenSize()));
     }
-    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(), openers);
+    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(), openers, listener);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), "exitflow-" + model.name(), Props.empty());
-    return new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads.get(0), settings);
+    EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads.get(0), settings);
+    runtime.ready().thenRun(() -> runtime.ready = true);
+    return runtime;
   }
 
   /** The scheduler actor, for tests that speak its protocol directly. */
@@ -86,6 +96,11 @@ public final class EncoderRuntime {
     return exitLayers;
   }
 
+  /** True once every worker has its session open, until stop() is called (for readiness probes). */
+  public boolean isReady() {
+    return ready && !stopping.get();
+  }
+
   /** Completes when every stage worker has its ONNX Runtime session open. */
   public CompletionStage<Done> ready() {
     return AskPattern.ask(scheduler, Scheduler.AwaitReady::new, settings.askTimeout(), system.scheduler());
@@ -93,6 +108,27 @@ public final class EncoderRuntime {
 
   public CompletionStage<EmbeddingResult> submit(EmbeddingRequest request) {
     return submitAll(List.of(request)).thenApply(results -> results.get(0));
+  }
+
+  /**
+   * Submits a request that goes past the first exit and previews it: {@code early} receives the
+   * first exit's result as soon as it exists (on the runtime's thread: hand it off quickly), and
+   * the returned stage completes with the final one. Nothing is computed twice.
+   */
+  public CompletionStage<EmbeddingResult> submitWithPreview(EmbeddingRequest request, Consumer<EmbeddingResult> early) {
+    TokenizedText tokens;
+    try {
+      if (stopping.get()) {
+        throw new ShuttingDown();
+      }
+      validate(request);
+      tokens = tokenizer.tokenize(List.of(request.text())).get(0);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return AskPattern.<Scheduler.Command, EmbeddingResult>askWithStatus(
+        scheduler, replyTo -> new Scheduler.Submit(request, tokens, replyTo, early), settings.askTimeout(),
+        system.scheduler());
   }
 
   /**

@@ -19,6 +19,8 @@ final class Pending {
   /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none. */
   final long deadlineNanos;
 
+  /** Receives the first exit's result of a request that goes on (null: nobody asked). */
+  java.util.function.Consumer<EmbeddingResult> early;
   HiddenState state;
   long enqueuedNanos;
   long queueNanos;

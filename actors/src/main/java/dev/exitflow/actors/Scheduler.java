@@ -41,9 +41,17 @@ import org.apache.pekko.pattern.StatusReply;
 public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   public interface Command {}
 
-  /** Admit one tokenized request; the reply is its result or a typed error. */
-  public record Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo)
-      implements Command {}
+  /**
+   * Admit one tokenized request; the reply is its result or a typed error. {@code early}, when not
+   * null, also receives the result at the first exit if the request continues past it (a preview
+   * that costs nothing extra: the deep result is computed from the same hidden state).
+   */
+  public record Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
+      java.util.function.Consumer<EmbeddingResult> early) implements Command {
+    public Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo) {
+      this(request, tokens, replyTo, null);
+    }
+  }
 
   public record GetStats(ActorRef<RuntimeStats> replyTo) implements Command {}
 
@@ -62,7 +70,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private enum DrainTimedOut implements Command { INSTANCE }
 
   /** What the scheduler needs to know of the model: its exits, heads and how to open stage sessions. */
-  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, List<Callable<StageSession>> openers) {
+  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, List<Callable<StageSession>> openers,
+      RuntimeListener listener) {
     int stages() {
       return exitLayers.size();
     }
@@ -148,8 +157,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     long now = System.nanoTime();
     Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), target, now);
+    p.early = m.early();
     if (inFlight >= settings.maxInFlight() || !batchers[0].offer(p, now)) {
       rejected++;
+      plan.listener().onRejected();
       m.replyTo().tell(StatusReply.error(new Overloaded(batchers[0].depth() + inFlight, retryAfter(now))));
       return this;
     }
@@ -209,6 +220,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return afterChange(stage); // failed by a drain timeout meanwhile
     }
     batchers[stage].recordBatch(batch.members().size(), d.computeNanos());
+    plan.listener().onBatch(stage, batch.members().size(), d.output().longest() * batch.members().size(),
+        d.computeNanos());
     List<HiddenState> states = d.output().split();
     long now = System.nanoTime();
     long nextStageNanos = stage < lastStage
@@ -223,6 +236,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       if (decision.exit()) {
         complete(p, stage, decision.reason());
       } else {
+        if (p.early != null && stage == 0) {
+          p.early.accept(result(p, stage, ExitReason.POLICY));
+        }
         batchers[stage + 1].offer(p, now);
       }
     }
@@ -232,24 +248,31 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     return afterChange(stage);
   }
 
+  private EmbeddingResult result(Pending p, int stage, ExitReason reason) {
+    float[] vector = plan.heads().get(stage).apply(p.state, p.request.dimensions());
+    return new EmbeddingResult(vector, plan.exitLayers().get(stage), reason, p.length(), p.tokens.truncated(),
+        p.queueNanos / 1e6, p.computeNanos / 1e6);
+  }
+
   private void complete(Pending p, int stage, ExitReason reason) {
-    float[] vector;
+    EmbeddingResult result;
     try {
-      vector = plan.heads().get(stage).apply(p.state, p.request.dimensions());
+      result = result(p, stage, reason);
     } catch (RuntimeException e) {
       fail(p, e);
       return;
     }
-    int layer = plan.exitLayers().get(stage);
-    p.replyTo.tell(StatusReply.success(new EmbeddingResult(vector, layer, reason, p.length(), p.tokens.truncated(),
-        p.queueNanos / 1e6, p.computeNanos / 1e6)));
+    int layer = result.exitLayer();
+    p.replyTo.tell(StatusReply.success(result));
     byExit.merge(layer, 1L, Long::sum);
     byReason.merge(reason, 1L, Long::sum);
+    plan.listener().onExit(layer, reason, p.request.priority());
     inFlight--;
   }
 
   private void fail(Pending p, Throwable error) {
     p.replyTo.tell(StatusReply.error(error));
+    plan.listener().onFailed();
     failed++;
     inFlight--;
   }

@@ -1,0 +1,98 @@
+package dev.exitflow.gateway.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.exitflow.actors.EmbeddingResult;
+import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.Priority;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+
+/** The request/response logic of {@code POST /v1/embeddings} (OpenAI's shape) and {@code POST /v1/embed} (native). */
+final class EmbeddingApi {
+  static final String EXIT_HEADER = "X-Exitflow-Exit-Layers";
+
+  private final EncoderRuntime runtime;
+  private final GatewaySettings settings;
+
+  EmbeddingApi(EncoderRuntime runtime, GatewaySettings settings) {
+    this.runtime = runtime;
+    this.settings = settings;
+  }
+
+  CompletionStage<HttpResponse> openAi(String body) {
+    return run(body, (req, results) -> {
+      ObjectNode out = Json.object().put("object", "list");
+      ArrayNode data = out.putArray("data");
+      for (int i = 0; i < results.size(); i++) {
+        EmbeddingResult r = results.get(i);
+        ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
+        putEmbedding(item, "embedding", r.embedding(), req.base64());
+        item.put("exit_layer", r.exitLayer());
+      }
+      out.put("model", runtime.model().name());
+      int tokens = results.stream().mapToInt(EmbeddingResult::tokens).sum();
+      out.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+      return out;
+    });
+  }
+
+  CompletionStage<HttpResponse> nativeEmbed(String body) {
+    return run(body, (req, results) -> {
+      ObjectNode out = Json.object().put("model", runtime.model().name());
+      ArrayNode items = out.putArray("results");
+      for (int i = 0; i < results.size(); i++) {
+        EmbeddingResult r = results.get(i);
+        ObjectNode item = items.addObject().put("index", i);
+        putEmbedding(item, "embedding", r.embedding(), req.base64());
+        item.put("exit_layer", r.exitLayer())
+            .put("exit_reason", r.reason().name().toLowerCase())
+            .put("tokens", r.tokens())
+            .put("truncated", r.truncated())
+            .put("queue_ms", r.queueMs())
+            .put("compute_ms", r.computeMs());
+      }
+      return out;
+    });
+  }
+
+  private interface Render {
+    ObjectNode render(ParsedRequest request, List<EmbeddingResult> results);
+  }
+
+  private CompletionStage<HttpResponse> run(String body, Render render) {
+    ParsedRequest req;
+    try {
+      req = ParsedRequest.parse(Json.parse(body), settings, Priority.INTERACTIVE);
+      if (req.model() != null && !req.model().equals(runtime.model().name())) {
+        throw ApiError.invalidOption("unknown_model",
+            "model '" + req.model() + "' is not served here; GET /v1/models lists '" + runtime.model().name() + "'")
+            .exception();
+      }
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Json.error(ApiError.of(e)));
+    }
+    return runtime.submitAll(req.requests()).handle((results, error) -> {
+      if (error != null) {
+        return Json.error(ApiError.of(error));
+      }
+      String exits = results.stream().map(r -> String.valueOf(r.exitLayer())).collect(Collectors.joining(","));
+      return Json.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
+    });
+  }
+
+  static void putEmbedding(ObjectNode item, String field, float[] v, boolean base64) {
+    if (base64) {
+      item.put(field, Vectors.base64(v));
+    } else {
+      ArrayNode a = item.putArray(field);
+      for (float x : v) {
+        a.add(x);
+      }
+    }
+  }
+}

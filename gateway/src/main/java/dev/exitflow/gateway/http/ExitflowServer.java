@@ -1,0 +1,40 @@
+package dev.exitflow.gateway.http;
+
+import dev.exitflow.actors.EncoderRuntime;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.stream.Materializer;
+
+/** The HTTP server: binds the routes, and on stop finishes what is in flight before unbinding. */
+public final class ExitflowServer {
+  private final ServerBinding binding;
+  private final GatewaySettings settings;
+
+  private ExitflowServer(ServerBinding binding, GatewaySettings settings) {
+    this.binding = binding;
+    this.settings = settings;
+  }
+
+  public static CompletionStage<ExitflowServer> start(ActorSystem<?> system, EncoderRuntime runtime,
+      GatewaySettings settings, GatewayMetrics metrics) {
+    ExitflowRoutes routes = new ExitflowRoutes(runtime, settings, metrics, Materializer.matFromSystem(system));
+    return Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes.routes())
+        .thenApply(b -> new ExitflowServer(b, settings));
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public String host() {
+    return binding.localAddress().getHostString();
+  }
+
+  /** Stops accepting connections, lets requests in flight finish (up to the shutdown deadline). */
+  public CompletionStage<Done> stop() {
+    return binding.terminate(settings.shutdownDeadline()).thenApply(t -> Done.getInstance());
+  }
+}

@@ -1,0 +1,106 @@
+package dev.exitflow.gateway.http;
+
+import dev.exitflow.actors.ExitReason;
+import dev.exitflow.actors.Priority;
+import dev.exitflow.actors.RuntimeListener;
+import dev.exitflow.actors.RuntimeStats;
+import dev.exitflow.actors.StageStats;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Exitflow's Prometheus metrics: HTTP requests and latency per route and status, and what the
+ * runtime does (it is the runtime's {@link RuntimeListener}): batch sizes and padded tokens per
+ * stage, the exit mix, rejections; queue depths and the depth controller's level are read from the
+ * runtime's stats at each scrape.
+ */
+public final class GatewayMetrics implements RuntimeListener {
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+
+  private final Counter requests = Counter.builder().name("exitflow_http_requests")
+      .help("HTTP requests by route and status").labelNames("route", "status").register(registry);
+  private final Histogram latency = Histogram.builder().name("exitflow_http_request_duration_seconds")
+      .help("HTTP request latency by route and status").labelNames("route", "status").classicOnly()
+      .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).register(registry);
+  private final Histogram batchSize = Histogram.builder().name("exitflow_batch_size")
+      .help("Requests per batch, by stage").labelNames("stage").classicOnly()
+      .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
+  private final Histogram paddedTokens = Histogram.builder().name("exitflow_batch_padded_tokens")
+      .help("Padded tokens per batch (size x longest), by stage").labelNames("stage").classicOnly()
+      .classicExponentialUpperBounds(16, 2, 10).register(registry);
+  private final Histogram batchSeconds = Histogram.builder().name("exitflow_batch_compute_seconds")
+      .help("Compute time per batch, by stage").labelNames("stage").classicOnly()
+      .classicExponentialUpperBounds(0.001, 2, 12).register(registry);
+  private final Counter exits = Counter.builder().name("exitflow_exits")
+      .help("Completed requests by exit layer, reason and priority").labelNames("layer", "reason", "priority")
+      .register(registry);
+  private final Counter rejected = Counter.builder().name("exitflow_rejected")
+      .help("Requests refused as overloaded").register(registry);
+  private final Counter failed = Counter.builder().name("exitflow_failed")
+      .help("Requests failed by inference errors or shutdown").register(registry);
+  private final Gauge queueDepth = Gauge.builder().name("exitflow_stage_queue_depth")
+      .help("Requests queued at a stage").labelNames("stage").register(registry);
+  private final Gauge serviceRate = Gauge.builder().name("exitflow_stage_service_rate")
+      .help("Measured requests per second a stage serves").labelNames("stage").register(registry);
+  private final Gauge depthLevel = Gauge.builder().name("exitflow_depth_controller_level")
+      .help("Degradation level of auto traffic: 0 = full depth; bulk loses exits first").register(registry);
+  private final Gauge inFlight = Gauge.builder().name("exitflow_in_flight")
+      .help("Requests admitted and not yet answered").register(registry);
+
+  public void recordRequest(String route, int status, long nanos) {
+    String s = String.valueOf(status);
+    requests.labelValues(route, s).inc();
+    latency.labelValues(route, s).observe(nanos / 1e9);
+  }
+
+  @Override
+  public void onBatch(int stage, int size, int padded, long computeNanos) {
+    String s = String.valueOf(stage + 1);
+    batchSize.labelValues(s).observe(size);
+    paddedTokens.labelValues(s).observe(padded);
+    batchSeconds.labelValues(s).observe(computeNanos / 1e9);
+  }
+
+  @Override
+  public void onExit(int exitLayer, ExitReason reason, Priority priority) {
+    exits.labelValues(String.valueOf(exitLayer), reason.name().toLowerCase(), priority.name().toLowerCase()).inc();
+  }
+
+  @Override
+  public void onRejected() {
+    rejected.inc();
+  }
+
+  @Override
+  public void onFailed() {
+    failed.inc();
+  }
+
+  /** The text exposition, with the runtime's current queues and controller level. */
+  public String scrape(RuntimeStats stats) {
+    for (StageStats s : stats.stages()) {
+      queueDepth.labelValues(String.valueOf(s.stage() + 1)).set(s.queueDepth());
+      serviceRate.labelValues(String.valueOf(s.stage() + 1)).set(s.serviceRatePerS());
+    }
+    depthLevel.set(stats.degradationLevel());
+    inFlight.set(stats.inFlight());
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      writer.write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  public String contentType() {
+    return writer.getContentType();
+  }
+}

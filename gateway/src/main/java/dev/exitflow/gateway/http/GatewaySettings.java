@@ -1,0 +1,43 @@
+package dev.exitflow.gateway.http;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** The {@code exitflow.gateway} section of the configuration (defaults in this module's reference.conf). */
+public record GatewaySettings(
+    String host,
+    int port,
+    String apiKey,
+    long maxBodyBytes,
+    int maxInputs,
+    int maxInputChars,
+    int maxBulkLineBytes,
+    int websocketParallelism,
+    int bulkParallelism,
+    Duration shutdownDeadline) {
+
+  public static GatewaySettings create(Config root) {
+    Config c = root.getConfig("exitflow.gateway");
+    return new GatewaySettings(
+        c.getString("host"),
+        c.getInt("port"),
+        c.getString("api-key"),
+        c.getBytes("limits.max-body-bytes"),
+        c.getInt("limits.max-inputs"),
+        c.getInt("limits.max-input-chars"),
+        c.getBytes("limits.max-bulk-line-bytes").intValue(),
+        c.getInt("websocket-parallelism"),
+        c.getInt("bulk-parallelism"),
+        c.getDuration("shutdown-deadline"));
+  }
+
+  public GatewaySettings withPort(int p) {
+    return new GatewaySettings(host, p, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+        websocketParallelism, bulkParallelism, shutdownDeadline);
+  }
+
+  public GatewaySettings withHost(String h) {
+    return new GatewaySettings(h, port, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+        websocketParallelism, bulkParallelism, shutdownDeadline);
+  }
+}
