@@ -139,7 +139,7 @@ public final class ExitflowRoutes extends AllDirectives {
     return RejectionHandler.newBuilder()
         .handleNotFound(extractUri(uri -> complete(Json.error(ApiError.notFound(uri.path())))))
         .handle(MalformedRequestContentRejection.class, r -> complete(Json.error(
-            r.cause() instanceof EntityStreamSizeException
+            r.getCause() instanceof EntityStreamSizeException
                 ? ApiError.tooLarge("body_too_large", "the body exceeds " + settings.maxBodyBytes() + " bytes")
                 : ApiError.badRequest("malformed_body", r.message()))))
         .build()

@@ -48,22 +48,23 @@ final class StreamApi {
         .map(node -> (Message) TextMessage.create(Json.string(node)));
   }
 
-  /** The frame's text; a streamed text frame is collected, a binary one drained and refused. */
-  private CompletableFuture<String> text(Message m) {
+  /** The frame's text (a streamed text frame is collected); empty for a binary frame, which is drained. */
+  private CompletableFuture<Optional<String>> text(Message m) {
     if (m.isText()) {
-      return m.asTextMessage().getStreamedText().runFold("", String::concat, materializer).toCompletableFuture();
+      return m.asTextMessage().getStreamedText().runFold("", String::concat, materializer)
+          .thenApply(Optional::of).toCompletableFuture();
     }
     m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), materializer);
-    return CompletableFuture.completedFuture(null);
+    return CompletableFuture.completedFuture(Optional.empty());
   }
 
-  private Source<ObjectNode, NotUsed> answer(String text) {
+  private Source<ObjectNode, NotUsed> answer(Optional<String> text) {
     LineRequest line;
     try {
-      if (text == null) {
+      if (text.isEmpty()) {
         throw new LineRequest.Invalid(null, "binary_frame", "binary frames are not supported; send JSON text frames");
       }
-      line = LineRequest.decode(text, false, DEFAULTS, settings.maxInputChars());
+      line = LineRequest.decode(text.get(), false, DEFAULTS, settings.maxInputChars());
     } catch (LineRequest.Invalid e) {
       return Source.single(error(e.id(), ApiError.of(e)));
     }

@@ -105,7 +105,7 @@ class EmbeddingsRouteTest {
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"dimensions\": 1000}"), 422, "dimensions_out_of_range");
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"encoding_format\": \"int8\"}"), 422, "unsupported_encoding");
     assertError(server.post("/v1/embeddings", "{\"input\": \"" + "x".repeat(70_000) + "\"}"), 413, "body_too_large");
-    assertError(server.post("/v1/embeddings", "{\"input\": " + List.of("a".repeat(17).split("")) + "}"), 413, "too_many_inputs");
+    assertError(server.post("/v1/embeddings", "{\"input\": " + Json.string(java.util.Collections.nCopies(17, "a")) + "}"), 413, "too_many_inputs");
     assertError(server.get("/v1/nowhere"), 404, "not_found");
     HttpResponse<String> wrongMethod = server.get("/v1/embeddings");
     assertEquals(405, wrongMethod.statusCode());
