@@ -1,0 +1,106 @@
+package dev.exitflow.loadtests;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code exitflow serve} as a separate process on 127.0.0.1 and a free port, as a user runs it;
+ * its resident memory is read from /proc. Closing it sends SIGTERM (graceful shutdown).
+ */
+final class ServerProcess implements AutoCloseable {
+  final Process process;
+  final int port;
+
+  ServerProcess(String model) throws Exception {
+    Path home = Path.of(System.getProperty("exitflow.home", "."));
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    ProcessBuilder pb = new ProcessBuilder("java", "-jar", home.resolve("gateway/target/exitflow.jar").toString(),
+        "serve", "--host", "127.0.0.1", "--port", String.valueOf(port))
+        .redirectErrorStream(true)
+        .redirectOutput(home.resolve("load-tests/results/server.log").toFile());
+    if (model != null) {
+      pb.command().addAll(java.util.List.of("--model", model));
+    }
+    Files.createDirectories(home.resolve("load-tests/results"));
+    process = pb.start();
+    awaitReady();
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  private void awaitReady() throws Exception {
+    HttpClient client = HttpClient.newHttpClient();
+    long until = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (System.nanoTime() < until) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("exitflow serve exited with " + process.exitValue() + "; see load-tests/results/server.log");
+      }
+      try {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url() + "/health/ready")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException notYet) {
+        // not listening yet
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("exitflow serve was not ready within 3 minutes");
+  }
+
+  /**
+   * Sends embedding requests for a while (16 at a time) so that JIT compilation and ONNX Runtime's
+   * first runs on new shapes are not measured.
+   */
+  void warmUp(Duration length) throws Exception {
+    HttpClient client = HttpClient.newHttpClient();
+    long until = System.nanoTime() + length.toNanos();
+    java.util.List<java.util.concurrent.CompletableFuture<?>> batch = new java.util.ArrayList<>();
+    for (int i = 0; System.nanoTime() < until; i++) {
+      batch.add(client.sendAsync(HttpRequest.newBuilder(URI.create(url() + "/v1/embeddings"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"warming up the server, round " + i + "\"}"))
+          .build(), HttpResponse.BodyHandlers.discarding()));
+      if (batch.size() == 16) {
+        java.util.concurrent.CompletableFuture.allOf(batch.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+        batch.clear();
+      }
+    }
+    java.util.concurrent.CompletableFuture.allOf(batch.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+  }
+
+  /** Resident set size in MiB, from /proc/PID/status. */
+  double rssMiB() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException e) {
+      // process gone
+    }
+    return 0;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy(); // SIGTERM: graceful drain
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+    }
+  }
+}
