@@ -1,11 +1,12 @@
 package dev.exitflow.loadtests;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.loadtests.gatling.EmbeddingsSimulation;
 import dev.exitflow.loadtests.gatling.StreamSimulation;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
@@ -39,7 +40,18 @@ final class GatewayLoadCommand implements Callable<Integer> {
   String model;
 
   record Result(String mode, double rps, double inprocessRps, double ratio, double p50Ms, double p99Ms, long errors,
-      long requests, double rssIdleMib, double rssPeakMib) {}
+      long requests, double rssIdleMib, double rssPeakMib, double rssGrowth, List<double[]> rssOverTime) {}
+
+  /** Mean RSS of the last quarter of the run over the first quarter's, minus one: a leak shows as growth. */
+  static double growth(List<double[]> rss) {
+    int q = rss.size() / 4;
+    if (q == 0) {
+      return 0;
+    }
+    double first = rss.subList(0, q).stream().mapToDouble(p -> p[1]).average().orElse(0);
+    double last = rss.subList(rss.size() - q, rss.size()).stream().mapToDouble(p -> p[1]).average().orElse(0);
+    return last / first - 1;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -57,12 +69,19 @@ final class GatewayLoadCommand implements Callable<Integer> {
       double idle = server.rssMiB();
       server.warmUp(Duration.ofSeconds(5));
       AtomicReference<Double> peak = new AtomicReference<>(idle);
+      // RSS over time ([seconds, MiB]); with a long --seconds this is the soak test for native leaks.
+      List<double[]> rss = new CopyOnWriteArrayList<>();
+      long start = System.nanoTime();
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-      sampler.scheduleAtFixedRate(() -> peak.accumulateAndGet(server.rssMiB(), Math::max), 1, 1, TimeUnit.SECONDS);
+      sampler.scheduleAtFixedRate(() -> {
+        double now = server.rssMiB();
+        peak.accumulateAndGet(now, Math::max);
+        rss.add(new double[] {(System.nanoTime() - start) / 1e9, now});
+      }, 1, 1, TimeUnit.SECONDS);
       GatlingRun.Summary s = GatlingRun.run(simulation, server.url(), users, seconds, home.resolve("load-tests/results/gatling"));
       sampler.shutdownNow();
       Result r = new Result(mode, s.rps(), inprocess, s.rps() / inprocess, s.p50Ms(), s.p99Ms(), s.errors(),
-          s.requests(), idle, peak.get());
+          s.requests(), idle, peak.get(), growth(rss), rss);
       System.out.printf("%n%-40s %10s%n", mode + ": " + users + " users, " + seconds + " s", "value");
       System.out.printf("%-40s %10.1f%n", "Gatling requests/s through the server", r.rps());
       System.out.printf("%-40s %10.1f%n", "in-process runtime requests/s", r.inprocessRps());
@@ -70,9 +89,11 @@ final class GatewayLoadCommand implements Callable<Integer> {
       System.out.printf("%-40s %10.0f / %.0f%n", "p50 / p99 ms", r.p50Ms(), r.p99Ms());
       System.out.printf("%-40s %10d of %d%n", "errors", r.errors(), r.requests());
       System.out.printf("%-40s %10.0f / %.0f%n", "server RSS MiB idle / peak", r.rssIdleMib(), r.rssPeakMib());
+      System.out.printf("%-40s %9.1f%%%n", "RSS growth, first to last quarter", 100 * r.rssGrowth());
       Harness.write(mode + ".json", r);
       if (json) {
-        System.out.println(Harness.JSON.copy().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+        System.out.println(Harness.line(new Result(r.mode(), r.rps(), r.inprocessRps(), r.ratio(), r.p50Ms(), r.p99Ms(),
+            r.errors(), r.requests(), r.rssIdleMib(), r.rssPeakMib(), r.rssGrowth(), List.of())));
       }
       return 0;
     }

@@ -88,6 +88,11 @@ final class Harness implements AutoCloseable {
     return sentences.get(Math.floorMod(i, sentences.size()));
   }
 
+  /** One line of JSON, for the last line of a command's output. */
+  static String line(Object value) throws IOException {
+    return JSON.copy().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value);
+  }
+
   static Path write(String name, Object value) throws IOException {
     Path dir = Path.of(System.getProperty("exitflow.home", ".")).resolve("load-tests/results");
     Files.createDirectories(dir);

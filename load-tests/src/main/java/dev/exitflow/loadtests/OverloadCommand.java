@@ -1,6 +1,5 @@
 package dev.exitflow.loadtests;
 
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
@@ -82,8 +81,7 @@ final class OverloadCommand implements Callable<Integer> {
       OverloadPlot.write(timelines, sloMs, png);
       System.err.println("wrote " + file + " and " + png);
       if (json) {
-        System.out.println(Harness.JSON.copy().disable(SerializationFeature.INDENT_OUTPUT)
-            .writeValueAsString(Map.of("offered_rps", rate, "deep_capacity_rps", capacity, "slo_ms", sloMs, "modes", modes)));
+        System.out.println(Harness.line(Map.of("offered_rps", rate, "deep_capacity_rps", capacity, "slo_ms", sloMs, "modes", modes)));
       }
       return 0;
     }

@@ -58,8 +58,7 @@ final class SaturationCommand implements Callable<Integer> {
       System.out.printf("%-44s %12.2f%n", "ratio", rt / ref);
       Harness.write("saturation.json", result);
       if (json) {
-        System.out.println(Harness.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-            .writeValueAsString(result));
+        System.out.println(Harness.line(result));
       }
       return 0;
     }
