@@ -2,16 +2,10 @@ package dev.exitflow.gateway.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.gateway.http.ExitflowServer;
-import dev.exitflow.gateway.http.GatewayMetrics;
+import dev.exitflow.gateway.ExitflowService;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
 import java.util.concurrent.Callable;
-import org.apache.pekko.actor.CoordinatedShutdown;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,20 +35,12 @@ final class ServeCommand implements Callable<Integer> {
       settings = settings.withHost(host);
     }
     ModelDescriptor descriptor = model.resolve();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", config);
-    GatewayMetrics metrics = new GatewayMetrics();
-    EncoderRuntime runtime = EncoderRuntime.start(system, descriptor, config, metrics);
-    ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics).toCompletableFuture().join();
-
-    CoordinatedShutdown shutdown = CoordinatedShutdown.get(Adapter.toClassic(system));
-    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind-and-finish", server::stop);
-    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "runtime-drain", runtime::stop);
-    runtime.ready().thenRun(() -> System.err.printf("exitflow: ready: %s on http://%s:%d (exits %s)%n",
-        descriptor.name(), server.host(), server.port(), descriptor.exitLayers()));
-    System.err.printf("exitflow: listening on http://%s:%d, loading %s...%n", server.host(), server.port(),
-        descriptor.name());
-    system.getWhenTerminated().toCompletableFuture().join();
+    ExitflowService service = ExitflowService.start(config, descriptor, settings);
+    String where = "http://" + service.server().host() + ":" + service.server().port();
+    System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
+    service.runtime().ready().thenRun(() ->
+        System.err.printf("exitflow: ready: %s on %s (exits %s)%n", descriptor.name(), where, descriptor.exitLayers()));
+    service.system().getWhenTerminated().toCompletableFuture().join();
     return 0;
   }
-
 }
