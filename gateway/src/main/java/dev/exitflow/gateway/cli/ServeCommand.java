@@ -6,6 +6,7 @@ import dev.exitflow.gateway.ExitflowService;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
 import java.util.concurrent.Callable;
+import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -40,7 +41,22 @@ final class ServeCommand implements Callable<Integer> {
     System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
     service.runtime().ready().thenRun(() ->
         System.err.printf("exitflow: ready: %s on %s (exits %s)%n", descriptor.name(), where, descriptor.exitLayers()));
+    drainOnSignal(service, "TERM");
+    drainOnSignal(service, "INT");
     service.system().getWhenTerminated().toCompletableFuture().join();
     return 0;
+  }
+
+  /**
+   * Drains before the JVM starts shutting down. ONNX Runtime's own shutdown hook releases its
+   * environment (and the thread pool the sessions run on) as soon as shutdown begins, so draining
+   * in a shutdown hook would run batches on a released environment; the signal handler drains
+   * first and only then lets the process exit.
+   */
+  private static void drainOnSignal(ExitflowService service, String name) {
+    Signal.handle(new Signal(name), signal -> {
+      System.err.printf("exitflow: SIG%s: finishing requests in flight, then exiting%n", name);
+      service.shutdown().whenComplete((done, error) -> System.exit(error == null ? 0 : 1));
+    });
   }
 }
