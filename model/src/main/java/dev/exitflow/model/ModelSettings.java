@@ -2,6 +2,7 @@ package dev.exitflow.model;
 
 import com.typesafe.config.Config;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The {@code exitflow.model} section of the configuration (defaults in this module's reference.conf). */
 public record ModelSettings(
@@ -11,7 +12,12 @@ public record ModelSettings(
     int interOpThreads,
     boolean allowSpinning,
     String optimizationLevel,
-    int batchSize) {
+    int batchSize,
+    ExecutionProviders providers) {
+
+  /** Which execution providers to try, in order, and their options. */
+  public record ExecutionProviders(List<String> order, boolean strict, int cudaDevice, int tensorrtDevice,
+      boolean tensorrtFp16, String tensorrtCacheDir, long tensorrtWorkspaceBytes) {}
 
   public static ModelSettings create(Config root) {
     Config c = root.getConfig("exitflow.model");
@@ -22,6 +28,14 @@ public record ModelSettings(
         c.getInt("onnx.inter-op-threads"),
         c.getBoolean("onnx.allow-spinning"),
         c.getString("onnx.optimization-level"),
-        c.getInt("batch-size"));
+        c.getInt("batch-size"),
+        new ExecutionProviders(
+            c.getStringList("onnx.providers"),
+            c.getBoolean("onnx.strict-providers"),
+            c.getInt("onnx.cuda.device-id"),
+            c.getInt("onnx.tensorrt.device-id"),
+            c.getBoolean("onnx.tensorrt.fp16"),
+            c.getString("onnx.tensorrt.engine-cache-dir"),
+            c.getBytes("onnx.tensorrt.max-workspace-size")));
   }
 }

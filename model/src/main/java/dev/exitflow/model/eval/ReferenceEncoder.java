@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.runtime.ExecutionProviders;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.HiddenState;
 import dev.exitflow.model.runtime.OrtSessions;
@@ -32,9 +33,8 @@ public final class ReferenceEncoder implements AutoCloseable {
 
   public ReferenceEncoder(ModelDescriptor model, ModelSettings settings, int hiddenSize) throws OrtException {
     this.env = OrtSessions.environment(settings);
-    try (OrtSession.SessionOptions options = OrtSessions.standaloneOptions(settings)) {
-      this.session = env.createSession(model.onnxFile().toString(), options);
-    }
+    this.session = ExecutionProviders.open(env, model.onnxFile(), settings.providers(),
+        () -> OrtSessions.standaloneOptions(settings));
     this.tokenizer = new TextTokenizer(model);
     this.hiddenSize = hiddenSize;
     this.head = new ExitHead(model.pooling(), hiddenSize);

@@ -9,7 +9,6 @@ import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -26,12 +25,11 @@ public final class StageSession implements AutoCloseable {
   private final int hiddenSize;
   private final OrtSession session;
 
-  public StageSession(OrtEnvironment env, Path file, StageSpec spec, int hiddenSize, OrtSession.SessionOptions options)
-      throws OrtException {
+  public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize) {
     this.env = env;
     this.spec = spec;
     this.hiddenSize = hiddenSize;
-    this.session = env.createSession(file.toString(), options);
+    this.session = session;
   }
 
   public StageSpec spec() {

@@ -43,21 +43,20 @@ public final class StagedEncoder implements AutoCloseable {
   /** Opens one more session of a compiled stage, e.g. for a worker that owns it. */
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
       throws OrtException {
-    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
-      return new StageSession(
-          OrtSessions.environment(settings), compiled.stageFile(spec), spec, compiled.hiddenSize(), options);
-    }
+    OrtEnvironment env = OrtSessions.environment(settings);
+    OrtSession session = ExecutionProviders.open(env, compiled.stageFile(spec), settings.providers(),
+        () -> OrtSessions.stageOptions(settings));
+    return new StageSession(env, session, spec, compiled.hiddenSize());
   }
 
   /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
-    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
+    try {
       for (StageSpec spec : compiled.stages()) {
-        sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options));
+        sessions.add(openStage(compiled, spec, settings));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
