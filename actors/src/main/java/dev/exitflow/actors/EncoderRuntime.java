@@ -8,6 +8,7 @@ import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.ExitPoints;
 import dev.exitflow.model.runtime.StageSession;
 import dev.exitflow.model.runtime.StagedEncoder;
 import dev.exitflow.model.tokenize.TextTokenizer;
@@ -169,9 +170,8 @@ public final class EncoderRuntime {
   }
 
   private List<String> exitNames() {
-    List<String> names = new ArrayList<>();
-    exitLayers.forEach(l -> names.add(String.valueOf(l)));
-    names.addAll(List.of("shallow", "deep", "auto"));
+    List<String> names = new ArrayList<>(new ExitPoints(exitLayers).names());
+    names.add("auto");
     return names;
   }
 
