@@ -118,4 +118,134 @@ class KafkaPipelineTest {
     System.out.printf("round trip: %d records in %.1f s (%.0f records/s incl. start), stats %s%n",
         n, seconds, n / seconds, pipeline.stats());
   }
+
+  @Test
+  void poisonRecordsGoToTheDeadLetterTopicWithTheirErrorAndTheStreamGoesOn() throws Exception {
+    KafkaSettings s = settings("poison", kafka.bootstrapServers());
+    Topics.ensure(s);
+    Map<String, byte[]> poison = new java.util.LinkedHashMap<>();
+    poison.put("bad_json", "{\"input\": \"no closing brace\"".getBytes(StandardCharsets.UTF_8));
+    poison.put("bad_utf8", new byte[] {'{', '"', 'i', 'n', (byte) 0xff, (byte) 0xfe, '"', '}'});
+    poison.put("empty_input", "{\"id\":\"empty\",\"input\":\"   \"}".getBytes(StandardCharsets.UTF_8));
+    poison.put("input_too_large", ("{\"input\":\"" + "word ".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8));
+    poison.put("unknown_exit", "{\"input\":\"fine text\",\"exit\":\"7\"}".getBytes(StandardCharsets.UTF_8));
+    poison.put("dimensions_out_of_range", "{\"input\":\"fine text\",\"dimensions\":4096}".getBytes(StandardCharsets.UTF_8));
+    poison.put("bad_input", "{\"input\":[1,2]}".getBytes(StandardCharsets.UTF_8));
+    int good = 0;
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      producer.send(record(s.topics().requests(), "k", new byte[0])).get(); // no value at all: empty_input too
+      for (Map.Entry<String, byte[]> p : poison.entrySet()) {
+        for (int j = 0; j < 3; j++) {
+          producer.send(record(s.topics().requests(), "good-" + good, json("good-" + good, sentence(good), "shallow")));
+          good++;
+        }
+        producer.send(record(s.topics().requests(), "poison-" + p.getKey(), p.getValue()));
+      }
+      producer.send(record(s.topics().requests(), "good-" + good, json("good-" + good, sentence(good), "deep")));
+      good++;
+    }
+    int goodCount = good;
+    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
+        r -> r.size() >= goodCount, Duration.ofSeconds(60));
+    List<ConsumerRecord<byte[], byte[]>> dead = TopicClient.readUntil(s.bootstrapServers(), s.topics().deadLetter(),
+        r -> r.size() >= poison.size() + 1, Duration.ofSeconds(30));
+    pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    assertEquals(goodCount, results.size());
+    assertEquals(poison.size() + 1, dead.size());
+    Map<String, String> codeByKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> d : dead) {
+      String key = utf8(d.key());
+      codeByKey.put(key, header(d, KafkaHeaders.ERROR_CODE));
+      assertNotNull(header(d, KafkaHeaders.ERROR_MESSAGE));
+      assertEquals(s.topics().requests(), header(d, KafkaHeaders.SOURCE_TOPIC));
+      assertNotNull(header(d, KafkaHeaders.SOURCE_OFFSET));
+      if (key.startsWith("poison-")) {
+        assertTrue(java.util.Arrays.equals(poison.get(key.substring(7)), d.value()), "value kept for " + key);
+      }
+    }
+    assertEquals("empty_input", codeByKey.get("k"));
+    poison.keySet().forEach(code -> assertEquals(code, codeByKey.get("poison-" + code), "code of " + code));
+    assertEquals(poison.size() + 1, pipeline.stats().deadLetters());
+    System.out.printf("poison: %d dead letters %s, %d results%n", dead.size(), codeByKey, results.size());
+  }
+
+  @Test
+  void atLeastOnceAcrossACrash() throws Exception {
+    KafkaSettings s = settings("crash", kafka.bootstrapServers());
+    Topics.ensure(s);
+    int n = 3000;
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = 0; i < n; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 16), json("c-" + i, sentence(i), "shallow")));
+      }
+    }
+    KafkaPipeline first = KafkaPipeline.start(testKit.system(), runtime, s);
+    TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= n / 3, Duration.ofSeconds(60));
+    first.abort(); // no drain, no commit of what is in flight
+    first.completion().handle((d, e) -> d).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    KafkaPipelineStats before = first.stats();
+
+    KafkaPipeline second = KafkaPipeline.start(testKit.system(), runtime, s);
+    Set<String> ids = new HashSet<>();
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+      ids.clear();
+      r.forEach(x -> ids.add(id(x)));
+      return ids.size() >= n;
+    }, Duration.ofSeconds(90));
+    second.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    for (int i = 0; i < n; i++) {
+      assertTrue(ids.contains("c-" + i), "no result for c-" + i);
+    }
+    int duplicates = results.size() - ids.size();
+    System.out.printf("crash: %d inputs, first run consumed %d and produced %d before the abort, second run "
+        + "consumed %d; %d results, %d distinct, %d duplicates%n", n, before.consumed(), before.results(),
+        second.stats().consumed(), results.size(), ids.size(), duplicates);
+  }
+
+  @Test
+  void brokerRestartMidStreamLosesNothing() throws Exception {
+    try (EmbeddedKafka own = EmbeddedKafka.start(config)) {
+      KafkaSettings s = settings("restart", own.bootstrapServers());
+      Topics.ensure(s);
+      int half = 1500;
+      produce(s, 0, half);
+      KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+      TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= half / 3, Duration.ofSeconds(60));
+      own.stopBroker();
+      Thread.sleep(3000);
+      own.startBroker();
+      produce(s, half, 2 * half);
+      Set<String> ids = new HashSet<>();
+      List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+        ids.clear();
+        r.forEach(x -> ids.add(id(x)));
+        return ids.size() >= 2 * half;
+      }, Duration.ofSeconds(100));
+      pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 2 * half; i++) {
+        assertTrue(ids.contains("r-" + i), "no result for r-" + i);
+      }
+      System.out.printf("broker restart: %d inputs, %d results, %d duplicates, pipeline %s%n",
+          2 * half, results.size(), results.size() - ids.size(), pipeline.stats());
+    }
+  }
+
+  private static void produce(KafkaSettings s, int from, int to) {
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = from; i < to; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 16), json("r-" + i, sentence(i), "shallow")));
+      }
+    }
+  }
+
+  private static String id(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return JSON.readTree(r.value()).get("id").asText();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }
