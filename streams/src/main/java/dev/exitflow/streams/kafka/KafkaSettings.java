@@ -75,6 +75,14 @@ public record KafkaSettings(
     return bootstrapServers.isEmpty();
   }
 
+  /**
+   * Where a client started by hand (produce, consume) finds the broker: the configured bootstrap
+   * servers, or else the embedded broker's configured address.
+   */
+  public String clientBootstrapServers() {
+    return needsEmbeddedBroker() ? embedded.host() + ":" + embedded.port() : bootstrapServers;
+  }
+
   public KafkaSettings withBootstrapServers(String servers) {
     return new KafkaSettings(servers, topics, groupId, recordFormat, embeddingEncoding, defaultExit, priority, slo,
         maxRecordBytes, parallelism, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,

@@ -44,6 +44,7 @@ class KafkaPipelineTest {
     config = ConfigFactory.parseString("""
         exitflow.kafka.restart { min-backoff = 200ms, max-backoff = 2s }
         exitflow.kafka.commit.max-interval = 200ms
+        exitflow.kafka.embedded.port = 0
         """).withFallback(ConfigFactory.load());
     testKit = ActorTestKit.create(config);
     runtime = EncoderRuntime.start(testKit.system(),
