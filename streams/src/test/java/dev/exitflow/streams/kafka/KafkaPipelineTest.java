@@ -45,6 +45,9 @@ class KafkaPipelineTest {
         exitflow.kafka.restart { min-backoff = 200ms, max-backoff = 2s }
         exitflow.kafka.commit.max-interval = 200ms
         exitflow.kafka.embedded.port = 0
+        # Fail commits quickly while the broker is down, so the restart test also restarts the stream.
+        pekko.kafka.consumer.commit-timeout = 2s
+        exitflow.kafka.consumer-properties { "session.timeout.ms" = "6000" }
         """).withFallback(ConfigFactory.load());
     testKit = ActorTestKit.create(config);
     runtime = EncoderRuntime.start(testKit.system(),
@@ -216,7 +219,7 @@ class KafkaPipelineTest {
       KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
       TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= half / 3, Duration.ofSeconds(60));
       own.stopBroker();
-      Thread.sleep(3000);
+      Thread.sleep(5000);
       own.startBroker();
       produce(s, half, 2 * half);
       Set<String> ids = new HashSet<>();
