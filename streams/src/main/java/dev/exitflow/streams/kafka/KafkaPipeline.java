@@ -43,23 +43,25 @@ import org.slf4j.LoggerFactory;
  * The Kafka pipeline: request records in, results out, at least once.
  *
  * <pre>
- * committable source -> decode -> InferenceFlow.ordered -> settle -> Producer.flexiFlow -> Committer
- *  (requests topic)     (bad records become       (retries overload)   (result or       (batched, after
- *                        dead-letter elements)                           dead letter)      the produce)
+ * committable source -> admit -> decode -> InferenceFlow.unordered -> settle -> resequence
+ *   -> Producer.flexiFlow (result or dead letter) -> Committer (batched, after the produce)
  * </pre>
  *
  * <p>Stages, in order: the <b>committable source</b> emits records as the consumer polls them,
  * backpressures by pausing its partitions, completes when {@link #drainAndShutdown()} stops it,
- * and cancels (stopping the consumer) when downstream cancels. <b>decode</b> emits one {@code Job}
- * per record (the request, or the decoding error in its place); it never fails. The <b>inference
- * flow</b> (ordered) emits results in consumption order, so order per partition is kept, and
- * backpressures at {@code parallelism} requests in flight. <b>settle</b> (ordered, same
- * parallelism) emits a result once it is final: an {@link Overloaded} refusal is submitted again
- * after the runtime's retry-after, an {@link InferenceFailed} once more; an unexpected error fails
- * the stream. The <b>producer</b> emits each record's offset once its result or dead letter is
- * acknowledged; the <b>committer</b> commits those offsets in batches. Each stage completes when
- * its upstream completes and its in-flight elements are done, and cancels upstream when its
- * downstream cancels.
+ * and cancels (stopping the consumer) when downstream cancels. <b>admit</b> emits a record once the
+ * reorder window ({@code reorder-window}) has room, and backpressures while it is full.
+ * <b>decode</b> emits one {@code Job} per record (the request, or the decoding error in its place,
+ * numbered in consumption order); it never fails. The <b>inference flow</b> (unordered) emits each
+ * result as soon as it is done and backpressures at {@code parallelism} requests in the runtime.
+ * <b>settle</b> (unordered, same parallelism) emits a result once it is final: an {@link
+ * Overloaded} refusal is submitted again after the runtime's retry-after, an {@link
+ * InferenceFailed} once more; an unexpected error fails the stream. <b>resequence</b> emits results
+ * back in consumption order, so order per partition is kept and a committed offset never passes a
+ * record whose result is not out. The <b>producer</b> emits each record's offset once its result
+ * or dead letter is acknowledged; the <b>committer</b> commits those offsets in batches. Each stage
+ * completes when its upstream completes and its in-flight elements are done, and cancels upstream
+ * when its downstream cancels.
  *
  * <p>On failure the whole chain restarts with backoff from the committed offsets (records produced
  * but not yet committed are produced again: at least once).
@@ -98,9 +100,7 @@ public final class KafkaPipeline {
     KafkaBroker broker = KafkaBroker.connect(settings);
     KafkaSettings s = settings.withBootstrapServers(broker.bootstrapServers());
     try {
-      if (s.topics().create()) {
-        Topics.ensure(s);
-      }
+      Topics.ensure(s);
       KafkaPipeline pipeline = new KafkaPipeline(s, broker, system.executionContext());
       pipeline.run(system, runtime);
       log.info("Kafka pipeline consuming {} at {} (group {}), producing to {} and {}",
@@ -140,17 +140,21 @@ public final class KafkaPipeline {
           if (stopping.get()) {
             return Source.<Done>empty();
           }
+          ReorderWindow window = new ReorderWindow(settings.reorderWindow());
+          long[] sequence = {0};
           return Consumer.committableSource(consumerSettings, Subscriptions.topics(settings.topics().requests()))
               .mapMaterializedValue(c -> {
                 control.set(c);
                 return c;
               })
+              .via(window.admit())
               .map(m -> {
                 consumed.incrementAndGet();
-                return decoder.decode(m);
+                return decoder.decode(m, sequence[0]++);
               })
-              .via(InferenceFlow.<Incoming>ordered(runtime, parallelism))
-              .mapAsync(parallelism, scored -> settle(runtime, scored, 0))
+              .via(InferenceFlow.<Incoming>unordered(runtime, parallelism))
+              .mapAsyncUnordered(parallelism, scored -> settle(runtime, scored, 0))
+              .via(window.resequence(scored -> scored.context().seq()))
               .map(scored -> envelope(encoder, scored))
               .via(Producer.flexiFlow(producerSettings))
               .map(ProducerMessage.Results::passThrough)

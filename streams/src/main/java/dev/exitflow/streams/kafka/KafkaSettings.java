@@ -21,6 +21,7 @@ public record KafkaSettings(
     Duration slo,
     int maxRecordBytes,
     int parallelism,
+    int reorderWindow,
     Duration overloadMinBackoff,
     Commit commit,
     Restart restart,
@@ -60,6 +61,7 @@ public record KafkaSettings(
         c.getDuration("requests.slo"),
         c.getInt("requests.max-record-bytes"),
         c.getInt("parallelism"),
+        c.getInt("reorder-window"),
         c.getDuration("overload-min-backoff"),
         new Commit(c.getInt("commit.max-batch"), c.getDuration("commit.max-interval"), c.getInt("commit.parallelism")),
         new Restart(c.getDuration("restart.min-backoff"), c.getDuration("restart.max-backoff"),
@@ -85,19 +87,19 @@ public record KafkaSettings(
 
   public KafkaSettings withBootstrapServers(String servers) {
     return new KafkaSettings(servers, topics, groupId, recordFormat, embeddingEncoding, defaultExit, priority, slo,
-        maxRecordBytes, parallelism, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
+        maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
         clientProperties, embedded);
   }
 
   public KafkaSettings withTopics(Topics t) {
     return new KafkaSettings(bootstrapServers, t, groupId, recordFormat, embeddingEncoding, defaultExit, priority, slo,
-        maxRecordBytes, parallelism, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
+        maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
         clientProperties, embedded);
   }
 
   public KafkaSettings withGroupId(String g) {
     return new KafkaSettings(bootstrapServers, topics, g, recordFormat, embeddingEncoding, defaultExit, priority, slo,
-        maxRecordBytes, parallelism, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
+        maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
         clientProperties, embedded);
   }
 

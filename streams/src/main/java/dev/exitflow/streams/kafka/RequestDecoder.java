@@ -31,7 +31,7 @@ final class RequestDecoder {
     this.settings = settings;
   }
 
-  Job<Incoming> decode(CommittableMessage<byte[], byte[]> message) {
+  Job<Incoming> decode(CommittableMessage<byte[], byte[]> message, long seq) {
     ConsumerRecord<byte[], byte[]> r = message.record();
     long now = System.nanoTime();
     String fallbackId = Incoming.defaultId(r);
@@ -46,14 +46,15 @@ final class RequestDecoder {
       }
       String text = utf8(value);
       return settings.recordFormat() == KafkaSettings.RecordFormat.TEXT
-          ? job(message, fallbackId, request(text, null, null, null, r), now)
-          : fromJson(message, text, fallbackId, now);
+          ? job(message, fallbackId, request(text, null, null, null, r), now, seq)
+          : fromJson(message, text, fallbackId, now, seq);
     } catch (ExitflowException e) {
-      return Job.invalid(new Incoming(message.committableOffset(), r, fallbackId, null, now), e);
+      return Job.invalid(new Incoming(message.committableOffset(), r, fallbackId, null, now, seq), e);
     }
   }
 
-  private Job<Incoming> fromJson(CommittableMessage<byte[], byte[]> message, String text, String fallbackId, long now) {
+  private Job<Incoming> fromJson(CommittableMessage<byte[], byte[]> message, String text, String fallbackId, long now,
+      long seq) {
     ConsumerRecord<byte[], byte[]> r = message.record();
     JsonNode node;
     try {
@@ -78,14 +79,15 @@ final class RequestDecoder {
         throw new InvalidInputException("bad_deadline", "deadline_ms must be positive, got " + deadline);
       }
       Long dims = integer(node.get("dimensions"), "dimensions_out_of_range", "dimensions");
-      return job(message, id, request(input.asText(), policy, deadline, dims == null ? null : dims.intValue(), r), now);
+      return job(message, id, request(input.asText(), policy, deadline, dims == null ? null : dims.intValue(), r), now, seq);
     } catch (ExitflowException e) {
-      return Job.invalid(new Incoming(message.committableOffset(), r, id, null, now), e);
+      return Job.invalid(new Incoming(message.committableOffset(), r, id, null, now, seq), e);
     }
   }
 
-  private static Job<Incoming> job(CommittableMessage<byte[], byte[]> m, String id, EmbeddingRequest request, long now) {
-    return Job.of(new Incoming(m.committableOffset(), m.record(), id, request, now), request);
+  private static Job<Incoming> job(CommittableMessage<byte[], byte[]> m, String id, EmbeddingRequest request, long now,
+      long seq) {
+    return Job.of(new Incoming(m.committableOffset(), m.record(), id, request, now, seq), request);
   }
 
   private EmbeddingRequest request(String text, ExitPolicy exit, Long deadlineMs, Integer dimensions,
