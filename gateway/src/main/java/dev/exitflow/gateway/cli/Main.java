@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "exitflow 0.1.0",
     description = "Streaming multi-exit inference for transformer encoders.",
     subcommands = {ServeCommand.class, EmbedCommand.class, ScoreCommand.class, EvalCommand.class, BenchCommand.class,
-        CommandLine.HelpCommand.class})
+        ProduceCommand.class, ConsumeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

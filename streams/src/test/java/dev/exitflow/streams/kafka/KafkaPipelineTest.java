@@ -1,0 +1,255 @@
+package dev.exitflow.streams.kafka;
+
+import static dev.exitflow.streams.kafka.TopicClient.header;
+import static dev.exitflow.streams.kafka.TopicClient.record;
+import static dev.exitflow.streams.kafka.TopicClient.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.model.ModelRepository;
+import dev.exitflow.model.ModelSettings;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The pipeline against a real (embedded, loopback) Kafka broker. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class KafkaPipelineTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Config config;
+  private static ActorTestKit testKit;
+  private static EncoderRuntime runtime;
+  private static EmbeddedKafka kafka;
+
+  @BeforeAll
+  static void start() {
+    config = ConfigFactory.parseString("""
+        exitflow.kafka.restart { min-backoff = 200ms, max-backoff = 2s }
+        exitflow.kafka.commit.max-interval = 200ms
+        exitflow.kafka.embedded.port = 0
+        # Fail commits quickly while the broker is down, so the restart test also restarts the stream.
+        pekko.kafka.consumer.commit-timeout = 2s
+        exitflow.kafka.consumer-properties { "session.timeout.ms" = "6000" }
+        """).withFallback(ConfigFactory.load());
+    testKit = ActorTestKit.create(config);
+    runtime = EncoderRuntime.start(testKit.system(),
+        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
+    kafka = EmbeddedKafka.start(config);
+    runtime.ready().toCompletableFuture().join();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (kafka != null) {
+      kafka.close();
+    }
+    testKit.shutdownTestKit();
+  }
+
+  static KafkaSettings settings(String name, String bootstrap) {
+    return KafkaSettings.create(config)
+        .withBootstrapServers(bootstrap)
+        .withGroupId(name + "-group")
+        .withTopics(new KafkaSettings.Topics(name + "-requests", name + "-results", name + "-dead-letter", true, 4, (short) -1));
+  }
+
+  static byte[] json(String id, String input, String exit) {
+    return ("{\"id\":\"" + id + "\",\"input\":\"" + input + "\",\"exit\":\"" + exit + "\"}").getBytes(StandardCharsets.UTF_8);
+  }
+
+  static String sentence(int i) {
+    return "record number " + i + " talks about " + (i % 7 == 0 ? "the weather in the mountains" : "a cat on a mat");
+  }
+
+  @Test
+  void roundTripOf10000RecordsKeepsKeysIdsHeadersAndOrderPerKey() throws Exception {
+    KafkaSettings s = settings("roundtrip", kafka.bootstrapServers());
+    Topics.ensure(s);
+    int n = 10_000;
+    long t0 = System.nanoTime();
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = 0; i < n; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 64), json("rt-" + i, sentence(i), i % 10 == 0 ? "deep" : "shallow")));
+      }
+    }
+    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
+        r -> r.size() >= n, Duration.ofSeconds(90));
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    assertEquals(n, results.size());
+    Map<String, Integer> lastSeqByKey = new HashMap<>();
+    Set<String> ids = new HashSet<>();
+    for (ConsumerRecord<byte[], byte[]> r : results) {
+      JsonNode v = JSON.readTree(r.value());
+      String id = v.get("id").asText();
+      int i = Integer.parseInt(id.substring(3));
+      assertTrue(ids.add(id), "duplicate " + id);
+      String key = utf8(r.key());
+      assertEquals("key-" + (i % 64), key, "key of " + id);
+      int exit = i % 10 == 0 ? 6 : 2;
+      assertEquals(exit, v.get("exit_layer").asInt(), id);
+      assertEquals(String.valueOf(exit), header(r, KafkaHeaders.EXIT_LAYER));
+      assertEquals("all-minilm-l6-v2", header(r, KafkaHeaders.MODEL));
+      assertEquals("all-minilm-l6-v2", v.get("model").asText());
+      assertEquals(384, v.get("embedding").size());
+      assertTrue(v.get("tokens").asInt() > 3);
+      assertTrue(v.get("latency_ms").asDouble() >= 0);
+      Integer previous = lastSeqByKey.put(key, i);
+      assertTrue(previous == null || previous < i, "order of key " + key + ": " + previous + " before " + i);
+    }
+    assertEquals(n, pipeline.stats().results());
+    assertEquals(0, pipeline.stats().deadLetters());
+    System.out.printf("round trip: %d records in %.1f s (%.0f records/s incl. start), stats %s%n",
+        n, seconds, n / seconds, pipeline.stats());
+  }
+
+  @Test
+  void poisonRecordsGoToTheDeadLetterTopicWithTheirErrorAndTheStreamGoesOn() throws Exception {
+    KafkaSettings s = settings("poison", kafka.bootstrapServers());
+    Topics.ensure(s);
+    Map<String, byte[]> poison = new java.util.LinkedHashMap<>();
+    poison.put("bad_json", "{\"input\": \"no closing brace\"".getBytes(StandardCharsets.UTF_8));
+    poison.put("bad_utf8", new byte[] {'{', '"', 'i', 'n', (byte) 0xff, (byte) 0xfe, '"', '}'});
+    poison.put("empty_input", "{\"id\":\"empty\",\"input\":\"   \"}".getBytes(StandardCharsets.UTF_8));
+    poison.put("input_too_large", ("{\"input\":\"" + "word ".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8));
+    poison.put("unknown_exit", "{\"input\":\"fine text\",\"exit\":\"7\"}".getBytes(StandardCharsets.UTF_8));
+    poison.put("dimensions_out_of_range", "{\"input\":\"fine text\",\"dimensions\":4096}".getBytes(StandardCharsets.UTF_8));
+    poison.put("bad_input", "{\"input\":[1,2]}".getBytes(StandardCharsets.UTF_8));
+    int good = 0;
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      producer.send(record(s.topics().requests(), "k", new byte[0])).get(); // no value at all: empty_input too
+      for (Map.Entry<String, byte[]> p : poison.entrySet()) {
+        for (int j = 0; j < 3; j++) {
+          producer.send(record(s.topics().requests(), "good-" + good, json("good-" + good, sentence(good), "shallow")));
+          good++;
+        }
+        producer.send(record(s.topics().requests(), "poison-" + p.getKey(), p.getValue()));
+      }
+      producer.send(record(s.topics().requests(), "good-" + good, json("good-" + good, sentence(good), "deep")));
+      good++;
+    }
+    int goodCount = good;
+    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
+        r -> r.size() >= goodCount, Duration.ofSeconds(60));
+    List<ConsumerRecord<byte[], byte[]>> dead = TopicClient.readUntil(s.bootstrapServers(), s.topics().deadLetter(),
+        r -> r.size() >= poison.size() + 1, Duration.ofSeconds(30));
+    pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    assertEquals(goodCount, results.size());
+    assertEquals(poison.size() + 1, dead.size());
+    Map<String, String> codeByKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> d : dead) {
+      String key = utf8(d.key());
+      codeByKey.put(key, header(d, KafkaHeaders.ERROR_CODE));
+      assertNotNull(header(d, KafkaHeaders.ERROR_MESSAGE));
+      assertEquals(s.topics().requests(), header(d, KafkaHeaders.SOURCE_TOPIC));
+      assertNotNull(header(d, KafkaHeaders.SOURCE_OFFSET));
+      if (key.startsWith("poison-")) {
+        assertTrue(java.util.Arrays.equals(poison.get(key.substring(7)), d.value()), "value kept for " + key);
+      }
+    }
+    assertEquals("empty_input", codeByKey.get("k"));
+    poison.keySet().forEach(code -> assertEquals(code, codeByKey.get("poison-" + code), "code of " + code));
+    assertEquals(poison.size() + 1, pipeline.stats().deadLetters());
+    System.out.printf("poison: %d dead letters %s, %d results%n", dead.size(), codeByKey, results.size());
+  }
+
+  @Test
+  void atLeastOnceAcrossACrash() throws Exception {
+    KafkaSettings s = settings("crash", kafka.bootstrapServers());
+    Topics.ensure(s);
+    int n = 3000;
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = 0; i < n; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 16), json("c-" + i, sentence(i), "shallow")));
+      }
+    }
+    KafkaPipeline first = KafkaPipeline.start(testKit.system(), runtime, s);
+    TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= n / 3, Duration.ofSeconds(60));
+    first.abort(); // no drain, no commit of what is in flight
+    first.completion().handle((d, e) -> d).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    KafkaPipelineStats before = first.stats();
+
+    KafkaPipeline second = KafkaPipeline.start(testKit.system(), runtime, s);
+    Set<String> ids = new HashSet<>();
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+      ids.clear();
+      r.forEach(x -> ids.add(id(x)));
+      return ids.size() >= n;
+    }, Duration.ofSeconds(90));
+    second.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    for (int i = 0; i < n; i++) {
+      assertTrue(ids.contains("c-" + i), "no result for c-" + i);
+    }
+    int duplicates = results.size() - ids.size();
+    System.out.printf("crash: %d inputs, first run consumed %d and produced %d before the abort, second run "
+        + "consumed %d; %d results, %d distinct, %d duplicates%n", n, before.consumed(), before.results(),
+        second.stats().consumed(), results.size(), ids.size(), duplicates);
+  }
+
+  @Test
+  void brokerRestartMidStreamLosesNothing() throws Exception {
+    try (EmbeddedKafka own = EmbeddedKafka.start(config)) {
+      KafkaSettings s = settings("restart", own.bootstrapServers());
+      Topics.ensure(s);
+      int half = 1500;
+      produce(s, 0, half);
+      KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+      TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= half / 3, Duration.ofSeconds(60));
+      own.stopBroker();
+      Thread.sleep(5000);
+      own.startBroker();
+      produce(s, half, 2 * half);
+      Set<String> ids = new HashSet<>();
+      List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+        ids.clear();
+        r.forEach(x -> ids.add(id(x)));
+        return ids.size() >= 2 * half;
+      }, Duration.ofSeconds(100));
+      pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 2 * half; i++) {
+        assertTrue(ids.contains("r-" + i), "no result for r-" + i);
+      }
+      System.out.printf("broker restart: %d inputs, %d results, %d duplicates, pipeline %s%n",
+          2 * half, results.size(), results.size() - ids.size(), pipeline.stats());
+    }
+  }
+
+  private static void produce(KafkaSettings s, int from, int to) {
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = from; i < to; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 16), json("r-" + i, sentence(i), "shallow")));
+      }
+    }
+  }
+
+  private static String id(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return JSON.readTree(r.value()).get("id").asText();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
