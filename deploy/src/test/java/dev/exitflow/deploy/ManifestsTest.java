@@ -46,7 +46,7 @@ class ManifestsTest {
 
   @BeforeAll
   static void start() {
-    Config config = ConfigFactory.parseString("exitflow.gateway.port = 0").withFallback(ConfigFactory.load());
+    Config config = ConfigFactory.parseString("exitflow.gateway { port = 0, kafka = off }").withFallback(ConfigFactory.load());
     service = ExitflowService.start(config,
         new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2-q"), GatewaySettings.create(config));
     service.runtime().ready().toCompletableFuture().join();

@@ -25,7 +25,7 @@ class ExitflowServiceTest {
 
   @Test
   void shutdownFinishesWhatIsInFlightThenStops() throws Exception {
-    Config config = ConfigFactory.parseString("exitflow.gateway.port = 0").withFallback(ConfigFactory.load());
+    Config config = ConfigFactory.parseString("exitflow.gateway { port = 0, kafka = off }").withFallback(ConfigFactory.load());
     ExitflowService service = ExitflowService.start(config,
         new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), GatewaySettings.create(config));
     service.runtime().ready().toCompletableFuture().get(60, TimeUnit.SECONDS);

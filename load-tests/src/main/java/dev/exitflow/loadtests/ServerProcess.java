@@ -24,7 +24,9 @@ final class ServerProcess implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    ProcessBuilder pb = new ProcessBuilder("java", "-jar", home.resolve("gateway/target/exitflow.jar").toString(),
+    // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's.
+    ProcessBuilder pb = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off", "-jar",
+        home.resolve("gateway/target/exitflow.jar").toString(),
         "serve", "--host", "127.0.0.1", "--port", String.valueOf(port))
         .redirectErrorStream(true)
         .redirectOutput(home.resolve("load-tests/results/server.log").toFile());

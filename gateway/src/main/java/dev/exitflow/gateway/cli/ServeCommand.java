@@ -41,6 +41,16 @@ final class ServeCommand implements Callable<Integer> {
     System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
     service.runtime().ready().thenRun(() ->
         System.err.printf("exitflow: ready: %s on %s (exits %s)%n", descriptor.name(), where, descriptor.exitLayers()));
+    service.kafka().whenComplete((kafka, error) -> {
+      if (error != null) {
+        System.err.printf("exitflow: the Kafka pipeline did not start: %s%n", error.getMessage());
+      } else if (kafka != null) {
+        System.err.printf("exitflow: Kafka: requests from %s, results to %s, dead letters to %s at %s%n",
+            kafka.settings().topics().requests(), kafka.settings().topics().results(),
+            kafka.settings().topics().deadLetter(),
+            kafka.bootstrapServers());
+      }
+    });
     drainOnSignal(service, "TERM");
     drainOnSignal(service, "INT");
     service.system().getWhenTerminated().toCompletableFuture().join();

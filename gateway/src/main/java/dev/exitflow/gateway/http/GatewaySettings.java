@@ -14,7 +14,8 @@ public record GatewaySettings(
     int maxBulkLineBytes,
     int websocketParallelism,
     int bulkParallelism,
-    Duration shutdownDeadline) {
+    Duration shutdownDeadline,
+    boolean kafka) {
 
   public static GatewaySettings create(Config root) {
     Config c = root.getConfig("exitflow.gateway");
@@ -28,16 +29,17 @@ public record GatewaySettings(
         c.getBytes("limits.max-bulk-line-bytes").intValue(),
         c.getInt("websocket-parallelism"),
         c.getInt("bulk-parallelism"),
-        c.getDuration("shutdown-deadline"));
+        c.getDuration("shutdown-deadline"),
+        c.getBoolean("kafka"));
   }
 
   public GatewaySettings withPort(int p) {
     return new GatewaySettings(host, p, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, shutdownDeadline);
+        websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 
   public GatewaySettings withHost(String h) {
     return new GatewaySettings(h, port, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, shutdownDeadline);
+        websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 }
