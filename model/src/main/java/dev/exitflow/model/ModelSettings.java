@@ -11,7 +11,15 @@ public record ModelSettings(
     int interOpThreads,
     boolean allowSpinning,
     String optimizationLevel,
-    int batchSize) {
+    int batchSize,
+    boolean adaptersEnabled,
+    double adapterPenalty) {
+
+  /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
+  public ModelSettings withAdapters(boolean enabled) {
+    return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
+        batchSize, enabled, adapterPenalty);
+  }
 
   public static ModelSettings create(Config root) {
     Config c = root.getConfig("exitflow.model");
@@ -22,6 +30,8 @@ public record ModelSettings(
         c.getInt("onnx.inter-op-threads"),
         c.getBoolean("onnx.allow-spinning"),
         c.getString("onnx.optimization-level"),
-        c.getInt("batch-size"));
+        c.getInt("batch-size"),
+        c.getBoolean("adapters.enabled"),
+        c.getDouble("adapters.penalty"));
   }
 }

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "exitflow 0.1.0",
     description = "Streaming multi-exit inference for transformer encoders.",
-    subcommands = {EmbedCommand.class, EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {EmbedCommand.class, EvalCommand.class, CalibrateCommand.class, BenchCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

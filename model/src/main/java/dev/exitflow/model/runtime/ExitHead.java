@@ -2,19 +2,32 @@ package dev.exitflow.model.runtime;
 
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.Pooling;
+import dev.exitflow.model.adapter.ExitAdapter;
 
 /**
- * Turns a hidden state into the sentence embedding: pooling over the live tokens, L2
+ * Turns a hidden state into the sentence embedding: pooling over the live tokens (or, when the
+ * exit has a calibrated adapter, the adapter applied to the state's pooled layer features), L2
  * normalisation, then optional Matryoshka truncation to the first {@code dimensions} components,
  * renormalised.
  */
 public final class ExitHead {
   private final Pooling pooling;
   private final int hiddenSize;
+  private final ExitAdapter adapter;
 
   public ExitHead(Pooling pooling, int hiddenSize) {
+    this(pooling, hiddenSize, null);
+  }
+
+  public ExitHead(Pooling pooling, int hiddenSize, ExitAdapter adapter) {
     this.pooling = pooling;
     this.hiddenSize = hiddenSize;
+    this.adapter = adapter;
+  }
+
+  /** The adapter this head applies, or null for plain pooling. */
+  public ExitAdapter adapter() {
+    return adapter;
   }
 
   /** Checks a requested size before any work is spent on it; null means the full size. */
@@ -26,7 +39,7 @@ public final class ExitHead {
 
   public float[] apply(HiddenState state, Integer dimensions) {
     checkDimensions(dimensions);
-    float[] pooled = pool(state);
+    float[] pooled = adapter != null ? adapter.apply(state.features()) : pool(state);
     int n = dimensions == null ? hiddenSize : dimensions;
     float[] out = new float[n];
     System.arraycopy(pooled, 0, out, 0, n);

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
@@ -16,48 +17,78 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and the
- * exit head. {@link #embed} runs texts synchronously up to a chosen exit; the actor runtime instead
- * drives {@link #stage(int)} directly, batch by batch.
+ * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and an
+ * exit head per exit (with its calibrated adapter, if any). {@link #embed} runs texts
+ * synchronously up to a chosen exit; the actor runtime instead drives {@link #stage(int)}
+ * directly, batch by batch.
  */
 public final class StagedEncoder implements AutoCloseable {
   private final ModelDescriptor model;
   private final CompiledModel compiled;
   private final TextTokenizer tokenizer;
   private final List<StageSession> stages;
-  private final ExitHead head;
+  private final List<ExitHead> heads;
+  private final ExitAdapters adapters;
   private final ExitPoints exits;
   private final int batchSize;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
-      List<StageSession> stages, int batchSize) {
+      List<StageSession> stages, ExitAdapters adapters, int batchSize) {
     this.model = model;
     this.compiled = compiled;
     this.tokenizer = tokenizer;
     this.stages = List.copyOf(stages);
-    this.head = new ExitHead(model.pooling(), compiled.hiddenSize());
+    this.adapters = adapters;
     this.exits = new ExitPoints(model.exitLayers());
+    this.heads = exits.layers().stream()
+        .map(layer -> new ExitHead(model.pooling(), compiled.hiddenSize(), adapters.forLayer(layer)))
+        .toList();
     this.batchSize = batchSize;
   }
 
-  /** Opens one more session of a compiled stage, e.g. for a worker that owns it. */
+  /**
+   * Opens one more session of a compiled stage, e.g. for a worker that owns it. When the model has
+   * adapters (and they are enabled) the session collects the layer features they read.
+   */
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
       throws OrtException {
+    ExitAdapters adapters = savedAdapters(compiled, settings);
+    boolean features = spec.index() - 1 <= lastAdaptedStage(compiled, adapters);
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       return new StageSession(
-          OrtSessions.environment(settings), compiled.stageFile(spec), spec, compiled.hiddenSize(), options);
+          OrtSessions.environment(settings), compiled.stageFile(spec), spec, compiled.hiddenSize(), options, features);
     }
   }
 
-  /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
+  /** Compiles (or finds in the cache) the model's stages and opens a session for each; uses saved adapters if enabled. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    ExitAdapters adapters = savedAdapters(compiled, settings);
+    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+  }
+
+  /** Like {@link #open(ModelDescriptor, ModelSettings)} with the given adapters instead of the saved ones. */
+  public static StagedEncoder open(ModelDescriptor model, ModelSettings settings, ExitAdapters adapters)
+      throws OrtException {
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+  }
+
+  /** Without adapters, but every stage before the deep one collects the features adapters are fitted on. */
+  public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings) throws OrtException {
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    return open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2);
+  }
+
+  private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
+      ExitAdapters adapters, int lastFeatureStage) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       for (StageSpec spec : compiled.stages()) {
-        sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options));
+        boolean features = spec.index() - 1 <= lastFeatureStage;
+        sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options, features));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
@@ -66,7 +97,30 @@ public final class StagedEncoder implements AutoCloseable {
       tokenizer.close();
       throw e;
     }
-    return new StagedEncoder(model, compiled, tokenizer, sessions, settings.batchSize());
+    return new StagedEncoder(model, compiled, tokenizer, sessions, adapters, settings.batchSize());
+  }
+
+  private static ExitAdapters savedAdapters(CompiledModel compiled, ModelSettings settings) {
+    if (!settings.adaptersEnabled()) {
+      return ExitAdapters.none();
+    }
+    return ExitAdapters.load(compiled, compiled.stages().stream().map(StageSpec::lastLayer).toList());
+  }
+
+  /** Index of the last stage whose exit has an adapter (-1 for none): stages up to it collect features. */
+  private static int lastAdaptedStage(CompiledModel compiled, ExitAdapters adapters) {
+    int last = -1;
+    for (int i = 0; i < compiled.stages().size(); i++) {
+      if (adapters.forLayer(compiled.stages().get(i).lastLayer()) != null) {
+        last = i;
+      }
+    }
+    return last;
+  }
+
+  /** The adapters the exit heads apply (none when the model was not calibrated or they are disabled). */
+  public ExitAdapters adapters() {
+    return adapters;
   }
 
   public ModelDescriptor model() {
@@ -83,7 +137,7 @@ public final class StagedEncoder implements AutoCloseable {
 
   /** The head of the exit taken after stage {@code stage} (0-based). */
   public ExitHead head(int stage) {
-    return head;
+    return heads.get(stage);
   }
 
   public TextTokenizer tokenizer() {
@@ -92,6 +146,11 @@ public final class StagedEncoder implements AutoCloseable {
 
   public StageSession stage(int index) {
     return stages.get(index);
+  }
+
+  /** Sentences per batch when the engine batches texts itself. */
+  public int batchSize() {
+    return batchSize;
   }
 
   public int hiddenSize() {

@@ -1,0 +1,87 @@
+package dev.exitflow.model.adapter;
+
+/**
+ * An affine map from an exit's pooled layer features to (an imitation of) the deep exit's
+ * normalised embedding: {@code y = bias + features x weights}, with the input standardisation of
+ * the fit folded into {@code weights} and {@code bias}. The exit head normalises and truncates
+ * {@code y} as it does the plain pooled state.
+ *
+ * <p>Ridge fits every output dimension on its own, so the first d outputs are exactly the fit for
+ * the first d target dimensions: Matryoshka truncation of the adapted embedding is as good as a
+ * fit made for that size.
+ *
+ * @param weights row-major [features, hiddenSize]
+ * @param corpusSentences sentences of the corpus it was fitted on; {@code fitCosine} their mean
+ *     cosine to the deep embedding after adaptation
+ */
+public record ExitAdapter(
+    String model, int exitLayer, int features, int hiddenSize, double penalty, int corpusSentences, double fitCosine,
+    float[] weights, float[] bias) {
+
+  public ExitAdapter {
+    if (weights.length != (long) features * hiddenSize || bias.length != hiddenSize) {
+      throw new AdapterFormatException(
+          "adapter for exit " + exitLayer + " has " + weights.length + " weights and " + bias.length
+              + " biases, not " + features + " x " + hiddenSize + " and " + hiddenSize);
+    }
+  }
+
+  /**
+   * Fits an adapter by ridge regression from the first {@code features} floats of each row of
+   * {@code x} to the rows of {@code targets} (deep embeddings, unit length). {@code fitCosine} is
+   * measured on up to {@value #COSINE_SAMPLE} of the corpus rows.
+   */
+  public static ExitAdapter fit(String model, int exitLayer, float[][] x, int features, float[][] targets,
+      double penalty) {
+    RidgeFit.Solution s = RidgeFit.fit(x, features, targets, penalty);
+    int hidden = targets[0].length;
+    ExitAdapter a = new ExitAdapter(model, exitLayer, features, hidden, penalty, x.length, Double.NaN, s.weights(), s.bias());
+    int sample = Math.min(x.length, COSINE_SAMPLE);
+    double sum = 0;
+    for (int i = 0; i < sample; i++) {
+      int row = (int) ((long) i * x.length / sample);
+      float[] xi = x[row].length == features ? x[row] : java.util.Arrays.copyOf(x[row], features);
+      sum += cosine(a.apply(xi), targets[row]);
+    }
+    return new ExitAdapter(model, exitLayer, features, hidden, penalty, x.length, sum / sample, s.weights(), s.bias());
+  }
+
+  private static final int COSINE_SAMPLE = 2000;
+
+  private static double cosine(float[] a, float[] b) {
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(Math.max(na * nb, 1e-24));
+  }
+
+  /** The unnormalised adapted embedding of one text's features. */
+  public float[] apply(float[] x) {
+    if (x == null || x.length != features) {
+      throw new IllegalStateException("adapter for exit " + exitLayer + " needs " + features + " features, got "
+          + (x == null ? "none (the stages were opened without feature collection)" : x.length));
+    }
+    float[] y = bias.clone();
+    for (int i = 0; i < features; i++) {
+      float xi = x[i];
+      if (xi == 0f) {
+        continue;
+      }
+      int row = i * hiddenSize;
+      for (int d = 0; d < hiddenSize; d++) {
+        y[d] += xi * weights[row + d];
+      }
+    }
+    return y;
+  }
+
+  /** What eval reports as the adapter used at an exit. */
+  public Summary summary() {
+    return new Summary("ridge", features, penalty, corpusSentences, fitCosine);
+  }
+
+  public record Summary(String kind, int features, double penalty, int corpusSentences, double fitCosine) {}
+}
