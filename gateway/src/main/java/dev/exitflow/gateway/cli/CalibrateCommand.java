@@ -46,10 +46,8 @@ final class CalibrateCommand implements Callable<Integer> {
     ExitAdapters adapters;
     List<Path> files;
     try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings())) {
-      int fits = descriptor.exitLayers().size() - 1;
-      // One step per sentence embedded, and a sentence's worth of steps per fit so the bar keeps moving.
-      try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), (long) sentences.size() * (1 + fits),
-          "steps")) {
+      // One step per sentence embedded, then as many for the fit (one shared solve for all exits).
+      try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), 2L * sentences.size(), "steps")) {
         adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, new AdapterCalibrator.Listener() {
           @Override
           public void embedded(int n) {
@@ -57,14 +55,14 @@ final class CalibrateCommand implements Callable<Integer> {
           }
 
           @Override
-          public void fitting(int exitLayer, int features) {
-            bar.setExtraMessage(" fitting exit " + exitLayer + " (" + features + " features)");
+          public void fitting(List<Integer> exitLayers, List<Integer> features) {
+            bar.setExtraMessage(" fitting exits " + exitLayers + " (" + features + " features)");
           }
 
           @Override
-          public void fitted(ExitAdapter a, double seconds) {
+          public void fitted(List<ExitAdapter> all, double seconds) {
             bar.stepBy(sentences.size());
-            fitted.add(new Fitted(a.exitLayer(), a.features(), a.penalty(), a.fitCosine(), seconds));
+            all.forEach(a -> fitted.add(new Fitted(a.exitLayer(), a.features(), a.penalty(), a.fitCosine(), seconds)));
           }
         });
       }
@@ -72,10 +70,10 @@ final class CalibrateCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("%s: adapters fitted on %d sentences of %s%n", descriptor.name(), sentences.size(), corpusFile);
-    out.printf("%-6s %9s %9s %12s %9s  %s%n", "exit", "features", "penalty", "fit cosine", "seconds", "file");
+    out.printf("%-6s %9s %9s %12s %12s  %s%n", "exit", "features", "penalty", "fit cosine", "fit seconds", "file");
     for (int i = 0; i < fitted.size(); i++) {
       Fitted f = fitted.get(i);
-      out.printf("%-6d %9d %9g %12.4f %9.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fitCosine(),
+      out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fitCosine(),
           f.seconds(), files.get(i));
     }
     out.flush();

@@ -1,5 +1,9 @@
 package dev.exitflow.model.adapter;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * An affine map from an exit's pooled layer features to (an imitation of) the deep exit's
  * normalised embedding: {@code y = bias + features x weights}, with the input standardisation of
@@ -27,26 +31,34 @@ public record ExitAdapter(
   }
 
   /**
-   * Fits an adapter by ridge regression from the first {@code features} floats of each row of
-   * {@code x} to the rows of {@code targets} (deep embeddings, unit length). {@code fitCosine} is
-   * measured on up to {@value #COSINE_SAMPLE} of the corpus rows.
+   * Fits one adapter per exit by ridge regression from the first {@code widths[i]} floats of each
+   * row of {@code x} (the features available at exit {@code exitLayers[i]}; nested, ascending) to
+   * the rows of {@code targets} (deep embeddings, unit length). {@code fitCosine} is measured on up
+   * to {@value #COSINE_SAMPLE} of the corpus rows.
    */
-  public static ExitAdapter fit(String model, int exitLayer, float[][] x, int features, float[][] targets,
-      double penalty) {
-    RidgeFit.Solution s = RidgeFit.fit(x, features, targets, penalty);
+  public static List<ExitAdapter> fit(String model, List<Integer> exitLayers, List<Integer> widths, float[][] x,
+      float[][] targets, double penalty) {
+    List<RidgeFit.Solution> solutions = RidgeFit.fit(x, widths, targets, penalty);
+    List<ExitAdapter> adapters = new ArrayList<>();
     int hidden = targets[0].length;
-    ExitAdapter a = new ExitAdapter(model, exitLayer, features, hidden, penalty, x.length, Double.NaN, s.weights(), s.bias());
-    int sample = Math.min(x.length, COSINE_SAMPLE);
-    double sum = 0;
-    for (int i = 0; i < sample; i++) {
-      int row = (int) ((long) i * x.length / sample);
-      float[] xi = x[row].length == features ? x[row] : java.util.Arrays.copyOf(x[row], features);
-      sum += cosine(a.apply(xi), targets[row]);
+    for (int e = 0; e < exitLayers.size(); e++) {
+      int features = widths.get(e);
+      RidgeFit.Solution s = solutions.get(e);
+      ExitAdapter a = new ExitAdapter(
+          model, exitLayers.get(e), features, hidden, penalty, x.length, Double.NaN, s.weights(), s.bias());
+      int sample = Math.min(x.length, COSINE_SAMPLE);
+      double sum = 0;
+      for (int i = 0; i < sample; i++) {
+        int row = (int) ((long) i * x.length / sample);
+        sum += cosine(a.apply(Arrays.copyOf(x[row], features)), targets[row]);
+      }
+      adapters.add(new ExitAdapter(
+          model, exitLayers.get(e), features, hidden, penalty, x.length, sum / sample, s.weights(), s.bias()));
     }
-    return new ExitAdapter(model, exitLayer, features, hidden, penalty, x.length, sum / sample, s.weights(), s.bias());
+    return adapters;
   }
 
-  private static final int COSINE_SAMPLE = 2000;
+  private static final int COSINE_SAMPLE = 1000;
 
   private static double cosine(float[] a, float[] b) {
     double dot = 0, na = 0, nb = 0;

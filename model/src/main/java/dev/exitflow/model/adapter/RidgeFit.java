@@ -1,5 +1,7 @@
 package dev.exitflow.model.adapter;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.CommonOps_MT_DDRM;
@@ -22,9 +24,14 @@ final class RidgeFit {
 
   private RidgeFit() {}
 
-  /** Fits {@code y ~ x[0..features)} over all rows; {@code penalty} is per sample. */
-  static Solution fit(float[][] x, int features, float[][] y, double penalty) {
+  /**
+   * Fits {@code y ~ x[0..features)} over all rows for each of {@code featureCounts} (ascending):
+   * nested feature sets, as the exits' are, share one Gram matrix, each solve using its leading
+   * block. {@code penalty} is per sample.
+   */
+  static List<Solution> fit(float[][] x, List<Integer> featureCounts, float[][] y, double penalty) {
     int n = x.length;
+    int features = featureCounts.get(featureCounts.size() - 1);
     int out = y[0].length;
     double[] mean = new double[features];
     double[] scale = new double[features];
@@ -54,11 +61,19 @@ final class RidgeFit {
       scale[j] = sd > CONSTANT ? 1 / sd : 0;
     }
 
-    DMatrixRMaj w = n >= features
-        ? primal(x, features, y, penalty * n, mean, scale, yMean)
-        : dual(x, features, y, penalty * n, mean, scale, yMean);
+    List<Solution> solutions = new ArrayList<>();
+    DMatrixRMaj[] normal = n >= featureCounts.get(0) ? normalEquations(x, features, y, mean, scale, yMean) : null;
+    for (int f : featureCounts) {
+      DMatrixRMaj w = n >= f
+          ? primal(normal[0], normal[1], f, penalty * n)
+          : dual(x, f, y, penalty * n, mean, scale, yMean);
+      solutions.add(fold(w, f, out, mean, scale, yMean));
+    }
+    return solutions;
+  }
 
-    // Fold the standardisation in: y = yMean + ((x - mean) * scale) W = bias + x W'.
+  /** Fold the standardisation in: y = yMean + ((x - mean) * scale) W = bias + x W'. */
+  private static Solution fold(DMatrixRMaj w, int features, int out, double[] mean, double[] scale, double[] yMean) {
     float[] weights = new float[features * out];
     double[] bias = yMean.clone();
     for (int j = 0; j < features; j++) {
@@ -75,9 +90,9 @@ final class RidgeFit {
     return new Solution(weights, b);
   }
 
-  /** (Z'Z + lambda I) W = Z'Y, Z'Z accumulated over row chunks so Z is never held whole. */
-  private static DMatrixRMaj primal(float[][] x, int features, float[][] y, double lambda, double[] mean,
-      double[] scale, double[] yMean) {
+  /** Z'Z and Z'Y, accumulated over row chunks so Z is never held whole. */
+  private static DMatrixRMaj[] normalEquations(float[][] x, int features, float[][] y, double[] mean, double[] scale,
+      double[] yMean) {
     int out = y[0].length;
     DMatrixRMaj gram = new DMatrixRMaj(features, features);
     DMatrixRMaj cross = new DMatrixRMaj(features, out);
@@ -92,10 +107,17 @@ final class RidgeFit {
       CommonOps_MT_DDRM.multTransA(z, yc, crossPart);
       CommonOps_DDRM.addEquals(cross, crossPart);
     }
+    return new DMatrixRMaj[] {gram, cross};
+  }
+
+  /** (Z'Z + lambda I) W = Z'Y over the leading {@code features} block of the normal equations. */
+  private static DMatrixRMaj primal(DMatrixRMaj gram, DMatrixRMaj cross, int features, double lambda) {
+    DMatrixRMaj a = CommonOps_DDRM.extract(gram, 0, features, 0, features);
+    DMatrixRMaj b = CommonOps_DDRM.extract(cross, 0, features, 0, cross.numCols);
     for (int j = 0; j < features; j++) {
-      gram.add(j, j, lambda);
+      a.add(j, j, lambda);
     }
-    return solve(gram, cross, features, out);
+    return solve(a, b, features, b.numCols);
   }
 
   /** W = Z' (ZZ' + lambda I)^-1 Y, cheaper when there are fewer samples than features. */

@@ -24,9 +24,9 @@ public final class AdapterCalibrator {
   public interface Listener {
     default void embedded(int sentences) {}
 
-    default void fitting(int exitLayer, int features) {}
+    default void fitting(List<Integer> exitLayers, List<Integer> features) {}
 
-    default void fitted(ExitAdapter adapter, double seconds) {}
+    default void fitted(List<ExitAdapter> adapters, double seconds) {}
   }
 
   private AdapterCalibrator() {}
@@ -58,16 +58,15 @@ public final class AdapterCalibrator {
       }
       listener.embedded(batch.size());
     }
+    List<Integer> layers = exits.subList(0, deep);
+    List<Integer> widths = layers.stream().map(layer -> LayerFeatures.width(layer, hidden)).toList();
+    listener.fitting(layers, widths);
+    long start = System.nanoTime();
     Map<Integer, ExitAdapter> adapters = new LinkedHashMap<>();
-    for (int i = 0; i < deep; i++) {
-      int layer = exits.get(i);
-      int width = LayerFeatures.width(layer, hidden);
-      listener.fitting(layer, width);
-      long start = System.nanoTime();
-      ExitAdapter a = ExitAdapter.fit(encoder.model().name(), layer, features, width, targets, penalty);
-      adapters.put(layer, a);
-      listener.fitted(a, (System.nanoTime() - start) / 1e9);
+    for (ExitAdapter a : ExitAdapter.fit(encoder.model().name(), layers, widths, features, targets, penalty)) {
+      adapters.put(a.exitLayer(), a);
     }
+    listener.fitted(List.copyOf(adapters.values()), (System.nanoTime() - start) / 1e9);
     return new ExitAdapters(adapters);
   }
 }
