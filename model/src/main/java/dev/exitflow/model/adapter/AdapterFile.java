@@ -16,7 +16,7 @@ import java.nio.file.StandardCopyOption;
  */
 public final class AdapterFile {
   private static final int MAGIC = 0x45584144; // "EXAD"
-  private static final int VERSION = 1;
+  private static final int VERSION = 2; // 2: input means kept apart from the bias
 
   private AdapterFile() {}
 
@@ -38,6 +38,9 @@ public final class AdapterFile {
         out.writeDouble(a.penalty());
         out.writeInt(a.corpusSentences());
         out.writeDouble(a.fitCosine());
+        for (float m : a.inputMean()) {
+          out.writeFloat(m);
+        }
         for (float w : a.weights()) {
           out.writeFloat(w);
         }
@@ -71,6 +74,10 @@ public final class AdapterFile {
       if (features <= 0 || hidden <= 0 || (long) features * hidden > Integer.MAX_VALUE) {
         throw new AdapterFormatException(file + " declares an impossible size " + features + " x " + hidden);
       }
+      float[] mean = new float[features];
+      for (int i = 0; i < features; i++) {
+        mean[i] = in.readFloat();
+      }
       float[] weights = new float[features * hidden];
       for (int i = 0; i < weights.length; i++) {
         weights[i] = in.readFloat();
@@ -79,7 +86,7 @@ public final class AdapterFile {
       for (int i = 0; i < hidden; i++) {
         bias[i] = in.readFloat();
       }
-      return new ExitAdapter(model, exitLayer, features, hidden, penalty, sentences, fitCosine, weights, bias);
+      return new ExitAdapter(model, exitLayer, features, hidden, penalty, sentences, fitCosine, mean, weights, bias);
     } catch (IOException e) {
       throw new AdapterFormatException("cannot read adapter " + file + ": " + e.getMessage(), e);
     }

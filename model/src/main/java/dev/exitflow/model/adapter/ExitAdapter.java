@@ -6,8 +6,10 @@ import java.util.List;
 
 /**
  * An affine map from an exit's pooled layer features to (an imitation of) the deep exit's
- * normalised embedding: {@code y = bias + features x weights}, with the input standardisation of
- * the fit folded into {@code weights} and {@code bias}. The exit head normalises and truncates
+ * normalised embedding: {@code y = bias + (features - inputMean) x weights}, with the fit's input
+ * scaling folded into {@code weights}. The mean is subtracted first rather than folded into the
+ * bias: some hidden dimensions sit far from zero with little spread, and a folded bias cancels
+ * against large products, losing about 2% of the vector to float rounding. The exit head normalises and truncates
  * {@code y} as it does the plain pooled state.
  *
  * <p>Ridge fits every output dimension on its own, so the first d outputs are exactly the fit for
@@ -20,10 +22,10 @@ import java.util.List;
  */
 public record ExitAdapter(
     String model, int exitLayer, int features, int hiddenSize, double penalty, int corpusSentences, double fitCosine,
-    float[] weights, float[] bias) {
+    float[] inputMean, float[] weights, float[] bias) {
 
   public ExitAdapter {
-    if (weights.length != (long) features * hiddenSize || bias.length != hiddenSize) {
+    if (inputMean.length != features || weights.length != (long) features * hiddenSize || bias.length != hiddenSize) {
       throw new AdapterFormatException(
           "adapter for exit " + exitLayer + " has " + weights.length + " weights and " + bias.length
               + " biases, not " + features + " x " + hiddenSize + " and " + hiddenSize);
@@ -45,7 +47,7 @@ public record ExitAdapter(
       int features = widths.get(e);
       RidgeFit.Solution s = solutions.get(e);
       ExitAdapter a = new ExitAdapter(
-          model, exitLayers.get(e), features, hidden, penalty, x.length, Double.NaN, s.weights(), s.bias());
+          model, exitLayers.get(e), features, hidden, penalty, x.length, Double.NaN, s.mean(), s.weights(), s.bias());
       int sample = Math.min(x.length, COSINE_SAMPLE);
       double sum = 0;
       for (int i = 0; i < sample; i++) {
@@ -53,7 +55,7 @@ public record ExitAdapter(
         sum += cosine(a.apply(Arrays.copyOf(x[row], features)), targets[row]);
       }
       adapters.add(new ExitAdapter(
-          model, exitLayers.get(e), features, hidden, penalty, x.length, sum / sample, s.weights(), s.bias()));
+          model, exitLayers.get(e), features, hidden, penalty, x.length, sum / sample, s.mean(), s.weights(), s.bias()));
     }
     return adapters;
   }
@@ -72,22 +74,35 @@ public record ExitAdapter(
 
   /** The unnormalised adapted embedding of one text's features. */
   public float[] apply(float[] x) {
-    if (x == null || x.length != features) {
-      throw new IllegalStateException("adapter for exit " + exitLayer + " needs " + features + " features, got "
-          + (x == null ? "none (the stages were opened without feature collection)" : x.length));
+    return applyAll(new float[][] {x})[0];
+  }
+
+  /**
+   * The unnormalised adapted embeddings of a batch. Weight rows are the outer loop so each row is
+   * read once per batch: the weights (several MB) do not fit in cache, and streaming them once per
+   * text made the adapter cost as much as the layers it saves.
+   */
+  public float[][] applyAll(float[][] xs) {
+    float[][] ys = new float[xs.length][];
+    for (int b = 0; b < xs.length; b++) {
+      float[] x = xs[b];
+      if (x == null || x.length != features) {
+        throw new IllegalStateException("adapter for exit " + exitLayer + " needs " + features + " features, got "
+            + (x == null ? "none (the stages were opened without feature collection)" : x.length));
+      }
+      ys[b] = bias.clone();
     }
-    float[] y = bias.clone();
     for (int i = 0; i < features; i++) {
-      float xi = x[i];
-      if (xi == 0f) {
-        continue;
-      }
       int row = i * hiddenSize;
-      for (int d = 0; d < hiddenSize; d++) {
-        y[d] += xi * weights[row + d];
+      for (int b = 0; b < xs.length; b++) {
+        float xi = xs[b][i] - inputMean[i];
+        float[] y = ys[b];
+        for (int d = 0; d < hiddenSize; d++) {
+          y[d] += xi * weights[row + d];
+        }
       }
     }
-    return y;
+    return ys;
   }
 
   /** What eval reports as the adapter used at an exit. */

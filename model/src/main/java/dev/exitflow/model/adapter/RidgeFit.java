@@ -19,8 +19,8 @@ final class RidgeFit {
   /** Features whose spread is below this are constant (e.g. the [CLS] embedding) and get weight 0. */
   private static final double CONSTANT = 1e-6;
 
-  /** Weights [features, outputs] row-major and biases, standardisation folded in. */
-  record Solution(float[] weights, float[] bias) {}
+  /** Input means, weights [features, outputs] row-major with the scaling folded in, and biases. */
+  record Solution(float[] mean, float[] weights, float[] bias) {}
 
   private RidgeFit() {}
 
@@ -72,22 +72,21 @@ final class RidgeFit {
     return solutions;
   }
 
-  /** Fold the standardisation in: y = yMean + ((x - mean) * scale) W = bias + x W'. */
+  /** Folds the scaling in: y = yMean + ((x - mean) * scale) W = bias + (x - mean) W'. */
   private static Solution fold(DMatrixRMaj w, int features, int out, double[] mean, double[] scale, double[] yMean) {
     float[] weights = new float[features * out];
-    double[] bias = yMean.clone();
+    float[] m = new float[features];
     for (int j = 0; j < features; j++) {
+      m[j] = (float) mean[j];
       for (int d = 0; d < out; d++) {
-        double wj = w.get(j, d) * scale[j];
-        weights[j * out + d] = (float) wj;
-        bias[d] -= mean[j] * wj;
+        weights[j * out + d] = (float) (w.get(j, d) * scale[j]);
       }
     }
     float[] b = new float[out];
     for (int d = 0; d < out; d++) {
-      b[d] = (float) bias[d];
+      b[d] = (float) yMean[d];
     }
-    return new Solution(weights, b);
+    return new Solution(m, weights, b);
   }
 
   /** Z'Z and Z'Y, accumulated over row chunks so Z is never held whole. */

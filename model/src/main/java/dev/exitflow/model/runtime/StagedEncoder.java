@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.adapter.ExitAdapter;
 import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
@@ -33,16 +34,14 @@ public final class StagedEncoder implements AutoCloseable {
   private final int batchSize;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
-      List<StageSession> stages, ExitAdapters adapters, int batchSize) {
+      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, int batchSize) {
     this.model = model;
     this.compiled = compiled;
     this.tokenizer = tokenizer;
     this.stages = List.copyOf(stages);
+    this.heads = List.copyOf(heads);
     this.adapters = adapters;
     this.exits = new ExitPoints(model.exitLayers());
-    this.heads = exits.layers().stream()
-        .map(layer -> new ExitHead(model.pooling(), compiled.hiddenSize(), adapters.forLayer(layer)))
-        .toList();
     this.batchSize = batchSize;
   }
 
@@ -84,20 +83,28 @@ public final class StagedEncoder implements AutoCloseable {
       ExitAdapters adapters, int lastFeatureStage) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
+    List<ExitHead> heads = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       for (StageSpec spec : compiled.stages()) {
         boolean features = spec.index() - 1 <= lastFeatureStage;
         sessions.add(new StageSession(env, compiled.stageFile(spec), spec, compiled.hiddenSize(), options, features));
+        ExitAdapter adapter = adapters.forLayer(spec.lastLayer());
+        heads.add(adapter == null
+            ? new ExitHead(model.pooling(), compiled.hiddenSize())
+            : new ExitHead(model.pooling(), compiled.hiddenSize(), adapter, env, options));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
         s.close();
       }
+      for (ExitHead h : heads) {
+        h.close();
+      }
       tokenizer.close();
       throw e;
     }
-    return new StagedEncoder(model, compiled, tokenizer, sessions, adapters, settings.batchSize());
+    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, settings.batchSize());
   }
 
   private static ExitAdapters savedAdapters(CompiledModel compiled, ModelSettings settings) {
@@ -176,11 +183,10 @@ public final class StagedEncoder implements AutoCloseable {
     for (int from = 0; from < order.length; from += batchSize) {
       List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
       List<TokenizedText> batch = members.stream().map(tokens::get).toList();
-      List<HiddenState> rows = runBatch(batch, last).split();
+      List<float[]> vectors = head.applyAll(runBatch(batch, last).split(), dimensions);
       for (int k = 0; k < batch.size(); k++) {
         TokenizedText t = batch.get(k);
-        out[members.get(k)] =
-            new Embedding(head.apply(rows.get(k), dimensions), exits.layers().get(last), t.length(), t.truncated());
+        out[members.get(k)] = new Embedding(vectors.get(k), exits.layers().get(last), t.length(), t.truncated());
       }
     }
     return Arrays.asList(out);
@@ -199,6 +205,9 @@ public final class StagedEncoder implements AutoCloseable {
   public void close() throws OrtException {
     for (StageSession s : stages) {
       s.close();
+    }
+    for (ExitHead h : heads) {
+      h.close();
     }
     tokenizer.close();
   }

@@ -27,7 +27,9 @@ class AdapterFileTest {
     for (int i = 0; i < b.length; i++) {
       b[i] = (float) r.nextGaussian();
     }
-    return new ExitAdapter("m", exitLayer, features, hidden, 0.01, 123, 0.9, w, b);
+    float[] m = new float[features];
+    m[1] = 2.5f;
+    return new ExitAdapter("m", exitLayer, features, hidden, 0.01, 123, 0.9, m, w, b);
   }
 
   @Test
@@ -39,6 +41,7 @@ class AdapterFileTest {
     assertEquals(a.summary(), back.summary());
     assertEquals(a.model(), back.model());
     assertEquals(a.exitLayer(), back.exitLayer());
+    assertArrayEquals(a.inputMean(), back.inputMean());
     assertArrayEquals(a.weights(), back.weights());
     assertArrayEquals(a.bias(), back.bias());
     float[] x = new float[30];
@@ -80,7 +83,7 @@ class AdapterFileTest {
         y[i][1] = -1 + 0.5f * x[i][2];
       }
       RidgeFit.Solution s = RidgeFit.fit(x, List.of(features), y, 1e-9).get(0);
-      ExitAdapter a = new ExitAdapter("m", 1, features, 2, 0, n, 1, s.weights(), s.bias());
+      ExitAdapter a = new ExitAdapter("m", 1, features, 2, 0, n, 1, s.mean(), s.weights(), s.bias());
       for (int i = 0; i < n; i++) {
         float[] p = a.apply(x[i]);
         assertEquals(y[i][0], p[0], 1e-2);

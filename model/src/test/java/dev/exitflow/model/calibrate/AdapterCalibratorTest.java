@@ -50,10 +50,14 @@ class AdapterCalibratorTest {
         for (int stage = 0; stage < 2; stage++) {
           state = encoder.stage(stage).run(batch, state);
           List<HiddenState> rows = state.split();
+          List<float[]> heads = encoder.head(stage).applyAll(rows, null);
           for (int k = 0; k < rows.size(); k++) {
-            adapted[stage][from + k] = encoder.head(stage).apply(rows.get(k), null);
+            adapted[stage][from + k] = heads.get(k);
             pooled[stage][from + k] = plain.apply(rows.get(k), null);
           }
+          // The head runs the adapter on ONNX Runtime; the record's own product is the reference.
+          float[] reference = encoder.head(stage).adapter().apply(rows.get(0).features());
+          assertTrue(cosine(reference, heads.get(0)) > 0.99999, "cosine " + cosine(reference, heads.get(0)));
         }
       }
       for (int stage = 0; stage < 2; stage++) {
@@ -64,5 +68,15 @@ class AdapterCalibratorTest {
       }
       assertEquals(null, encoder.head(2).adapter());
     }
+  }
+
+  private static double cosine(float[] a, float[] b) {
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
   }
 }
