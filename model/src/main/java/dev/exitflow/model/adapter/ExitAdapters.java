@@ -3,9 +3,11 @@ package dev.exitflow.model.adapter;
 import dev.exitflow.model.compile.CompiledModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The adapters of a compiled model, by exit layer. They live in {@code adapters/} inside the
@@ -16,7 +18,7 @@ public record ExitAdapters(Map<Integer, ExitAdapter> byLayer) {
   public static final String DIRECTORY = "adapters";
 
   public ExitAdapters {
-    byLayer = Map.copyOf(byLayer);
+    byLayer = Collections.unmodifiableMap(new TreeMap<>(byLayer)); // in exit order, as save() returns files
   }
 
   public static ExitAdapters none() {
@@ -54,7 +56,7 @@ public record ExitAdapters(Map<Integer, ExitAdapter> byLayer) {
     return new ExitAdapters(found);
   }
 
-  /** Writes every adapter into the compiled model's adapter directory; returns the files. */
+  /** Writes every adapter into the compiled model's adapter directory; returns the files in exit order. */
   public List<Path> save(CompiledModel compiled) {
     Path dir = directory(compiled);
     return byLayer.values().stream().map(a -> {

@@ -53,8 +53,9 @@ class AdapterFileTest {
   void aModelsAdaptersAreSavedAndFoundBesideItsStages() {
     CompiledModel compiled = new CompiledModel("m", 6, 8, List.of(), tmp);
     ExitAdapters adapters = new ExitAdapters(Map.of(2, random(2, 30, 8), 4, random(4, 50, 8)));
-    adapters.save(compiled);
-    assertTrue(Files.isRegularFile(tmp.resolve("adapters").resolve("exit-4.adapter")));
+    List<Path> files = adapters.save(compiled);
+    assertEquals(List.of(tmp.resolve("adapters/exit-2.adapter"), tmp.resolve("adapters/exit-4.adapter")), files);
+    assertTrue(Files.isRegularFile(files.get(1)));
     ExitAdapters loaded = ExitAdapters.load(compiled, List.of(2, 4, 6));
     assertEquals(50, loaded.forLayer(4).features());
     assertEquals(null, loaded.forLayer(6));
