@@ -7,6 +7,7 @@ import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
+import ai.onnxruntime.OrtException;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.ExitPoints;
 import dev.exitflow.model.runtime.StageSession;
@@ -39,19 +40,19 @@ public final class EncoderRuntime {
   private final TextTokenizer tokenizer;
   private final ActorRef<Scheduler.Command> scheduler;
   private final List<Integer> exitLayers;
-  private final ExitHead head;
+  private final List<ExitHead> heads;
   private final RuntimeSettings settings;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private volatile boolean ready;
 
   private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
-      ActorRef<Scheduler.Command> scheduler, ExitHead head, RuntimeSettings settings) {
+      ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings) {
     this.system = system;
     this.model = model;
     this.tokenizer = tokenizer;
     this.scheduler = scheduler;
     this.exitLayers = model.exitLayers();
-    this.head = head;
+    this.heads = heads;
     this.settings = settings;
   }
 
@@ -71,15 +72,19 @@ public final class EncoderRuntime {
     RuntimeSettings settings = RuntimeSettings.create(config);
     CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
     List<Callable<StageSession>> openers = new ArrayList<>();
-    List<ExitHead> heads = new ArrayList<>();
+    List<ExitHead> heads;
+    try {
+      heads = StagedEncoder.openHeads(model, compiled, modelSettings); // with calibrated adapters, if saved
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
+    }
     for (StageSpec spec : compiled.stages()) {
       openers.add(() -> StagedEncoder.openStage(compiled, spec, modelSettings));
-      heads.add(new ExitHead(model.pooling(), compiled.hiddenSize()));
     }
     Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(), openers, listener);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), "exitflow-" + model.name(), Props.empty());
-    EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads.get(0), settings);
+    EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings);
     runtime.ready().thenRun(() -> runtime.ready = true);
     return runtime;
   }
@@ -163,7 +168,7 @@ public final class EncoderRuntime {
     if (r.exit() instanceof ExitPolicy.Exact exact && !exitLayers.contains(exact.layer())) {
       throw InvalidInputException.unknownExit(String.valueOf(exact.layer()), exitNames());
     }
-    head.checkDimensions(r.dimensions());
+    heads.get(0).checkDimensions(r.dimensions());
     if (r.deadlineMs() != null && r.deadlineMs() <= 0) {
       throw new InvalidInputException("bad_deadline", "deadline_ms must be positive, got " + r.deadlineMs());
     }
@@ -187,6 +192,15 @@ public final class EncoderRuntime {
     stopping.set(true);
     return AskPattern.<Scheduler.Command, Done>ask(scheduler, Scheduler.Drain::new,
             settings.drainTimeout().plus(settings.askTimeout()), system.scheduler())
-        .whenComplete((done, error) -> tokenizer.close());
+        .whenComplete((done, error) -> {
+          tokenizer.close();
+          for (ExitHead h : heads) {
+            try {
+              h.close(); // adapter sessions; the workers have stopped using them
+            } catch (OrtException ignored) {
+              // closing native sessions at shutdown: nothing left to do
+            }
+          }
+        });
   }
 }

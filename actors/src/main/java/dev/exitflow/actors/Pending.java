@@ -22,6 +22,8 @@ final class Pending {
   /** Receives the first exit's result of a request that goes on (null: nobody asked). */
   java.util.function.Consumer<EmbeddingResult> early;
   HiddenState state;
+  /** Full-size unit embedding at the exit of the last stage passed (computed by that stage's worker). */
+  float[] embedding;
   long enqueuedNanos;
   long queueNanos;
   long computeNanos;

@@ -122,7 +122,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       batchers[s] = new StageBatcher(s, settings.batching(), capacity);
       idle.add(new ArrayDeque<>());
       for (int w = 0; w < settings.workersPerStage(); w++) {
-        ctx.spawn(StageWorker.create(s, plan.openers().get(s), settings.inferenceDispatcher(), outcomes),
+        ctx.spawn(StageWorker.create(s, plan.openers().get(s), plan.heads().get(s), settings.inferenceDispatcher(),
+                outcomes),
             "stage-" + (s + 1) + "-worker-" + (w + 1));
       }
     }
@@ -220,9 +221,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return afterChange(stage); // failed by a drain timeout meanwhile
     }
     batchers[stage].recordBatch(batch.members().size(), d.computeNanos());
-    plan.listener().onBatch(stage, batch.members().size(), d.output().longest() * batch.members().size(),
-        d.computeNanos());
-    List<HiddenState> states = d.output().split();
+    plan.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
+    List<HiddenState> states = d.states();
     long now = System.nanoTime();
     long nextStageNanos = stage < lastStage
         ? batchers[stage + 1].expectedWaitNanos(now, settings.workersPerStage()) + batchers[stage + 1].expectedComputeNanos()
@@ -230,6 +230,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (int i = 0; i < states.size(); i++) {
       Pending p = batch.members().get(i);
       p.state = states.get(i);
+      p.embedding = d.embeddings().get(i);
       p.computeNanos += d.computeNanos();
       int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
       ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now);
@@ -249,7 +250,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private EmbeddingResult result(Pending p, int stage, ExitReason reason) {
-    float[] vector = plan.heads().get(stage).apply(p.state, p.request.dimensions());
+    float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
     return new EmbeddingResult(vector, plan.exitLayers().get(stage), reason, p.length(), p.tokens.truncated(),
         p.queueNanos / 1e6, p.computeNanos / 1e6);
   }

@@ -1,5 +1,7 @@
 package dev.exitflow.actors;
 
+import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.HiddenState;
 import dev.exitflow.model.runtime.PaddedBatch;
 import dev.exitflow.model.runtime.StageSession;
 import dev.exitflow.model.tokenize.TokenizedText;
@@ -19,9 +21,10 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * Owns one ONNX Runtime session of one stage and runs one batch at a time on it. The session is
- * opened, and every batch run, on the blocking inference dispatcher; results come back to the actor
- * with {@code pipeToSelf}. When a batch fails, the worker reports the failure for that batch only
+ * Owns one ONNX Runtime session of one stage and runs one batch at a time on it, then applies the
+ * stage's exit head to the whole batch (one adapter run per batch, not per text; the scheduler
+ * keeps the embeddings of the requests that leave here). The session is opened, and every batch
+ * run, on the blocking inference dispatcher; results come back to the actor with {@code pipeToSelf}. When a batch fails, the worker reports the failure for that batch only
  * and then fails itself, so its supervisor restarts it with a fresh session; it announces itself
  * {@link Ready} again once that session is open. The session is closed on restart and stop, but
  * never while a batch is still running on it.
@@ -37,7 +40,8 @@ public final class StageWorker {
 
   private record OpenFailed(Throwable error) implements Command {}
 
-  private record Finished(long batchId, PaddedBatch output, long nanos, ActorRef<Outcome> replyTo) implements Command {}
+  private record Finished(long batchId, List<HiddenState> states, List<float[]> embeddings, int paddedTokens, long nanos,
+      ActorRef<Outcome> replyTo) implements Command {}
 
   private record Crashed(long batchId, Throwable error, ActorRef<Outcome> replyTo) implements Command {}
 
@@ -51,8 +55,12 @@ public final class StageWorker {
   /** The session is open: the worker takes batches (again). */
   public record Ready(int stage, ActorRef<Command> worker) implements Outcome {}
 
-  public record BatchDone(int stage, ActorRef<Command> worker, long batchId, PaddedBatch output, long computeNanos)
-      implements Outcome {}
+  /**
+   * A batch ran: each text's hidden state (padding stripped) and its full-size unit embedding at
+   * this stage's exit, in the order of the run.
+   */
+  public record BatchDone(int stage, ActorRef<Command> worker, long batchId, List<HiddenState> states,
+      List<float[]> embeddings, int paddedTokens, long computeNanos) implements Outcome {}
 
   public record BatchFailed(int stage, ActorRef<Command> worker, long batchId, Throwable error) implements Outcome {}
 
@@ -64,9 +72,10 @@ public final class StageWorker {
   }
 
   public static Behavior<Command> create(
-      int stage, Callable<StageSession> openSession, String dispatcher, ActorRef<Outcome> scheduler) {
+      int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher, ActorRef<Outcome> scheduler) {
     return Behaviors.supervise(
-            Behaviors.<Command>setup(ctx -> new StageWorker(ctx, stage, openSession, dispatcher, scheduler).opening()))
+            Behaviors.<Command>setup(ctx ->
+                new StageWorker(ctx, stage, openSession, head, dispatcher, scheduler).opening()))
         .onFailure(Exception.class,
             SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofSeconds(5), 0.2));
   }
@@ -74,16 +83,18 @@ public final class StageWorker {
   private final ActorContext<Command> ctx;
   private final int stage;
   private final ActorRef<Outcome> scheduler;
+  private final ExitHead head;
   private final Executor blocking;
   /** The last work handed to the blocking dispatcher; the session is closed only after it. */
   private CompletableFuture<?> lastWork;
   private StageSession session;
 
-  private StageWorker(ActorContext<Command> ctx, int stage, Callable<StageSession> openSession, String dispatcher,
-      ActorRef<Outcome> scheduler) {
+  private StageWorker(ActorContext<Command> ctx, int stage, Callable<StageSession> openSession, ExitHead head,
+      String dispatcher, ActorRef<Outcome> scheduler) {
     this.ctx = ctx;
     this.stage = stage;
     this.scheduler = scheduler;
+    this.head = head;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
     CompletableFuture<StageSession> opening = CompletableFuture.supplyAsync(() -> call(openSession), blocking);
     this.lastWork = opening;
@@ -118,7 +129,10 @@ public final class StageWorker {
     CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
       long start = System.nanoTime();
       PaddedBatch out = call(() -> s.run(m.tokens(), m.input()));
-      return new Finished(m.batchId(), out, System.nanoTime() - start, m.replyTo());
+      List<HiddenState> states = out.split();
+      List<float[]> embeddings = head.applyAll(states, null);
+      return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,
+          m.replyTo());
     }, blocking);
     lastWork = work;
     ctx.pipeToSelf(work, (done, error) -> error == null ? done : new Crashed(m.batchId(), unwrap(error), m.replyTo()));
@@ -126,7 +140,8 @@ public final class StageWorker {
   }
 
   private Behavior<Command> onFinished(Finished m) {
-    m.replyTo().tell(new BatchDone(stage, ctx.getSelf(), m.batchId(), m.output(), m.nanos()));
+    m.replyTo().tell(new BatchDone(stage, ctx.getSelf(), m.batchId(), m.states(), m.embeddings(), m.paddedTokens(),
+        m.nanos()));
     return Behaviors.same();
   }
 

@@ -13,11 +13,19 @@ public record ModelSettings(
     boolean allowSpinning,
     String optimizationLevel,
     int batchSize,
+    boolean adaptersEnabled,
+    double adapterPenalty,
     ExecutionProviders providers) {
 
   /** Which execution providers to try, in order, and their options. */
   public record ExecutionProviders(List<String> order, boolean strict, int cudaDevice, int tensorrtDevice,
       boolean tensorrtFp16, String tensorrtCacheDir, long tensorrtWorkspaceBytes) {}
+
+  /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
+  public ModelSettings withAdapters(boolean enabled) {
+    return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
+        batchSize, enabled, adapterPenalty, providers);
+  }
 
   public static ModelSettings create(Config root) {
     Config c = root.getConfig("exitflow.model");
@@ -29,6 +37,8 @@ public record ModelSettings(
         c.getBoolean("onnx.allow-spinning"),
         c.getString("onnx.optimization-level"),
         c.getInt("batch-size"),
+        c.getBoolean("adapters.enabled"),
+        c.getDouble("adapters.penalty"),
         new ExecutionProviders(
             c.getStringList("onnx.providers"),
             c.getBoolean("onnx.strict-providers"),

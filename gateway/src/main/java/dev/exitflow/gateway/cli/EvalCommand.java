@@ -25,6 +25,9 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the report as one JSON object, last on stdout")
   boolean json;
 
+  @Option(names = "--no-adapters", description = "Pool every exit plainly, ignoring calibrated adapters")
+  boolean noAdapters;
+
   @Mixin ModelOption model;
 
   @Spec CommandSpec spec;
@@ -34,16 +37,20 @@ final class EvalCommand implements Callable<Integer> {
     ModelDescriptor descriptor = model.resolve();
     StsDataset data = StsDataset.read(StsFiles.locate(dataset));
     StsReport report;
-    try (StagedEncoder encoder = StagedEncoder.open(descriptor, model.settings());
+    try (StagedEncoder encoder = StagedEncoder.open(descriptor, model.settings().withAdapters(!noAdapters && model.settings().adaptersEnabled()));
         ProgressBar bar = Progress.bar("eval " + descriptor.name(),
             (long) data.sentences().size() * descriptor.exitLayers().size(), "sentences")) {
       report = StsEvaluator.evaluate(encoder, data, bar::stepBy);
     }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("%s on %s (%d pairs)%n", report.model(), report.dataset(), report.pairs());
-    out.printf("%-6s %10s %14s %12s%n", "exit", "spearman", "sentences/s", "mean tokens");
+    out.printf("%-6s %10s %14s %12s  %s%n", "exit", "spearman", "sentences/s", "mean tokens", "adapter");
     for (StsReport.Exit e : report.exits()) {
-      out.printf("%-6d %10.2f %14.1f %12.1f%n", e.layer(), e.spearman() * 100, e.sentencesPerS(), e.meanTokens());
+      String adapter = e.adapter() == null ? "none"
+          : String.format("%s, %d features, penalty %g, %d sentences", e.adapter().kind(), e.adapter().features(),
+              e.adapter().penalty(), e.adapter().corpusSentences());
+      out.printf("%-6d %10.2f %14.1f %12.1f  %s%n", e.layer(), e.spearman() * 100, e.sentencesPerS(), e.meanTokens(),
+          adapter);
     }
     if (json) {
       out.println(Json.of(report));

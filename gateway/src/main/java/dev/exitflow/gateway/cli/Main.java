@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "exitflow 0.1.0",
     description = "Streaming multi-exit inference for transformer encoders.",
-    subcommands = {ServeCommand.class, EmbedCommand.class, ScoreCommand.class, EvalCommand.class, BenchCommand.class,
-        ProduceCommand.class, ConsumeCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, EmbedCommand.class, ScoreCommand.class, EvalCommand.class, CalibrateCommand.class,
+        BenchCommand.class, ProduceCommand.class, ConsumeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

@@ -84,4 +84,50 @@ class CommandLineTest {
     assertTrue(deep.get("spearman").asDouble() > 0.8, deep.toString()); // clear-cut pairs rank right
     assertTrue(deep.get("sentences_per_s").asDouble() > 0);
   }
+
+  @Test
+  void calibrateSavesAdaptersThatEvalThenUsesAndReports() throws Exception {
+    StringBuilder corpus = new StringBuilder();
+    String[] who = {"A man", "A woman", "A child", "The dog", "Two people", "A chef", "The band", "An old man"};
+    String[] what = {"is playing a guitar.", "is slicing an onion.", "runs in the park.", "is cooking dinner.",
+        "is reading a book.", "rides a bicycle."};
+    for (String w : who) {
+      for (String x : what) {
+        corpus.append(w).append(' ').append(x).append('\n');
+      }
+    }
+    Path file = Files.writeString(tmp.resolve("corpus.txt"), corpus);
+    Path adapters = null;
+    try {
+      Run r = run("calibrate", "--corpus", file.toString());
+      assertEquals(0, r.exit(), r.err());
+      List<String> rows = r.out().lines().filter(l -> l.endsWith(".adapter")).toList();
+      assertEquals(2, rows.size(), r.out());
+      Path exit2 = Path.of(rows.get(0).substring(rows.get(0).lastIndexOf(' ') + 1));
+      adapters = exit2.getParent();
+      assertTrue(Files.isRegularFile(exit2) && exit2.getFileName().toString().equals("exit-2.adapter"), r.out());
+
+      Path csv = Files.writeString(tmp.resolve("mini.csv"), """
+          sentence1,sentence2,score
+          A man is playing a guitar.,A man plays the guitar.,4.8
+          A woman is slicing an onion.,A man is driving a car.,0.2
+          """);
+      JsonNode exits = run("eval", "--dataset", csv.toString(), "--json").lastJson().get("exits");
+      assertEquals("ridge", exits.get(0).get("adapter").get("kind").asText());
+      assertEquals(48, exits.get(1).get("adapter").get("corpus_sentences").asInt());
+      assertTrue(exits.get(2).get("adapter").isNull());
+      JsonNode plain = run("eval", "--dataset", csv.toString(), "--json", "--no-adapters").lastJson().get("exits");
+      assertTrue(plain.get(0).get("adapter").isNull());
+    } finally {
+      // The test cache is shared with other tests, which expect a model without adapters.
+      if (adapters != null) {
+        try (var files = Files.list(adapters)) {
+          for (Path p : files.toList()) {
+            Files.delete(p);
+          }
+        }
+        Files.delete(adapters);
+      }
+    }
+  }
 }

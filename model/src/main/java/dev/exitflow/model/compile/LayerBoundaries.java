@@ -56,6 +56,38 @@ final class LayerBoundaries {
     return dominating.get(0);
   }
 
+  /**
+   * The embeddings' output, which the first layer reads: of the tensors produced outside any layer
+   * that layer 1 reads and that are computed from the token embedding table, the one all the
+   * others are computed from.
+   */
+  String embeddingsOutput() {
+    String table = tokenEmbeddingGather();
+    Set<String> candidates = new LinkedHashSet<>();
+    for (int i = 0; i < g.nodeLayer.length; i++) {
+      if (g.nodeLayer[i] != 0) {
+        continue;
+      }
+      for (String t : g.node(i).getInputList()) {
+        Integer p = g.producerIndex.get(t);
+        if (p != null && g.nodeLayer[p] == OnnxGraph.NO_LAYER && g.dependsOn(t, table)) {
+          candidates.add(t);
+        }
+      }
+    }
+    List<String> dominating = new ArrayList<>();
+    for (String c : candidates) {
+      if (candidates.stream().allMatch(other -> g.dependsOn(other, c))) {
+        dominating.add(c);
+      }
+    }
+    if (dominating.size() != 1) {
+      throw ModelFormatException.notAnEncoder(
+          model, "cannot tell which tensor is the embeddings' output (candidates " + candidates + ")");
+    }
+    return dominating.get(0);
+  }
+
   private boolean leavesLayer(String tensor, int layer) {
     if (g.outputs.contains(tensor)) {
       return true;
@@ -70,12 +102,18 @@ final class LayerBoundaries {
 
   /** Width of the hidden state: the second dimension of the token embedding table. */
   int hiddenSize() {
+    NodeProto gather = g.node(g.producerIndex.get(tokenEmbeddingGather()));
+    return (int) g.initializers.get(gather.getInput(0)).getDims(1);
+  }
+
+  /** Output of the Gather that looks the token ids up in the embedding table. */
+  private String tokenEmbeddingGather() {
     for (int consumer : g.consumers.getOrDefault(tokenIdsInput, List.of())) {
       NodeProto n = g.node(consumer);
       if (n.getOpType().equals("Gather")) {
         TensorProto table = g.initializers.get(n.getInput(0));
         if (table != null && table.getDimsCount() == 2) {
-          return (int) table.getDims(1);
+          return n.getOutput(0);
         }
       }
     }

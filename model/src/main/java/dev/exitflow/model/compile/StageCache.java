@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class StageCache {
   /** Bump when the compiler's output changes, so old cache entries are not reused. */
-  static final int COMPILER_VERSION = 1;
+  static final int COMPILER_VERSION = 2; // 2: layer outputs inside a stage
   private static final String MANIFEST = "manifest.json";
   private static final Logger log = LoggerFactory.getLogger(StageCache.class);
   private static final ObjectMapper JSON =

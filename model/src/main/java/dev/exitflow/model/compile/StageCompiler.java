@@ -16,9 +16,12 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -32,6 +35,7 @@ import java.util.TreeSet;
 public final class StageCompiler {
   static final String HIDDEN_IN = "hidden_state_in";
   static final String HIDDEN_OUT = "hidden_state";
+  static final String LAYER_OUT = "layer_state_";
   private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
 
   private StageCompiler() {}
@@ -67,9 +71,17 @@ public final class StageCompiler {
         String cut = boundaries.outputOf(exit);
         int index = stages.size() + 1;
         String file = "stage-" + index + ".onnx";
-        Extracted stage = extract(g, cut, previousCut, hidden, model.name() + "-stage" + index);
+        Map<String, StageSpec.LayerOutput> layerOutputs = new LinkedHashMap<>();
+        for (int layer = firstLayer - 1; layer < exit; layer++) {
+          if (layer == 0 || layer >= firstLayer) { // the stage's own input state is the previous stage's
+            String tensor = layer == 0 ? boundaries.embeddingsOutput() : boundaries.outputOf(layer);
+            layerOutputs.put(tensor, new StageSpec.LayerOutput(layer, LAYER_OUT + layer));
+          }
+        }
+        Extracted stage = extract(g, cut, previousCut, hidden, model.name() + "-stage" + index, layerOutputs);
         Files.write(outDir.resolve(file), proto.toBuilder().setGraph(stage.graph).build().toByteArray());
-        stages.add(new StageSpec(index, firstLayer, exit, file, stage.inputs, HIDDEN_OUT));
+        stages.add(new StageSpec(
+            index, firstLayer, exit, file, stage.inputs, HIDDEN_OUT, List.copyOf(layerOutputs.values())));
         previousCut = cut;
         firstLayer = exit + 1;
       }
@@ -81,7 +93,8 @@ public final class StageCompiler {
 
   private record Extracted(GraphProto graph, List<StageSpec.Input> inputs) {}
 
-  private static Extracted extract(OnnxGraph g, String output, String boundary, int hidden, String name) {
+  private static Extracted extract(OnnxGraph g, String output, String boundary, int hidden, String name,
+      Map<String, StageSpec.LayerOutput> layerOutputs) {
     // Walk back from the output; TreeSet keeps the original (topological) node order.
     TreeSet<Integer> nodes = new TreeSet<>();
     Set<String> weights = new LinkedHashSet<>();
@@ -124,8 +137,14 @@ public final class StageCompiler {
         inputs.add(new StageSpec.Input(in.getName(), role));
       }
     }
+    Map<String, String> renames = new HashMap<>();
+    if (boundary != null) {
+      renames.put(boundary, HIDDEN_IN);
+    }
+    renames.put(output, HIDDEN_OUT);
+    layerOutputs.forEach((tensor, out) -> renames.put(tensor, out.name()));
     for (int i : nodes) {
-      b.addNode(rename(g.node(i), boundary, output));
+      b.addNode(rename(g.node(i), renames));
     }
     for (String w : weights) {
       b.addInitializer(g.initializers.get(w));
@@ -133,26 +152,34 @@ public final class StageCompiler {
     for (int i : nodes) {
       for (String t : g.node(i).getOutputList()) {
         ValueInfoProto info = g.valueInfo.get(t);
-        if (info != null && !t.equals(output) && !g.outputs.contains(t)) {
+        if (info != null && !renames.containsKey(t) && !g.outputs.contains(t)) {
           b.addValueInfo(info);
         }
       }
     }
     b.addOutput(hiddenStateInfo(HIDDEN_OUT, hidden));
+    for (var tensor : layerOutputs.keySet()) {
+      if (!seen.contains(tensor)) {
+        throw ModelFormatException.notAnEncoder(name, "layer output '" + tensor + "' is not computed by the stage");
+      }
+      b.addOutput(hiddenStateInfo(layerOutputs.get(tensor).name(), hidden));
+    }
     return new Extracted(b.build(), inputs);
   }
 
-  /** Gives the stage's boundary tensors their stable names. */
-  private static NodeProto rename(NodeProto n, String boundary, String output) {
+  /** Gives the stage's boundary and layer-output tensors their stable names. */
+  private static NodeProto rename(NodeProto n, Map<String, String> renames) {
     NodeProto.Builder b = n.toBuilder();
     for (int i = 0; i < b.getInputCount(); i++) {
-      if (b.getInput(i).equals(boundary)) {
-        b.setInput(i, HIDDEN_IN);
+      String to = renames.get(b.getInput(i));
+      if (to != null) {
+        b.setInput(i, to);
       }
     }
     for (int i = 0; i < b.getOutputCount(); i++) {
-      if (b.getOutput(i).equals(output)) {
-        b.setOutput(i, HIDDEN_OUT);
+      String to = renames.get(b.getOutput(i));
+      if (to != null) {
+        b.setOutput(i, to);
       }
     }
     return b.build();

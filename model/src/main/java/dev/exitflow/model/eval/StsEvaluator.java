@@ -1,6 +1,7 @@
 package dev.exitflow.model.eval;
 
 import ai.onnxruntime.OrtException;
+import dev.exitflow.model.adapter.ExitAdapter;
 import dev.exitflow.model.runtime.Embedding;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.util.ArrayList;
@@ -24,7 +25,9 @@ public final class StsEvaluator {
     Map<String, Integer> index = data.sentences();
     List<String> sentences = new ArrayList<>(index.keySet());
     List<StsReport.Exit> exits = new ArrayList<>();
-    for (int layer : encoder.exits().layers()) {
+    for (int stage = 0; stage < encoder.exits().layers().size(); stage++) {
+      int layer = encoder.exits().layers().get(stage);
+      ExitAdapter adapter = encoder.head(stage).adapter();
       float[][] vectors = new float[sentences.size()][];
       long tokens = 0;
       long start = System.nanoTime();
@@ -39,7 +42,8 @@ public final class StsEvaluator {
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       double spearman = spearman(data, index, vectors);
-      exits.add(new StsReport.Exit(layer, spearman, sentences.size() / seconds, (double) tokens / sentences.size()));
+      exits.add(new StsReport.Exit(layer, spearman, sentences.size() / seconds, (double) tokens / sentences.size(),
+          adapter == null ? null : adapter.summary()));
     }
     return new StsReport(encoder.model().name(), data.file().toString(), data.pairs().size(), exits);
   }

@@ -1,20 +1,46 @@
 package dev.exitflow.model.runtime;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.Pooling;
+import dev.exitflow.model.adapter.ExitAdapter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
- * Turns a hidden state into the sentence embedding: pooling over the live tokens, L2
+ * Turns a hidden state into the sentence embedding: pooling over the live tokens (or, when the
+ * exit has a calibrated adapter, the adapter applied to the state's pooled layer features), L2
  * normalisation, then optional Matryoshka truncation to the first {@code dimensions} components,
  * renormalised.
  */
-public final class ExitHead {
+public final class ExitHead implements AutoCloseable {
   private final Pooling pooling;
   private final int hiddenSize;
+  private final ExitAdapter adapter;
+  private final AdapterSession session;
 
   public ExitHead(Pooling pooling, int hiddenSize) {
     this.pooling = pooling;
     this.hiddenSize = hiddenSize;
+    this.adapter = null;
+    this.session = null;
+  }
+
+  /** A head applying {@code adapter} on ONNX Runtime (see {@link AdapterSession}). */
+  public ExitHead(Pooling pooling, int hiddenSize, ExitAdapter adapter, OrtEnvironment env,
+      OrtSession.SessionOptions options) throws OrtException {
+    this.pooling = pooling;
+    this.hiddenSize = hiddenSize;
+    this.adapter = adapter;
+    this.session = new AdapterSession(env, adapter, options);
+  }
+
+  /** The adapter this head applies, or null for plain pooling. */
+  public ExitAdapter adapter() {
+    return adapter;
   }
 
   /** Checks a requested size before any work is spent on it; null means the full size. */
@@ -25,12 +51,42 @@ public final class ExitHead {
   }
 
   public float[] apply(HiddenState state, Integer dimensions) {
+    return applyAll(List.of(state), dimensions).get(0);
+  }
+
+  /** The embeddings of a batch of states; with an adapter, cheaper per text than {@link #apply} one by one. */
+  public List<float[]> applyAll(List<HiddenState> states, Integer dimensions) {
     checkDimensions(dimensions);
-    float[] pooled = pool(state);
+    float[][] pooled = new float[states.size()][];
+    if (adapter != null) {
+      float[][] features = new float[states.size()][];
+      for (int i = 0; i < features.length; i++) {
+        features[i] = states.get(i).features();
+      }
+      try {
+        pooled = session.apply(features);
+      } catch (OrtException e) {
+        throw new IllegalStateException("adapter of exit " + adapter.exitLayer() + " failed in ONNX Runtime", e);
+      }
+    } else {
+      for (int i = 0; i < pooled.length; i++) {
+        pooled[i] = pool(states.get(i));
+      }
+    }
     int n = dimensions == null ? hiddenSize : dimensions;
-    float[] out = new float[n];
-    System.arraycopy(pooled, 0, out, 0, n);
-    return normalize(out);
+    List<float[]> out = new ArrayList<>(pooled.length);
+    for (float[] p : pooled) {
+      out.add(normalize(n == hiddenSize ? p : Arrays.copyOf(p, n)));
+    }
+    return out;
+  }
+
+  /**
+   * Matryoshka truncation of a full-size unit embedding from {@link #applyAll}: its first
+   * {@code dimensions} components, renormalised (the same as truncating before normalising).
+   */
+  public static float[] truncate(float[] unit, Integer dimensions) {
+    return dimensions == null || dimensions == unit.length ? unit : normalize(Arrays.copyOf(unit, dimensions));
   }
 
   float[] pool(HiddenState s) {
@@ -50,6 +106,13 @@ public final class ExitHead {
       v[d] /= s.length();
     }
     return v;
+  }
+
+  @Override
+  public void close() throws OrtException {
+    if (session != null) {
+      session.close();
+    }
   }
 
   /** Scales to unit length in place; sentence-transformers clamps the norm at 1e-12 the same way. */

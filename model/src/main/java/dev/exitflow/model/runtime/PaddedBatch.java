@@ -8,30 +8,41 @@ import java.util.List;
  * A stage's output for a whole batch: [batch, longest, hidden] floats, padding rows included.
  * Handing this to the next stage unchanged reproduces the unmodified model exactly, even for
  * dynamically quantized graphs whose scales see the padding rows; {@link #split} strips the
- * padding when requests go separate ways.
+ * padding when requests go separate ways. {@code features} holds, per text, the pooled layer
+ * states so far (see {@link LayerFeatures}), or is null when the stages do not collect them.
  */
-public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize) {
+public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize, float[][] features) {
 
-  /** Each text's own rows, padding dropped. */
+  /** A batch without pooled layer features. */
+  public PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize) {
+    this(tokens, values, longest, hiddenSize, null);
+  }
+
+  /** Each text's own rows, padding dropped; its features travel with it. */
   public List<HiddenState> split() {
     List<HiddenState> states = new ArrayList<>(tokens.size());
     for (int b = 0; b < tokens.size(); b++) {
       int len = tokens.get(b).length();
       float[] v = new float[len * hiddenSize];
       System.arraycopy(values, b * longest * hiddenSize, v, 0, v.length);
-      states.add(new HiddenState(v, len, hiddenSize));
+      states.add(new HiddenState(v, len, hiddenSize, features == null ? null : features[b]));
     }
     return states;
   }
 
-  /** Re-batches texts that arrive with their own hidden states; padding rows are zeros. */
+  /** Re-batches texts that arrive with their own hidden states (and features); padding rows are zeros. */
   public static PaddedBatch of(List<TokenizedText> tokens, List<HiddenState> states, int hiddenSize) {
     int longest = tokens.stream().mapToInt(TokenizedText::length).max().orElse(0);
     float[] v = new float[tokens.size() * longest * hiddenSize];
+    float[][] features = states.stream().allMatch(s -> s.features() != null) && !states.isEmpty()
+        ? new float[tokens.size()][] : null;
     for (int b = 0; b < tokens.size(); b++) {
       float[] s = states.get(b).values();
       System.arraycopy(s, 0, v, b * longest * hiddenSize, s.length);
+      if (features != null) {
+        features[b] = states.get(b).features();
+      }
     }
-    return new PaddedBatch(tokens, v, longest, hiddenSize);
+    return new PaddedBatch(tokens, v, longest, hiddenSize, features);
   }
 }

@@ -11,8 +11,10 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One compiled stage loaded into an ONNX Runtime session. {@link #run} pads a batch to its longest
@@ -24,12 +26,34 @@ public final class StageSession implements AutoCloseable {
   private final StageSpec spec;
   private final int hiddenSize;
   private final OrtSession session;
+  private final boolean features;
+  private final Set<String> outputs;
 
   public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize) {
+    this(env, session, spec, hiddenSize, false);
+  }
+
+  /**
+   * A session that also pools its layers' states into each text's features when {@code features}
+   * (exit adapters read them, see {@link LayerFeatures}); otherwise only the hidden state is fetched.
+   */
+  public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features) {
     this.env = env;
     this.spec = spec;
     this.hiddenSize = hiddenSize;
+    this.features = features;
     this.session = session;
+    Set<String> wanted = new LinkedHashSet<>();
+    wanted.add(spec.output());
+    if (features) {
+      spec.layerOutputs().forEach(o -> wanted.add(o.name()));
+    }
+    this.outputs = Set.copyOf(wanted);
+  }
+
+  /** Whether this session pools its layers into each text's features. */
+  public boolean collectsFeatures() {
+    return features;
   }
 
   public StageSpec spec() {
@@ -54,15 +78,32 @@ public final class StageSession implements AutoCloseable {
       for (StageSpec.Input in : spec.inputs()) {
         inputs.put(in.name(), tensor(in.role(), tokens, previous, batch, longest));
       }
-      try (OrtSession.Result result = session.run(inputs)) {
-        FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
-        float[] values = new float[batch * longest * hiddenSize];
-        out.get(values);
-        return new PaddedBatch(tokens, values, longest, hiddenSize);
+      try (OrtSession.Result result = session.run(inputs, outputs)) {
+        float[] values = floats(result, spec.output(), batch * longest);
+        // Features so far ride along even through a stage that adds none.
+        float[][] pooled = previous == null ? null : previous.features();
+        if (features) {
+          // Layers in order, this stage's output last: features read [layer 0 | ... | last layer].
+          if (previous != null && pooled == null) {
+            throw new IllegalStateException("stage " + spec.index() + " collects features but the previous stage did not");
+          }
+          for (StageSpec.LayerOutput o : spec.layerOutputs()) {
+            pooled = LayerFeatures.append(pooled, floats(result, o.name(), batch * longest), tokens, longest, hiddenSize);
+          }
+          pooled = LayerFeatures.append(pooled, values, tokens, longest, hiddenSize);
+        }
+        return new PaddedBatch(tokens, values, longest, hiddenSize, pooled);
       }
     } finally {
       inputs.values().forEach(OnnxTensor::close);
     }
+  }
+
+  private float[] floats(OrtSession.Result result, String name, int rows) {
+    FloatBuffer out = ((OnnxTensor) result.get(name).orElseThrow()).getFloatBuffer();
+    float[] values = new float[rows * hiddenSize];
+    out.get(values);
+    return values;
   }
 
   private OnnxTensor tensor(InputRole role, List<TokenizedText> tokens, PaddedBatch previous, int batch, int longest)

@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.adapter.ExitAdapter;
+import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
@@ -16,56 +18,141 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and the
- * exit head. {@link #embed} runs texts synchronously up to a chosen exit; the actor runtime instead
- * drives {@link #stage(int)} directly, batch by batch.
+ * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and an
+ * exit head per exit (with its calibrated adapter, if any). {@link #embed} runs texts
+ * synchronously up to a chosen exit; the actor runtime instead drives {@link #stage(int)}
+ * directly, batch by batch.
  */
 public final class StagedEncoder implements AutoCloseable {
   private final ModelDescriptor model;
   private final CompiledModel compiled;
   private final TextTokenizer tokenizer;
   private final List<StageSession> stages;
-  private final ExitHead head;
+  private final List<ExitHead> heads;
+  private final ExitAdapters adapters;
   private final ExitPoints exits;
   private final int batchSize;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
-      List<StageSession> stages, int batchSize) {
+      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, int batchSize) {
     this.model = model;
     this.compiled = compiled;
     this.tokenizer = tokenizer;
     this.stages = List.copyOf(stages);
-    this.head = new ExitHead(model.pooling(), compiled.hiddenSize());
+    this.heads = List.copyOf(heads);
+    this.adapters = adapters;
     this.exits = new ExitPoints(model.exitLayers());
     this.batchSize = batchSize;
   }
 
-  /** Opens one more session of a compiled stage, e.g. for a worker that owns it. */
+  /**
+   * Opens one more session of a compiled stage, e.g. for a worker that owns it. When the model has
+   * adapters (and they are enabled) the session collects the layer features they read.
+   */
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
+      throws OrtException {
+    ExitAdapters adapters = savedAdapters(compiled, settings);
+    return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters));
+  }
+
+  /** A stage session on the first configured execution provider that works. */
+  private static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, boolean features)
       throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     OrtSession session = ExecutionProviders.open(env, compiled.stageFile(spec), settings.providers(),
         () -> OrtSessions.stageOptions(settings));
-    return new StageSession(env, session, spec, compiled.hiddenSize());
+    return new StageSession(env, session, spec, compiled.hiddenSize(), features);
   }
 
-  /** Compiles (or finds in the cache) the model's stages and opens a session for each. */
+  /** Compiles (or finds in the cache) the model's stages and opens a session for each; uses saved adapters if enabled. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    ExitAdapters adapters = savedAdapters(compiled, settings);
+    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+  }
+
+  /** Like {@link #open(ModelDescriptor, ModelSettings)} with the given adapters instead of the saved ones. */
+  public static StagedEncoder open(ModelDescriptor model, ModelSettings settings, ExitAdapters adapters)
+      throws OrtException {
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+  }
+
+  /** Without adapters, but every stage before the deep one collects the features adapters are fitted on. */
+  public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings) throws OrtException {
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
+    return open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2);
+  }
+
+  private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
+      ExitAdapters adapters, int lastFeatureStage) throws OrtException {
+    OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
+    List<ExitHead> heads = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
-    try {
+    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) { // for the adapter heads
       for (StageSpec spec : compiled.stages()) {
-        sessions.add(openStage(compiled, spec, settings));
+        sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage));
+        heads.add(head(model, compiled, adapters.forLayer(spec.lastLayer()), env, options));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
         s.close();
       }
+      for (ExitHead h : heads) {
+        h.close();
+      }
       tokenizer.close();
       throw e;
     }
-    return new StagedEncoder(model, compiled, tokenizer, sessions, settings.batchSize());
+    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, settings.batchSize());
+  }
+
+  /**
+   * The exit heads of a compiled model, one per stage, with its saved adapters when enabled: for a
+   * runtime that opens its stage sessions apart (one worker each) and needs the heads too.
+   */
+  public static List<ExitHead> openHeads(ModelDescriptor model, CompiledModel compiled, ModelSettings settings)
+      throws OrtException {
+    ExitAdapters adapters = savedAdapters(compiled, settings);
+    OrtEnvironment env = OrtSessions.environment(settings);
+    List<ExitHead> heads = new ArrayList<>();
+    try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
+      for (StageSpec spec : compiled.stages()) {
+        heads.add(head(model, compiled, adapters.forLayer(spec.lastLayer()), env, options));
+      }
+    }
+    return heads;
+  }
+
+  private static ExitHead head(ModelDescriptor model, CompiledModel compiled, ExitAdapter adapter, OrtEnvironment env,
+      OrtSession.SessionOptions options) throws OrtException {
+    return adapter == null
+        ? new ExitHead(model.pooling(), compiled.hiddenSize())
+        : new ExitHead(model.pooling(), compiled.hiddenSize(), adapter, env, options);
+  }
+
+  private static ExitAdapters savedAdapters(CompiledModel compiled, ModelSettings settings) {
+    if (!settings.adaptersEnabled()) {
+      return ExitAdapters.none();
+    }
+    return ExitAdapters.load(compiled, compiled.stages().stream().map(StageSpec::lastLayer).toList());
+  }
+
+  /** Index of the last stage whose exit has an adapter (-1 for none): stages up to it collect features. */
+  private static int lastAdaptedStage(CompiledModel compiled, ExitAdapters adapters) {
+    int last = -1;
+    for (int i = 0; i < compiled.stages().size(); i++) {
+      if (adapters.forLayer(compiled.stages().get(i).lastLayer()) != null) {
+        last = i;
+      }
+    }
+    return last;
+  }
+
+  /** The adapters the exit heads apply (none when the model was not calibrated or they are disabled). */
+  public ExitAdapters adapters() {
+    return adapters;
   }
 
   public ModelDescriptor model() {
@@ -82,7 +169,7 @@ public final class StagedEncoder implements AutoCloseable {
 
   /** The head of the exit taken after stage {@code stage} (0-based). */
   public ExitHead head(int stage) {
-    return head;
+    return heads.get(stage);
   }
 
   public TextTokenizer tokenizer() {
@@ -91,6 +178,11 @@ public final class StagedEncoder implements AutoCloseable {
 
   public StageSession stage(int index) {
     return stages.get(index);
+  }
+
+  /** Sentences per batch when the engine batches texts itself. */
+  public int batchSize() {
+    return batchSize;
   }
 
   public int hiddenSize() {
@@ -116,11 +208,10 @@ public final class StagedEncoder implements AutoCloseable {
     for (int from = 0; from < order.length; from += batchSize) {
       List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
       List<TokenizedText> batch = members.stream().map(tokens::get).toList();
-      List<HiddenState> rows = runBatch(batch, last).split();
+      List<float[]> vectors = head.applyAll(runBatch(batch, last).split(), dimensions);
       for (int k = 0; k < batch.size(); k++) {
         TokenizedText t = batch.get(k);
-        out[members.get(k)] =
-            new Embedding(head.apply(rows.get(k), dimensions), exits.layers().get(last), t.length(), t.truncated());
+        out[members.get(k)] = new Embedding(vectors.get(k), exits.layers().get(last), t.length(), t.truncated());
       }
     }
     return Arrays.asList(out);
@@ -139,6 +230,9 @@ public final class StagedEncoder implements AutoCloseable {
   public void close() throws OrtException {
     for (StageSession s : stages) {
       s.close();
+    }
+    for (ExitHead h : heads) {
+      h.close();
     }
     tokenizer.close();
   }

@@ -1,0 +1,82 @@
+package dev.exitflow.gateway.cli;
+
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.adapter.ExitAdapter;
+import dev.exitflow.model.adapter.ExitAdapters;
+import dev.exitflow.model.calibrate.AdapterCalibrator;
+import dev.exitflow.model.calibrate.Corpus;
+import dev.exitflow.model.eval.StsFiles;
+import dev.exitflow.model.runtime.StagedEncoder;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "calibrate",
+    description = "Fit, for each exit but the deep one, an adapter imitating the deep embedding, and save it beside the compiled model.")
+final class CalibrateCommand implements Callable<Integer> {
+  @Option(names = "--corpus", defaultValue = "sts-train.csv",
+      description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
+          + "in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
+  String corpus;
+
+  @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
+  Double penalty;
+
+  @Mixin ModelOption model;
+
+  @Spec CommandSpec spec;
+
+  record Fitted(int exitLayer, int features, double penalty, double fitCosine, double seconds) {}
+
+  @Override
+  public Integer call() throws Exception {
+    ModelDescriptor descriptor = model.resolve();
+    Path corpusFile = StsFiles.locate(corpus);
+    List<String> sentences = Corpus.read(corpusFile);
+    double lambda = penalty != null ? penalty : model.settings().adapterPenalty();
+    List<Fitted> fitted = new ArrayList<>();
+    ExitAdapters adapters;
+    List<Path> files;
+    try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings())) {
+      // One step per sentence embedded, then as many for the fit (one shared solve for all exits).
+      try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), 2L * sentences.size(), "steps")) {
+        adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, new AdapterCalibrator.Listener() {
+          @Override
+          public void embedded(int n) {
+            bar.stepBy(n);
+          }
+
+          @Override
+          public void fitting(List<Integer> exitLayers, List<Integer> features) {
+            bar.setExtraMessage(" fitting exits " + exitLayers + " (" + features + " features)");
+          }
+
+          @Override
+          public void fitted(List<ExitAdapter> all, double seconds) {
+            bar.stepBy(sentences.size());
+            all.forEach(a -> fitted.add(new Fitted(a.exitLayer(), a.features(), a.penalty(), a.fitCosine(), seconds)));
+          }
+        });
+      }
+      files = adapters.save(encoder.compiled());
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("%s: adapters fitted on %d sentences of %s%n", descriptor.name(), sentences.size(), corpusFile);
+    out.printf("%-6s %9s %9s %12s %12s  %s%n", "exit", "features", "penalty", "fit cosine", "fit seconds", "file");
+    for (int i = 0; i < fitted.size(); i++) {
+      Fitted f = fitted.get(i);
+      out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fitCosine(),
+          f.seconds(), files.get(i));
+    }
+    out.flush();
+    return 0;
+  }
+}

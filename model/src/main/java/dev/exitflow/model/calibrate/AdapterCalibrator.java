@@ -1,0 +1,72 @@
+package dev.exitflow.model.calibrate;
+
+import ai.onnxruntime.OrtException;
+import dev.exitflow.model.adapter.ExitAdapter;
+import dev.exitflow.model.adapter.ExitAdapters;
+import dev.exitflow.model.runtime.HiddenState;
+import dev.exitflow.model.runtime.LayerFeatures;
+import dev.exitflow.model.runtime.PaddedBatch;
+import dev.exitflow.model.runtime.StagedEncoder;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Self-distillation after the fact: runs an unlabeled corpus through every stage once, keeping
+ * each sentence's pooled layer features and its deep embedding, then fits for each exit but the
+ * last an adapter from the features available there to the deep embedding.
+ */
+public final class AdapterCalibrator {
+  /** Told how calibration advances, e.g. to drive a progress bar. */
+  public interface Listener {
+    default void embedded(int sentences) {}
+
+    default void fitting(List<Integer> exitLayers, List<Integer> features) {}
+
+    default void fitted(List<ExitAdapter> adapters, double seconds) {}
+  }
+
+  private AdapterCalibrator() {}
+
+  /** {@code encoder} must come from {@link StagedEncoder#openForCalibration}. */
+  public static ExitAdapters calibrate(StagedEncoder encoder, List<String> corpus, double penalty, Listener listener)
+      throws OrtException {
+    List<Integer> exits = encoder.exits().layers();
+    int deep = exits.size() - 1;
+    int hidden = encoder.hiddenSize();
+    List<TokenizedText> tokens = encoder.tokenizer().tokenize(corpus);
+    Integer[] order = new Integer[tokens.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingInt(i -> tokens.get(i).length()));
+    float[][] features = new float[tokens.size()][];
+    float[][] targets = new float[tokens.size()][];
+    int batchSize = encoder.batchSize();
+    for (int from = 0; from < order.length; from += batchSize) {
+      List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
+      List<TokenizedText> batch = members.stream().map(tokens::get).toList();
+      PaddedBatch out = encoder.runBatch(batch, deep);
+      List<HiddenState> states = out.split();
+      for (int k = 0; k < batch.size(); k++) {
+        HiddenState s = states.get(k);
+        features[members.get(k)] = s.features();
+        targets[members.get(k)] = encoder.head(deep).apply(s, null);
+      }
+      listener.embedded(batch.size());
+    }
+    List<Integer> layers = exits.subList(0, deep);
+    List<Integer> widths = layers.stream().map(layer -> LayerFeatures.width(layer, hidden)).toList();
+    listener.fitting(layers, widths);
+    long start = System.nanoTime();
+    Map<Integer, ExitAdapter> adapters = new LinkedHashMap<>();
+    for (ExitAdapter a : ExitAdapter.fit(encoder.model().name(), layers, widths, features, targets, penalty)) {
+      adapters.put(a.exitLayer(), a);
+    }
+    listener.fitted(List.copyOf(adapters.values()), (System.nanoTime() - start) / 1e9);
+    return new ExitAdapters(adapters);
+  }
+}

@@ -1,0 +1,56 @@
+package dev.exitflow.model.runtime;
+
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.List;
+
+/**
+ * Pools a layer's padded [batch, longest, hidden] output into the features exit adapters read:
+ * per layer, the mean over the text's content tokens, the first token's state ([CLS]) and the
+ * last live token's state ([SEP]). At shallow layers the special tokens' states are outliers that
+ * swamp a plain mean, and they carry sentence-level information of their own; keeping the three
+ * apart raised STS-B dev Spearman of a ridge adapter by about a point over the plain means.
+ *
+ * <p>Stages append their layers in layer order, so a request's features after layer k are always
+ * [layer 0 | layer 1 | ... | layer k], whichever batches it travelled in.
+ */
+public final class LayerFeatures {
+  /** Pooled vectors per layer: content mean, first token, last token. */
+  public static final int PER_LAYER = 3;
+
+  private LayerFeatures() {}
+
+  /** Floats of features after layer {@code layer} (0 is the embeddings). */
+  public static int width(int layer, int hiddenSize) {
+    return (layer + 1) * PER_LAYER * hiddenSize;
+  }
+
+  /** Appends each text's pooled rows of {@code padded} to its features so far ({@code previous} may be null). */
+  public static float[][] append(float[][] previous, float[] padded, List<TokenizedText> tokens, int longest, int hidden) {
+    float[][] out = new float[tokens.size()][];
+    for (int b = 0; b < tokens.size(); b++) {
+      float[] before = previous == null ? new float[0] : previous[b];
+      float[] f = new float[before.length + PER_LAYER * hidden];
+      System.arraycopy(before, 0, f, 0, before.length);
+      pool(padded, b * longest * hidden, tokens.get(b).length(), hidden, f, before.length);
+      out[b] = f;
+    }
+    return out;
+  }
+
+  private static void pool(float[] h, int offset, int length, int hidden, float[] out, int at) {
+    // Content tokens exclude [CLS] and [SEP] unless nothing else is there.
+    int from = length > 2 ? 1 : 0;
+    int to = length > 2 ? length - 1 : length;
+    for (int t = from; t < to; t++) {
+      int row = offset + t * hidden;
+      for (int d = 0; d < hidden; d++) {
+        out[at + d] += h[row + d];
+      }
+    }
+    for (int d = 0; d < hidden; d++) {
+      out[at + d] /= (to - from);
+    }
+    System.arraycopy(h, offset, out, at + hidden, hidden);
+    System.arraycopy(h, offset + (length - 1) * hidden, out, at + 2 * hidden, hidden);
+  }
+}
