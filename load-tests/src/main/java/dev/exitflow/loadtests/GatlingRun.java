@@ -17,7 +17,13 @@ final class GatlingRun {
 
   private GatlingRun() {}
 
-  static Summary run(Class<?> simulation, String url, int users, int seconds, Path results) throws Exception {
+  /**
+   * Runs the simulation. {@code answered} names the request whose count is the throughput: for
+   * HTTP every request is answered; over the WebSocket Gatling reports the send ({@code frame}) and
+   * the awaited reply ({@code result}) as two requests, and only replies count.
+   */
+  static Summary run(Class<?> simulation, String url, int users, int seconds, Path results, String answered)
+      throws Exception {
     System.setProperty("exitflow.url", url);
     System.setProperty("exitflow.users", String.valueOf(users));
     System.setProperty("exitflow.seconds", String.valueOf(seconds));
@@ -29,16 +35,27 @@ final class GatlingRun {
     } finally {
       System.setOut(original);
     }
-    return parse(captured.toString());
+    return parse(captured.toString(), answered, seconds);
   }
 
-  static Summary parse(String console) {
+  static Summary parse(String console, String answered, int seconds) {
     int global = console.lastIndexOf("Global Information");
     String block = global < 0 ? console : console.substring(global);
+    double rps = number(block, "mean throughput \\(rps\\)\\s*\\|\\s*([\\d,.]+)");
+    long requests = (long) number(block, "request count\\s*\\|\\s*([\\d,]+)");
+    if (answered != null) {
+      // The last progress block lists each request name with its total: "> result | 12,345 | ...".
+      String before = global < 0 ? console : console.substring(0, global);
+      Matcher m = Pattern.compile("> " + Pattern.quote(answered) + "\\s+\\|\\s*([\\d,]+)").matcher(before);
+      while (m.find()) {
+        requests = Long.parseLong(m.group(1).replace(",", ""));
+      }
+      rps = (double) requests / seconds;
+    }
     return new Summary(
-        (long) number(block, "request count\\s*\\|\\s*([\\d,]+)"),
+        requests,
         (long) number(block, "request count\\s*\\|\\s*[\\d,]+\\s*\\|\\s*[\\d,]+\\s*\\|\\s*([\\d,-]+)"),
-        number(block, "mean throughput \\(rps\\)\\s*\\|\\s*([\\d,.]+)"),
+        rps,
         number(block, "50th percentile \\(ms\\)\\s*\\|\\s*([\\d,]+)"),
         number(block, "99th percentile \\(ms\\)\\s*\\|\\s*([\\d,]+)"));
   }
