@@ -43,17 +43,7 @@ final class LayerBoundaries {
         }
       }
     }
-    List<String> dominating = new ArrayList<>();
-    for (String c : candidates) {
-      if (candidates.stream().allMatch(other -> g.dependsOn(other, c))) {
-        dominating.add(c);
-      }
-    }
-    if (dominating.size() != 1) {
-      throw ModelFormatException.notAnEncoder(
-          model, "cannot tell which tensor is the output of layer " + layer + " (candidates " + candidates + ")");
-    }
-    return dominating.get(0);
+    return dominating(candidates, "the output of layer " + layer);
   }
 
   /**
@@ -75,6 +65,11 @@ final class LayerBoundaries {
         }
       }
     }
+    return dominating(candidates, "the embeddings' output");
+  }
+
+  /** The one candidate every other candidate is computed from; anything else is not an encoder we understand. */
+  private String dominating(Set<String> candidates, String what) {
     List<String> dominating = new ArrayList<>();
     for (String c : candidates) {
       if (candidates.stream().allMatch(other -> g.dependsOn(other, c))) {
@@ -82,8 +77,7 @@ final class LayerBoundaries {
       }
     }
     if (dominating.size() != 1) {
-      throw ModelFormatException.notAnEncoder(
-          model, "cannot tell which tensor is the embeddings' output (candidates " + candidates + ")");
+      throw ModelFormatException.notAnEncoder(model, "cannot tell which tensor is " + what + " (candidates " + candidates + ")");
     }
     return dominating.get(0);
   }
