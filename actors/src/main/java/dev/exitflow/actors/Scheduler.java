@@ -230,14 +230,14 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (int i = 0; i < states.size(); i++) {
       Pending p = batch.members().get(i);
       p.state = states.get(i);
-      p.embedding = d.embeddings().get(i);
+      p.embedding = d.embeddings() == null ? null : d.embeddings().get(i);
       p.computeNanos += d.computeNanos();
       int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
       ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now);
       if (decision.exit()) {
         complete(p, stage, decision.reason());
       } else {
-        if (p.early != null && stage == 0) {
+        if (p.early != null && stage == 0 && p.embedding != null) {
           p.early.accept(result(p, stage, ExitReason.POLICY));
         }
         batchers[stage + 1].offer(p, now);
@@ -250,6 +250,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private EmbeddingResult result(Pending p, int stage, ExitReason reason) {
+    if (p.embedding == null) { // needsFeatures() decides; this would be a bug in it
+      throw new IllegalStateException("no embedding at exit " + plan.exitLayers().get(stage) + " for this request");
+    }
     float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
     return new EmbeddingResult(vector, plan.exitLayers().get(stage), reason, p.length(), p.tokens.truncated(),
         p.queueNanos / 1e6, p.computeNanos / 1e6);
@@ -290,11 +293,36 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       PaddedBatch input = stage == 0 ? null
           : PaddedBatch.of(tokens, members.stream().map(p -> p.state).toList(), plan.hiddenSize());
-      workers.poll().tell(new StageWorker.Run(id, tokens, input, outcomes));
+      boolean collect = members.stream().anyMatch(p -> needsFeatures(p, stage));
+      workers.poll().tell(new StageWorker.Run(id, tokens, input, collect, outcomes));
     }
     if (!b.isEmpty() && !workers.isEmpty()) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
     }
+  }
+
+  /**
+   * Whether a request may still leave at an exit with an adapter, at or after {@code stage}: then
+   * the layer features that adapter reads must be pooled for it here. A deep request never needs
+   * them (unless it asked for a preview at an adapted first exit), which spares the deep path.
+   */
+  private boolean needsFeatures(Pending p, int stage) {
+    if (p.early != null && stage == 0 && adapted(0)) {
+      return true;
+    }
+    if (!p.isAuto()) {
+      return p.targetStage >= stage && adapted(p.targetStage);
+    }
+    for (int e = stage; e <= lastStage; e++) {
+      if (adapted(e)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean adapted(int stage) {
+    return plan.heads().get(stage).adapter() != null;
   }
 
   private Behavior<Command> afterChange(int stage) {

@@ -32,9 +32,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 public final class StageWorker {
   public interface Command {}
 
-  /** Run the stage on these texts; {@code input} is the previous stage's output (null for stage 0). */
-  public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, ActorRef<Outcome> replyTo)
-      implements Command {}
+  /**
+   * Run the stage on these texts; {@code input} is the previous stage's output (null for stage 0).
+   * {@code collectFeatures}: some text may leave at an exit with an adapter, so pool the layer
+   * features adapters read.
+   */
+  public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, boolean collectFeatures,
+      ActorRef<Outcome> replyTo) implements Command {}
 
   private record Opened(StageSession session) implements Command {}
 
@@ -57,7 +61,7 @@ public final class StageWorker {
 
   /**
    * A batch ran: each text's hidden state (padding stripped) and its full-size unit embedding at
-   * this stage's exit, in the order of the run.
+   * this stage's exit, in the order of the run (null when no text of the batch can leave here).
    */
   public record BatchDone(int stage, ActorRef<Command> worker, long batchId, List<HiddenState> states,
       List<float[]> embeddings, int paddedTokens, long computeNanos) implements Outcome {}
@@ -128,9 +132,10 @@ public final class StageWorker {
     StageSession s = session;
     CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
       long start = System.nanoTime();
-      PaddedBatch out = call(() -> s.run(m.tokens(), m.input()));
+      PaddedBatch out = call(() -> s.run(m.tokens(), m.input(), m.collectFeatures()));
       List<HiddenState> states = out.split();
-      List<float[]> embeddings = head.applyAll(states, null);
+      // Without features an adapter head has nothing to read, and no text of this batch leaves here.
+      List<float[]> embeddings = m.collectFeatures() || head.adapter() == null ? head.applyAll(states, null) : null;
       return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,
           m.replyTo());
     }, blocking);

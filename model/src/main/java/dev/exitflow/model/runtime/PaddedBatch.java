@@ -30,17 +30,23 @@ public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longes
     return states;
   }
 
-  /** Re-batches texts that arrive with their own hidden states (and features); padding rows are zeros. */
+  /**
+   * Re-batches texts that arrive with their own hidden states (and features); padding rows are
+   * zeros. Texts without features get zero features when others have them.
+   */
   public static PaddedBatch of(List<TokenizedText> tokens, List<HiddenState> states, int hiddenSize) {
     int longest = tokens.stream().mapToInt(TokenizedText::length).max().orElse(0);
     float[] v = new float[tokens.size() * longest * hiddenSize];
-    float[][] features = states.stream().allMatch(s -> s.features() != null) && !states.isEmpty()
-        ? new float[tokens.size()][] : null;
+    // Texts that skipped feature pooling (nothing would read theirs) get zeros, so the batch can
+    // still pool for those that need it.
+    int width = states.stream().filter(s -> s.features() != null).mapToInt(s -> s.features().length).max().orElse(-1);
+    float[][] features = width < 0 ? null : new float[tokens.size()][];
     for (int b = 0; b < tokens.size(); b++) {
       float[] s = states.get(b).values();
       System.arraycopy(s, 0, v, b * longest * hiddenSize, s.length);
       if (features != null) {
-        features[b] = states.get(b).features();
+        float[] f = states.get(b).features();
+        features[b] = f != null ? f : new float[width];
       }
     }
     return new PaddedBatch(tokens, v, longest, hiddenSize, features);

@@ -70,6 +70,15 @@ public final class StageSession implements AutoCloseable {
    * texts (null for stage 1).
    */
   public PaddedBatch run(List<TokenizedText> tokens, PaddedBatch previous) throws OrtException {
+    return run(tokens, previous, features);
+  }
+
+  /**
+   * As {@link #run(List, PaddedBatch)}, pooling layer features only when {@code collect} (and the
+   * session was opened to collect them): a batch that no adapter will read skips the fetching and
+   * pooling of every inner layer.
+   */
+  public PaddedBatch run(List<TokenizedText> tokens, PaddedBatch previous, boolean collect) throws OrtException {
     int batch = tokens.size();
     int longest = previous != null ? previous.longest()
         : tokens.stream().mapToInt(TokenizedText::length).max().orElse(0);
@@ -78,11 +87,12 @@ public final class StageSession implements AutoCloseable {
       for (StageSpec.Input in : spec.inputs()) {
         inputs.put(in.name(), tensor(in.role(), tokens, previous, batch, longest));
       }
-      try (OrtSession.Result result = session.run(inputs, outputs)) {
+      boolean pool = collect && features;
+      try (OrtSession.Result result = session.run(inputs, pool ? outputs : Set.of(spec.output()))) {
         float[] values = floats(result, spec.output(), batch * longest);
         // Features so far ride along even through a stage that adds none.
         float[][] pooled = previous == null ? null : previous.features();
-        if (features) {
+        if (pool) {
           // Layers in order, this stage's output last: features read [layer 0 | ... | last layer].
           if (previous != null && pooled == null) {
             throw new IllegalStateException("stage " + spec.index() + " collects features but the previous stage did not");

@@ -32,6 +32,8 @@ public final class StagedEncoder implements AutoCloseable {
   private final ExitAdapters adapters;
   private final ExitPoints exits;
   private final int batchSize;
+  /** The calibration encoder pools layer features for every batch, whatever the exit. */
+  private boolean collectAlways;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
       List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, int batchSize) {
@@ -81,7 +83,9 @@ public final class StagedEncoder implements AutoCloseable {
   /** Without adapters, but every stage before the deep one collects the features adapters are fitted on. */
   public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings) throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    return open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2);
+    StagedEncoder encoder = open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2);
+    encoder.collectAlways = true;
+    return encoder;
   }
 
   private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
@@ -219,9 +223,10 @@ public final class StagedEncoder implements AutoCloseable {
 
   /** Runs one batch through stages 0..last, handing each stage's padded output to the next. */
   public PaddedBatch runBatch(List<TokenizedText> batch, int last) throws OrtException {
+    boolean collect = collectAlways || heads.get(last).adapter() != null; // only the target exit's head reads them
     PaddedBatch states = null;
     for (int s = 0; s <= last; s++) {
-      states = stages.get(s).run(batch, states);
+      states = stages.get(s).run(batch, states, collect);
     }
     return states;
   }
