@@ -59,8 +59,9 @@ final class GatewayLoadCommand implements Callable<Integer> {
     try (Harness h = new Harness(model)) {
       System.err.println("in-process saturation (closed loop, all deep)...");
       h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), users, Duration.ofSeconds(3));
+      // At most 30 s: a long --seconds is a soak of the server, not of the in-process reference.
       inprocess = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), users,
-          Duration.ofSeconds(seconds));
+          Duration.ofSeconds(Math.min(seconds, 30)));
     }
     Path home = Path.of(System.getProperty("exitflow.home", "."));
     Class<?> simulation = mode.equals("websocket") ? StreamSimulation.class : EmbeddingsSimulation.class;
