@@ -124,11 +124,7 @@ public final class EncoderRuntime {
   public CompletionStage<EmbeddingResult> submitWithPreview(EmbeddingRequest request, Consumer<EmbeddingResult> early) {
     TokenizedText tokens;
     try {
-      if (stopping.get()) {
-        throw new ShuttingDown();
-      }
-      validate(request);
-      tokens = tokenizer.tokenize(List.of(request.text())).get(0);
+      tokens = admit(List.of(request)).get(0);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -144,11 +140,7 @@ public final class EncoderRuntime {
   public CompletionStage<List<EmbeddingResult>> submitAll(List<EmbeddingRequest> requests) {
     List<TokenizedText> tokens;
     try {
-      if (stopping.get()) {
-        throw new ShuttingDown();
-      }
-      requests.forEach(this::validate);
-      tokens = tokenizer.tokenize(requests.stream().map(EmbeddingRequest::text).toList());
+      tokens = admit(requests);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -162,6 +154,15 @@ public final class EncoderRuntime {
     }
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
         .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+  }
+
+  /** Refuses work while stopping, validates every request, and tokenizes them all in one call. */
+  private List<TokenizedText> admit(List<EmbeddingRequest> requests) {
+    if (stopping.get()) {
+      throw new ShuttingDown();
+    }
+    requests.forEach(this::validate);
+    return tokenizer.tokenize(requests.stream().map(EmbeddingRequest::text).toList());
   }
 
   private void validate(EmbeddingRequest r) {

@@ -5,7 +5,6 @@ import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -154,9 +153,5 @@ public final class ExitflowRoutes extends AllDirectives {
           response.status().reason().toLowerCase().replace(' ', '_'), text, null);
       return Json.error(e);
     });
-  }
-
-  static Optional<String> label(String path) {
-    return Optional.ofNullable(ROUTE_LABELS.get(path));
   }
 }
