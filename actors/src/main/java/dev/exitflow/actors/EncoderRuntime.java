@@ -35,6 +35,9 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  * with a typed error ({@link InvalidInputException}) without entering any queue.
  */
 public final class EncoderRuntime {
+  /** One runtime per actor system; the fixed name lets remoting send worker replies on its large-message lane. */
+  static final String SCHEDULER_NAME = "exitflow-scheduler";
+
   private final ActorSystem<?> system;
   private final ModelDescriptor model;
   private final TextTokenizer tokenizer;
@@ -81,9 +84,12 @@ public final class EncoderRuntime {
     for (StageSpec spec : compiled.stages()) {
       openers.add(() -> StagedEncoder.openStage(compiled, spec, modelSettings));
     }
-    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(), openers, listener);
+    // In a cluster the scheduler finds workers anywhere (this node's own too, if it has the role).
+    boolean clustered = ClusterSettings.create(config).enabled();
+    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(),
+        clustered ? null : openers, clustered ? WorkerNode.keys(compiled) : null, listener);
     ActorRef<Scheduler.Command> scheduler =
-        system.systemActorOf(Scheduler.create(plan, settings), "exitflow-" + model.name(), Props.empty());
+        system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
     EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings);
     runtime.ready().thenRun(() -> runtime.ready = true);
     return runtime;
@@ -102,12 +108,15 @@ public final class EncoderRuntime {
     return exitLayers;
   }
 
-  /** True once every worker has its session open, until stop() is called (for readiness probes). */
+  /**
+   * True once every worker has its session open (in a cluster: once every stage has a worker), until
+   * stop() is called (for readiness probes).
+   */
   public boolean isReady() {
     return ready && !stopping.get();
   }
 
-  /** Completes when every stage worker has its ONNX Runtime session open. */
+  /** Completes when every stage worker has its ONNX Runtime session open (in a cluster: every stage has one). */
   public CompletionStage<Done> ready() {
     return AskPattern.ask(scheduler, Scheduler.AwaitReady::new, settings.askTimeout(), system.scheduler());
   }

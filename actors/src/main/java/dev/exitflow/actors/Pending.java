@@ -25,6 +25,8 @@ final class Pending {
   /** Full-size unit embedding at the exit of the last stage passed (computed by that stage's worker). */
   float[] embedding;
   long enqueuedNanos;
+  /** Times this request's batch was lost with its worker and re-queued. */
+  int retries;
   long queueNanos;
   long computeNanos;
 

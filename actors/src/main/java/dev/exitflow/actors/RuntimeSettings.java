@@ -12,7 +12,8 @@ public record RuntimeSettings(
     Batching batching,
     Controller controller,
     Duration askTimeout,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    int lostBatchRetries) {
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {}
 
@@ -36,6 +37,7 @@ public record RuntimeSettings(
             c.getDouble("depth-controller.raise-below"),
             c.getDouble("depth-controller.step")),
         c.getDuration("ask-timeout"),
-        c.getDuration("drain-timeout"));
+        c.getDuration("drain-timeout"),
+        c.getInt("lost-batch-retries"));
   }
 }

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * A snapshot of the runtime: every stage's queue and service rate, the depth controller's
  * degradation level (0 = full depth for all; see {@link DepthController}), requests in flight,
- * and counters since start: admitted, rejected, failed, and completed per exit layer and per reason.
+ * and counters since start: admitted, rejected, failed, and completed per exit layer and per reason;
+ * the stage workers serving now, and batches run per node address (one entry in one process).
  */
 public record RuntimeStats(
     List<StageStats> stages,
@@ -16,4 +17,6 @@ public record RuntimeStats(
     long rejected,
     long failed,
     Map<Integer, Long> completedByExit,
-    Map<ExitReason, Long> completedByReason) {}
+    Map<ExitReason, Long> completedByReason,
+    int workers,
+    Map<String, Long> batchesByNode) {}

@@ -11,7 +11,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +25,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -36,7 +37,10 @@ import org.apache.pekko.pattern.StatusReply;
  * re-batched with other continuing requests. A timer feeds the {@link DepthController}.
  *
  * <p>Inference never runs here: this actor only moves requests, so one of it keeps up with many
- * workers.
+ * workers. In one process it spawns its workers; in a cluster it finds them through the
+ * Receptionist, anywhere, and when a worker's node goes away the batch it was running is
+ * re-queued for another worker (a bounded number of times) before its requests fail with
+ * {@link WorkerLost}.
  */
 public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   public interface Command {}
@@ -65,15 +69,27 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   private record BatchDue(int stage) implements Command {}
 
+  private record Listed(Receptionist.Listing listing) implements Command {}
+
+  private record WorkerGone(ActorRef<StageWorker.Command> worker) implements Command {}
+
   private enum Tick implements Command { INSTANCE }
 
   private enum DrainTimedOut implements Command { INSTANCE }
 
-  /** What the scheduler needs to know of the model: its exits, heads and how to open stage sessions. */
+  /**
+   * What the scheduler needs to know of the model: its exits and heads, and where its workers come
+   * from: {@code openers} (one per stage) to spawn them here, or else {@code workerKeys} (one per
+   * stage) to find them with the Receptionist.
+   */
   public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, List<Callable<StageSession>> openers,
-      RuntimeListener listener) {
+      List<ServiceKey<StageWorker.Command>> workerKeys, RuntimeListener listener) {
     int stages() {
       return exitLayers.size();
+    }
+
+    boolean clustered() {
+      return openers == null;
     }
   }
 
@@ -81,7 +97,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Scheduler(ctx, timers, plan, settings)));
   }
 
-  private record RunningBatch(int stage, List<Pending> members) {}
+  private record RunningBatch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker) {}
 
   private final TimerScheduler<Command> timers;
   private final Plan plan;
@@ -89,8 +105,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final int lastStage;
   private final StageBatcher[] batchers;
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
-  private final Set<ActorRef<StageWorker.Command>> everReady = new HashSet<>();
-  private final int totalWorkers;
+  /** Every worker known to be serving, with its stage. */
+  private final Map<ActorRef<StageWorker.Command>, Integer> workers = new HashMap<>();
+  private final Map<String, Long> batchesByNode = new TreeMap<>();
   private final Map<Long, RunningBatch> running = new HashMap<>();
   private final DepthController controller;
   private final ActorRef<StageWorker.Outcome> outcomes;
@@ -121,13 +138,16 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       int capacity = s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE;
       batchers[s] = new StageBatcher(s, settings.batching(), capacity);
       idle.add(new ArrayDeque<>());
-      for (int w = 0; w < settings.workersPerStage(); w++) {
+      for (int w = 0; w < settings.workersPerStage() && !plan.clustered(); w++) {
         ctx.spawn(StageWorker.create(s, plan.openers().get(s), plan.heads().get(s), settings.inferenceDispatcher(),
                 outcomes),
             "stage-" + (s + 1) + "-worker-" + (w + 1));
       }
     }
-    this.totalWorkers = plan.stages() * settings.workersPerStage();
+    if (plan.clustered()) {
+      ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listed::new);
+      plan.workerKeys().forEach(key -> ctx.getSystem().receptionist().tell(Receptionist.subscribe(key, listings)));
+    }
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.controller().interval());
   }
 
@@ -137,6 +157,11 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(FromWorker.class, this::onWorker)
         .onMessage(BatchDue.class, m -> afterChange(m.stage()))
+        .onMessage(Listed.class, this::onListed)
+        .onMessage(WorkerGone.class, m -> {
+          lost(m.worker(), "stopped");
+          return this;
+        })
         .onMessage(Tick.class, m -> onTick())
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(AwaitReady.class, this::onAwaitReady)
@@ -189,14 +214,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private Behavior<Command> onWorker(FromWorker m) {
     StageWorker.Outcome o = m.outcome();
     if (o instanceof StageWorker.Ready r) {
-      if (!idle.get(r.stage()).contains(r.worker())) {
-        idle.get(r.stage()).add(r.worker());
-      }
-      everReady.add(r.worker());
-      if (everReady.size() == totalWorkers) {
-        readyWaiters.forEach(w -> w.tell(Done.getInstance()));
-        readyWaiters.clear();
-      }
+      join(r.worker(), r.stage()); // again after a restart: already known, nothing changes
       return afterChange(r.stage());
     }
     if (o instanceof StageWorker.BatchDone d) {
@@ -204,22 +222,95 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     StageWorker.BatchFailed f = (StageWorker.BatchFailed) o;
     RunningBatch batch = running.remove(f.batchId());
-    // The worker restarts with a fresh session and reports Ready again; until then it is not idle.
-    if (batch != null) {
-      for (Pending p : batch.members()) {
-        fail(p, new InferenceFailed(f.stage(), f.error()));
-      }
+    // The worker restarts with a fresh session; runs sent meanwhile wait in its stash.
+    if (workers.containsKey(f.worker())) {
+      idle.get(f.stage()).add(f.worker());
+    }
+    if (batch != null && f.ran()) {
+      batch.members().forEach(p -> fail(p, new InferenceFailed(f.stage(), f.error())));
+    } else if (batch != null) {
+      retryOrFail(batch, "restarted before running it");
     }
     return afterChange(f.stage());
   }
 
+  /** A worker starts serving: it is watched, and idle until given a batch. */
+  private void join(ActorRef<StageWorker.Command> worker, int stage) {
+    if (workers.putIfAbsent(worker, stage) != null) {
+      return;
+    }
+    getContext().watchWith(worker, new WorkerGone(worker));
+    idle.get(stage).add(worker);
+    if (isReady()) {
+      readyWaiters.forEach(w -> w.tell(Done.getInstance()));
+      readyWaiters.clear();
+    }
+  }
+
+  /** Ready: every local worker has its session open, or (in a cluster) every stage has a worker. */
+  private boolean isReady() {
+    if (!plan.clustered()) {
+      return workers.size() == plan.stages() * settings.workersPerStage();
+    }
+    return workers.values().stream().distinct().count() == plan.stages();
+  }
+
+  /** The Receptionist's view of one stage's workers changed: join the new ones, give up on the missing. */
+  private Behavior<Command> onListed(Listed m) {
+    int stage = plan.workerKeys().indexOf(m.listing().getKey());
+    Set<ActorRef<StageWorker.Command>> listed = m.listing().getServiceInstances(plan.workerKeys().get(stage));
+    listed.forEach(w -> join(w, stage));
+    workers.entrySet().stream()
+        .filter(e -> e.getValue() == stage && !listed.contains(e.getKey()))
+        .map(Map.Entry::getKey)
+        .toList()
+        .forEach(w -> lost(w, "left the cluster"));
+    return afterChange(stage);
+  }
+
+  /** A worker is gone (its node left or crashed, or it stopped): its running batches go to another worker. */
+  private void lost(ActorRef<StageWorker.Command> worker, String why) {
+    Integer stage = workers.remove(worker);
+    if (stage == null) {
+      return;
+    }
+    getContext().unwatch(worker);
+    idle.get(stage).remove(worker);
+    List<Long> itsBatches = running.entrySet().stream()
+        .filter(e -> e.getValue().worker().equals(worker))
+        .map(Map.Entry::getKey)
+        .toList();
+    getContext().getLog().warn("stage {} worker {} {}; {} running batch(es) go back to the queue", stage + 1,
+        worker.path(), why, itsBatches.size());
+    for (long id : itsBatches) {
+      retryOrFail(running.remove(id), "on " + worker.path().address() + " " + why);
+    }
+    dispatch(stage);
+  }
+
+  /** Puts a batch that did not finish back in its stage's queue, once per allowed retry per request. */
+  private void retryOrFail(RunningBatch batch, String what) {
+    long now = System.nanoTime();
+    for (Pending p : batch.members()) {
+      if (p.retries < settings.lostBatchRetries()) {
+        p.retries++;
+        batchers[batch.stage()].requeue(p, now);
+      } else {
+        fail(p, new WorkerLost(batch.stage(), what, p.retries));
+      }
+    }
+  }
+
   private Behavior<Command> onBatchDone(StageWorker.BatchDone d) {
     int stage = d.stage();
-    idle.get(stage).add(d.worker());
+    if (workers.containsKey(d.worker())) {
+      idle.get(stage).add(d.worker());
+    }
     RunningBatch batch = running.remove(d.batchId());
     if (batch == null) {
-      return afterChange(stage); // failed by a drain timeout meanwhile
+      return afterChange(stage); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
+    batchesByNode.merge(d.worker().path().address().toString(), 1L, Long::sum);
     batchers[stage].recordBatch(batch.members().size(), d.computeNanos());
     plan.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
     List<HiddenState> states = d.states();
@@ -284,19 +375,20 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   /** Sends every due batch of a stage to its idle workers, then re-arms the stage's delay timer. */
   private void dispatch(int stage) {
     StageBatcher b = batchers[stage];
-    ArrayDeque<ActorRef<StageWorker.Command>> workers = idle.get(stage);
+    ArrayDeque<ActorRef<StageWorker.Command>> free = idle.get(stage);
     long now = System.nanoTime();
-    while (!workers.isEmpty() && b.due(now, draining)) {
+    while (!free.isEmpty() && b.due(now, draining)) {
       List<Pending> members = b.nextBatch(now);
       long id = nextBatchId++;
-      running.put(id, new RunningBatch(stage, members));
+      ActorRef<StageWorker.Command> worker = free.poll();
+      running.put(id, new RunningBatch(stage, members, worker));
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       PaddedBatch input = stage == 0 ? null
           : PaddedBatch.of(tokens, members.stream().map(p -> p.state).toList(), plan.hiddenSize());
       boolean collect = members.stream().anyMatch(p -> needsFeatures(p, stage));
-      workers.poll().tell(new StageWorker.Run(id, tokens, input, collect, outcomes));
+      worker.tell(new StageWorker.Run(id, tokens, input, collect, outcomes));
     }
-    if (!b.isEmpty() && !workers.isEmpty()) {
+    if (!b.isEmpty() && !free.isEmpty()) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
     }
   }
@@ -351,12 +443,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       stages.add(b.stats(now, settings.workersPerStage()));
     }
     m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
-        Map.copyOf(byExit), Map.copyOf(byReason)));
+        Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
     return this;
   }
 
   private Behavior<Command> onAwaitReady(AwaitReady m) {
-    if (everReady.size() == totalWorkers) {
+    if (isReady()) {
       m.replyTo().tell(Done.getInstance());
     } else {
       readyWaiters.add(m.replyTo());

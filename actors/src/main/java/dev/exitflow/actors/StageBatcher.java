@@ -44,6 +44,13 @@ final class StageBatcher {
     return true;
   }
 
+  /** Puts back, at the head of the queue and beyond its capacity, a request whose batch was lost. */
+  void requeue(Pending p, long now) {
+    p.enqueuedNanos = now;
+    queue.add(0, p);
+    queuedTokens += p.length();
+  }
+
   int depth() {
     return queue.size();
   }

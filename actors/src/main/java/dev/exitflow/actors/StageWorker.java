@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -19,15 +20,22 @@ import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * Owns one ONNX Runtime session of one stage and runs one batch at a time on it, then applies the
  * stage's exit head to the whole batch (one adapter run per batch, not per text; the scheduler
  * keeps the embeddings of the requests that leave here). The session is opened, and every batch
- * run, on the blocking inference dispatcher; results come back to the actor with {@code pipeToSelf}. When a batch fails, the worker reports the failure for that batch only
- * and then fails itself, so its supervisor restarts it with a fresh session; it announces itself
- * {@link Ready} again once that session is open. The session is closed on restart and stop, but
- * never while a batch is still running on it.
+ * run, on the blocking inference dispatcher; results come back to the actor with {@code pipeToSelf}.
+ *
+ * <p>A worker announces itself once its session is open: to its scheduler in one process, or to
+ * the Receptionist in a cluster, where schedulers on other nodes find it. Runs that arrive while
+ * it is busy or still opening wait in its stash (several gateways may share one worker). When a
+ * batch fails, the worker reports the failure for that batch (and returns the waiting runs
+ * unrun) and then fails itself, so its supervisor restarts it with a fresh session. The session
+ * is closed on restart and stop, but never while a batch is still running on it.
  */
 public final class StageWorker {
   public interface Command {}
@@ -38,7 +46,7 @@ public final class StageWorker {
    * features adapters read.
    */
   public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, boolean collectFeatures,
-      ActorRef<Outcome> replyTo) implements Command {}
+      ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
 
   private record Opened(StageSession session) implements Command {}
 
@@ -50,13 +58,13 @@ public final class StageWorker {
   private record Crashed(long batchId, Throwable error, ActorRef<Outcome> replyTo) implements Command {}
 
   /** What a worker tells its scheduler. */
-  public sealed interface Outcome {
+  public sealed interface Outcome extends WorkerMessage {
     int stage();
 
     ActorRef<Command> worker();
   }
 
-  /** The session is open: the worker takes batches (again). */
+  /** The session is open: the worker takes batches (sent to the scheduler of its own process only). */
   public record Ready(int stage, ActorRef<Command> worker) implements Outcome {}
 
   /**
@@ -66,7 +74,12 @@ public final class StageWorker {
   public record BatchDone(int stage, ActorRef<Command> worker, long batchId, List<HiddenState> states,
       List<float[]> embeddings, int paddedTokens, long computeNanos) implements Outcome {}
 
-  public record BatchFailed(int stage, ActorRef<Command> worker, long batchId, Throwable error) implements Outcome {}
+  /**
+   * A batch failed. {@code ran}: it failed inside ONNX Runtime (running it again would fail
+   * again); false when it never ran because the worker broke on an earlier batch.
+   */
+  public record BatchFailed(int stage, ActorRef<Command> worker, long batchId, String error, boolean ran)
+      implements Outcome {}
 
   /** Thrown after a failed batch so that supervision replaces the session. */
   static final class SessionBroken extends RuntimeException {
@@ -75,29 +88,48 @@ public final class StageWorker {
     }
   }
 
+  /** Runs that may wait while the worker is busy; more than one per scheduler never arrive. */
+  private static final int STASH_CAPACITY = 1024;
+
+  /** A worker of one process: it tells {@code scheduler} when it is ready. */
   public static Behavior<Command> create(
       int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher, ActorRef<Outcome> scheduler) {
+    return create(stage, openSession, head, dispatcher, self -> scheduler.tell(new Ready(stage, self)));
+  }
+
+  /** A cluster worker: it registers under {@code key} with the Receptionist when ready. */
+  public static Behavior<Command> registered(
+      int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher, ServiceKey<Command> key) {
+    return Behaviors.setup(ctx -> create(stage, openSession, head, dispatcher,
+        self -> ctx.getSystem().receptionist().tell(Receptionist.register(key, self))));
+  }
+
+  private static Behavior<Command> create(int stage, Callable<StageSession> openSession, ExitHead head,
+      String dispatcher, Consumer<ActorRef<Command>> announce) {
     return Behaviors.supervise(
-            Behaviors.<Command>setup(ctx ->
-                new StageWorker(ctx, stage, openSession, head, dispatcher, scheduler).opening()))
+            Behaviors.<Command>withStash(STASH_CAPACITY, stash -> Behaviors.<Command>setup(ctx ->
+                new StageWorker(ctx, stash, stage, openSession, head, dispatcher, announce).opening())))
         .onFailure(Exception.class,
             SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofSeconds(5), 0.2));
   }
 
   private final ActorContext<Command> ctx;
+  private final StashBuffer<Command> stash;
   private final int stage;
-  private final ActorRef<Outcome> scheduler;
+  private final Consumer<ActorRef<Command>> announce;
   private final ExitHead head;
   private final Executor blocking;
   /** The last work handed to the blocking dispatcher; the session is closed only after it. */
   private CompletableFuture<?> lastWork;
   private StageSession session;
+  private boolean busy;
 
-  private StageWorker(ActorContext<Command> ctx, int stage, Callable<StageSession> openSession, ExitHead head,
-      String dispatcher, ActorRef<Outcome> scheduler) {
+  private StageWorker(ActorContext<Command> ctx, StashBuffer<Command> stash, int stage,
+      Callable<StageSession> openSession, ExitHead head, String dispatcher, Consumer<ActorRef<Command>> announce) {
     this.ctx = ctx;
+    this.stash = stash;
     this.stage = stage;
-    this.scheduler = scheduler;
+    this.announce = announce;
     this.head = head;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
     CompletableFuture<StageSession> opening = CompletableFuture.supplyAsync(() -> call(openSession), blocking);
@@ -111,6 +143,7 @@ public final class StageWorker {
         .onMessage(OpenFailed.class, m -> {
           throw new SessionBroken(m.error());
         })
+        .onMessage(Run.class, this::wait)
         .onSignal(PreRestart.class, s -> closeWhenIdle())
         .onSignal(PostStop.class, s -> closeWhenIdle())
         .build();
@@ -118,9 +151,13 @@ public final class StageWorker {
 
   private Behavior<Command> onOpened(Opened m) {
     session = m.session();
-    scheduler.tell(new Ready(stage, ctx.getSelf()));
+    announce.accept(ctx.getSelf());
+    return stash.unstash(serving(), 1, r -> r);
+  }
+
+  private Behavior<Command> serving() {
     return Behaviors.receive(Command.class)
-        .onMessage(Run.class, this::onRun)
+        .onMessage(Run.class, m -> busy ? wait(m) : onRun(m))
         .onMessage(Finished.class, this::onFinished)
         .onMessage(Crashed.class, this::onCrashed)
         .onSignal(PreRestart.class, s -> closeWhenIdle())
@@ -128,7 +165,13 @@ public final class StageWorker {
         .build();
   }
 
+  private Behavior<Command> wait(Run m) {
+    stash.stash(m);
+    return Behaviors.same();
+  }
+
   private Behavior<Command> onRun(Run m) {
+    busy = true;
     StageSession s = session;
     CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
       long start = System.nanoTime();
@@ -145,18 +188,24 @@ public final class StageWorker {
   }
 
   private Behavior<Command> onFinished(Finished m) {
+    busy = false;
     m.replyTo().tell(new BatchDone(stage, ctx.getSelf(), m.batchId(), m.states(), m.embeddings(), m.paddedTokens(),
         m.nanos()));
-    return Behaviors.same();
+    return stash.isEmpty() ? Behaviors.same() : stash.unstash(serving(), 1, r -> r);
   }
 
   private Behavior<Command> onCrashed(Crashed m) {
     ctx.getLog().warn("stage {} batch {} failed: {}", stage + 1, m.batchId(), m.error().toString());
-    m.replyTo().tell(new BatchFailed(stage, ctx.getSelf(), m.batchId(), m.error()));
+    m.replyTo().tell(new BatchFailed(stage, ctx.getSelf(), m.batchId(), String.valueOf(m.error().getMessage()), true));
+    // The stash does not survive the restart: hand waiting runs back so their schedulers re-queue them.
+    stash.forEach(c -> {
+      Run r = (Run) c;
+      r.replyTo().tell(new BatchFailed(stage, ctx.getSelf(), r.batchId(), "the worker restarted before running it", false));
+    });
+    stash.clear();
     throw new SessionBroken(m.error());
   }
 
-  /** Closes the session once the blocking work on it (if any) is over. */
   private Behavior<Command> closeWhenIdle() {
     CompletableFuture<?> pending = lastWork;
     StageSession s = session;
