@@ -121,6 +121,7 @@ class ClusterTest {
             + "exitflow.actors.admission.first-stage-queue-capacity = 2000\n"
             + "pekko.cluster.typed.receptionist.distributed-data.gossip-interval = 200ms\n"
             + "pekko.cluster.gossip-interval = 200ms\n"
+            + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
             + "pekko.coordinated-shutdown.terminate-actor-system = on\n"
             + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n")
         .withFallback(ConfigFactory.load());

@@ -1,7 +1,9 @@
 package dev.exitflow.gateway;
 
 import com.typesafe.config.Config;
+import dev.exitflow.actors.ClusterSettings;
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.WorkerNode;
 import dev.exitflow.gateway.http.ExitflowServer;
 import dev.exitflow.gateway.http.GatewayMetrics;
 import dev.exitflow.gateway.http.GatewaySettings;
@@ -14,31 +16,49 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Cluster;
 
 /**
  * Everything {@code exitflow serve} runs, wired together: the actor system, the runtime with its
  * metrics, the HTTP server and (when {@code exitflow.gateway.kafka} is on) the Kafka pipeline.
+ * In a cluster ({@code exitflow.cluster.enabled}) the node's roles decide: a {@code worker} runs
+ * stage workers for gateways anywhere in the cluster, a {@code gateway} runs the rest and batches
+ * onto those workers; a worker-only node serves just its health endpoints over HTTP.
  * Shutdown goes through Pekko's coordinated shutdown: first the server stops accepting and
  * finishes its requests, then the Kafka pipeline drains and commits, then the runtime drains, then
- * the actor system stops.
+ * the node leaves the cluster (if in one) and the actor system stops.
  */
 public final class ExitflowService {
   private final ActorSystem<Void> system;
   private final EncoderRuntime runtime;
   private final ExitflowServer server;
   private final CompletableFuture<KafkaPipeline> kafka;
+  private final CompletionStage<Done> ready;
 
   private ExitflowService(ActorSystem<Void> system, EncoderRuntime runtime, ExitflowServer server,
-      CompletableFuture<KafkaPipeline> kafka) {
+      CompletableFuture<KafkaPipeline> kafka, CompletionStage<Done> ready) {
     this.system = system;
     this.runtime = runtime;
     this.server = server;
     this.kafka = kafka;
+    this.ready = ready;
   }
 
-  /** Starts it all and returns once the server is bound (the model may still be loading; see {@link #runtime()}). */
+  /** Starts it all and returns once the server is bound (the model may still be loading; see {@link #ready()}). */
   public static ExitflowService start(Config config, ModelDescriptor model, GatewaySettings settings) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", config);
+    ClusterSettings cluster = ClusterSettings.create(config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", cluster.actorSystemConfig(config));
+    if (cluster.enabled() && cluster.worker()) {
+      WorkerNode.start(system, model, config);
+    }
+    if (!cluster.gateway()) {
+      ExitflowServer server = ExitflowServer.startWorkerNode(system, settings).toCompletableFuture().join();
+      CoordinatedShutdown.get(Adapter.toClassic(system))
+          .addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", server::stop);
+      CompletableFuture<Done> up = new CompletableFuture<>();
+      Cluster.get(Adapter.toClassic(system)).registerOnMemberUp(() -> up.complete(Done.getInstance()));
+      return new ExitflowService(system, null, server, CompletableFuture.completedFuture(null), up);
+    }
     GatewayMetrics metrics = new GatewayMetrics();
     EncoderRuntime runtime = EncoderRuntime.start(system, model, config, metrics);
     ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics).toCompletableFuture().join();
@@ -57,7 +77,15 @@ public final class ExitflowService {
         ? kafka.join().drainAndShutdown()
         : CompletableFuture.completedFuture(Done.getInstance()));
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "runtime-drain", runtime::stop);
-    return new ExitflowService(system, runtime, server, kafka);
+    return new ExitflowService(system, runtime, server, kafka, runtime.ready());
+  }
+
+  /**
+   * Completes when this node can do its work: the model's workers are open (in a cluster: every
+   * stage has a worker somewhere), or, on a worker-only node, the node is up in the cluster.
+   */
+  public CompletionStage<Done> ready() {
+    return ready;
   }
 
   /** The Kafka pipeline once started (null when off); fails if it could not start. */
@@ -69,6 +97,7 @@ public final class ExitflowService {
     return system;
   }
 
+  /** The runtime; null on a worker-only cluster node. */
   public EncoderRuntime runtime() {
     return runtime;
   }

@@ -39,8 +39,8 @@ final class ServeCommand implements Callable<Integer> {
     ExitflowService service = ExitflowService.start(config, descriptor, settings);
     String where = "http://" + service.server().host() + ":" + service.server().port();
     System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
-    service.runtime().ready().thenRun(() ->
-        System.err.printf("exitflow: ready: %s on %s (exits %s)%n", descriptor.name(), where, descriptor.exitLayers()));
+    service.ready().thenRun(() -> System.err.printf("exitflow: ready: %s on %s (exits %s)%s%n", descriptor.name(),
+        where, descriptor.exitLayers(), service.runtime() == null ? ", as a worker node" : ""));
     service.kafka().whenComplete((kafka, error) -> {
       if (error != null) {
         System.err.printf("exitflow: the Kafka pipeline did not start: %s%n", error.getMessage());

@@ -25,6 +25,12 @@ public final class ExitflowServer {
         .thenApply(b -> new ExitflowServer(b, settings));
   }
 
+  /** The server of a worker-only cluster node: health endpoints, ready once the node is up in the cluster. */
+  public static CompletionStage<ExitflowServer> startWorkerNode(ActorSystem<?> system, GatewaySettings settings) {
+    return Http.get(system).newServerAt(settings.host(), settings.port()).bind(WorkerNodeRoutes.routes(system))
+        .thenApply(b -> new ExitflowServer(b, settings));
+  }
+
   public int port() {
     return binding.localAddress().getPort();
   }

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.InferenceFailed;
 import dev.exitflow.actors.Overloaded;
+import dev.exitflow.actors.WorkerLost;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.streams.InferenceFlow;
 import dev.exitflow.streams.Scored;
@@ -55,7 +56,8 @@ import org.slf4j.LoggerFactory;
  * numbered in consumption order); it never fails. The <b>inference flow</b> (unordered) emits each
  * result as soon as it is done and backpressures at {@code parallelism} requests in the runtime.
  * <b>settle</b> (unordered, same parallelism) emits a result once it is final: an {@link
- * Overloaded} refusal is submitted again after the runtime's retry-after, an {@link
+ * Overloaded} refusal is submitted again after the runtime's retry-after (a {@link WorkerLost} after
+ * a short pause), an {@link
  * InferenceFailed} once more; an unexpected error fails the stream. <b>resequence</b> emits results
  * back in consumption order, so order per partition is kept and a committed offset never passes a
  * record whose result is not out. The <b>producer</b> emits each record's offset once its result
@@ -171,7 +173,7 @@ public final class KafkaPipeline {
     });
   }
 
-  /** Waits out overload and retries a failed batch once; other outcomes are final. */
+  /** Waits out overload and lost cluster workers, retries a failed batch once; other outcomes are final. */
   private CompletionStage<Scored<Incoming>> settle(EncoderRuntime runtime, Scored<Incoming> scored, int attempt) {
     Throwable error = scored.error();
     if (error == null || error instanceof InvalidInputException) {
@@ -181,6 +183,9 @@ public final class KafkaPipeline {
       overloadRetries.incrementAndGet();
       long wait = Math.max(settings.overloadMinBackoff().toMillis(), overloaded.retryAfter().toMillis());
       return resubmit(runtime, scored, attempt, wait);
+    }
+    if (error instanceof WorkerLost && !stopping.get()) { // a cluster node went away: another worker will do
+      return resubmit(runtime, scored, attempt, settings.overloadMinBackoff().toMillis());
     }
     if (error instanceof InferenceFailed && attempt == 0) {
       return resubmit(runtime, scored, attempt + 1, 0);

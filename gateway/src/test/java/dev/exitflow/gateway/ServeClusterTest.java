@@ -1,0 +1,92 @@
+package dev.exitflow.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.gateway.http.GatewaySettings;
+import dev.exitflow.model.ModelRepository;
+import dev.exitflow.model.ModelSettings;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * `exitflow serve` as two cluster nodes configured only through `exitflow.cluster`: a gateway that
+ * seeds the cluster and runs no workers, and a worker-only node. Embeddings requested over HTTP
+ * at the gateway are computed on the worker node.
+ */
+class ServeClusterTest {
+  private final List<ExitflowService> services = new ArrayList<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    for (ExitflowService s : services) {
+      s.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aGatewayNodeServesWithTheWorkersOfAWorkerNode() throws Exception {
+    int seedPort = freePort();
+    ExitflowService gateway = serve("gateway", seedPort, seedPort);
+    ExitflowService worker = serve("worker", 0, seedPort);
+    assertNull(worker.runtime(), "a worker-only node has no runtime of its own");
+    gateway.ready().toCompletableFuture().get(90, TimeUnit.SECONDS);
+    worker.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> ready = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + worker.server().port() + "/health/ready")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, ready.statusCode(), ready.body());
+    assertTrue(ready.body().contains("\"role\":\"worker\""), ready.body());
+
+    HttpResponse<String> embedded = http.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + gateway.server().port() + "/v1/embeddings"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"input\": [\"a gateway asks\", \"a worker answers\"]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, embedded.statusCode(), embedded.body());
+    assertTrue(embedded.body().contains("\"embedding\""), embedded.body());
+    var byNode = gateway.runtime().stats().toCompletableFuture().get().batchesByNode();
+    assertEquals(1, byNode.size(), byNode.toString());
+    assertTrue(byNode.keySet().iterator().next().endsWith(":" + workerPort(worker)), byNode + " ran on the worker node");
+  }
+
+  private ExitflowService serve(String role, int clusterPort, int seedPort) {
+    Config config = ConfigFactory.parseString("exitflow.gateway { port = 0, kafka = off }\n"
+            + "exitflow.cluster { enabled = on, roles = \"" + role + "\", port = " + clusterPort
+            + ", seed-nodes = \"pekko://exitflow@127.0.0.1:" + seedPort + "\" }\n"
+            + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
+            + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n")
+        .withFallback(ConfigFactory.load());
+    ExitflowService service = ExitflowService.start(config,
+        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), GatewaySettings.create(config));
+    services.add(service);
+    return service;
+  }
+
+  private static int workerPort(ExitflowService worker) {
+    return org.apache.pekko.cluster.typed.Cluster.get(worker.system()).selfMember().address().getPort().get();
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
