@@ -237,6 +237,58 @@ class KafkaPipelineTest {
     }
   }
 
+  /**
+   * Scale-out: two Exitflow instances (each its own actor system and runtime) in one consumer group
+   * share the request topic's partitions; one is stopped mid-stream, the other takes over its
+   * partitions after the rebalance, and every request gets its result.
+   */
+  @Test
+  void twoInstancesShareTheTopicAndOneStoppingMidStreamLosesNothing() throws Exception {
+    KafkaSettings s = settings("scaleout", kafka.bootstrapServers());
+    Topics.ensure(s);
+    int n = 4000;
+    try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
+      for (int i = 0; i < n; i++) {
+        producer.send(record(s.topics().requests(), "key-" + (i % 32), json("s-" + i, sentence(i), "shallow")));
+      }
+    }
+    ActorTestKit otherKit = ActorTestKit.create(config);
+    try {
+      EncoderRuntime otherRuntime = EncoderRuntime.start(otherKit.system(),
+          new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
+      otherRuntime.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      KafkaPipeline staying = KafkaPipeline.start(testKit.system(), runtime, s);
+      KafkaPipeline leaving = KafkaPipeline.start(otherKit.system(), otherRuntime, s);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while ((staying.stats().results() < 200 || leaving.stats().results() < 200) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(staying.stats().results() >= 200 && leaving.stats().results() >= 200,
+          "both instances got partitions: " + staying.stats() + " / " + leaving.stats());
+      leaving.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      KafkaPipelineStats leftAfter = leaving.stats();
+      long stayingAtStop = staying.stats().results();
+
+      Set<String> ids = new HashSet<>();
+      List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+        ids.clear();
+        r.forEach(x -> ids.add(id(x)));
+        return ids.size() >= n;
+      }, Duration.ofSeconds(90));
+      staying.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      for (int i = 0; i < n; i++) {
+        assertTrue(ids.contains("s-" + i), "no result for s-" + i);
+      }
+      assertTrue(leftAfter.results() < n, "the stopped instance left work behind: " + leftAfter);
+      assertTrue(staying.stats().results() > stayingAtStop, "the other instance took over its partitions");
+      System.out.printf("scale-out: %d inputs; stopped instance produced %d, the other %d (%d at the stop); "
+          + "%d results, %d duplicates%n", n, leftAfter.results(), staying.stats().results(), stayingAtStop,
+          results.size(), results.size() - ids.size());
+    } finally {
+      otherKit.shutdownTestKit();
+    }
+  }
+
   private static void produce(KafkaSettings s, int from, int to) {
     try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
       for (int i = from; i < to; i++) {
