@@ -6,17 +6,14 @@ import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
-import dev.exitflow.model.compile.StageSpec;
 import ai.onnxruntime.OrtException;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.ExitPoints;
-import dev.exitflow.model.runtime.StageSession;
 import dev.exitflow.model.runtime.StagedEncoder;
 import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -74,20 +71,18 @@ public final class EncoderRuntime {
     ModelSettings modelSettings = ModelSettings.create(config);
     RuntimeSettings settings = RuntimeSettings.create(config);
     CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
-    List<Callable<StageSession>> openers = new ArrayList<>();
     List<ExitHead> heads;
     try {
       heads = StagedEncoder.openHeads(model, compiled, modelSettings); // with calibrated adapters, if saved
     } catch (OrtException e) {
       throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
     }
-    for (StageSpec spec : compiled.stages()) {
-      openers.add(() -> StagedEncoder.openStage(compiled, spec, modelSettings));
-    }
+    Scheduler.SessionOpener sessions = (stage, worker) ->
+        StagedEncoder.openStage(compiled, compiled.stages().get(stage), settings.forWorker(modelSettings, stage, worker));
     // In a cluster the scheduler finds workers anywhere (this node's own too, if it has the role).
     boolean clustered = ClusterSettings.create(config).enabled();
     Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(),
-        clustered ? null : openers, clustered ? WorkerNode.keys(compiled) : null, listener);
+        clustered ? null : sessions, clustered ? WorkerNode.keys(compiled) : null, listener);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
     EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings);

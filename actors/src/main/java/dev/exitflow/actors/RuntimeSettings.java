@@ -1,7 +1,12 @@
 package dev.exitflow.actors;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import dev.exitflow.model.ModelSettings;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** The {@code exitflow.actors} section of the configuration (defaults in this module's reference.conf). */
 public record RuntimeSettings(
@@ -13,11 +18,41 @@ public record RuntimeSettings(
     Controller controller,
     Duration askTimeout,
     Duration drainTimeout,
-    int lostBatchRetries) {
+    int lostBatchRetries,
+    Map<Integer, List<String>> stageProviders,
+    List<Integer> workerDevices) {
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {}
 
   public record Controller(Duration interval, Duration targetQueueDelay, double lowerAbove, double raiseBelow, double step) {}
+
+  /**
+   * The model settings one worker opens its session with: its stage's providers if configured, on
+   * its own device if workers spread over several.
+   */
+  public ModelSettings forWorker(ModelSettings model, int stage, int worker) {
+    ModelSettings.ExecutionProviders providers = model.providers();
+    List<String> order = stageProviders.get(stage + 1);
+    if (order != null) {
+      providers = providers.withOrder(order);
+    }
+    if (!workerDevices.isEmpty()) {
+      providers = providers.onDevice(workerDevices.get(worker % workerDevices.size()));
+    }
+    return model.withProviders(providers);
+  }
+
+  private static Map<Integer, List<String>> stageProviders(Config c) {
+    Map<Integer, List<String>> byStage = new TreeMap<>();
+    for (String stage : c.root().keySet()) {
+      try {
+        byStage.put(Integer.parseInt(stage), c.getStringList(ConfigUtil.quoteString(stage)));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("exitflow.actors.stage-providers: '" + stage + "' is not a stage number", e);
+      }
+    }
+    return Map.copyOf(byStage);
+  }
 
   public static RuntimeSettings create(Config root) {
     Config c = root.getConfig("exitflow.actors");
@@ -38,6 +73,8 @@ public record RuntimeSettings(
             c.getDouble("depth-controller.step")),
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
-        c.getInt("lost-batch-retries"));
+        c.getInt("lost-batch-retries"),
+        stageProviders(c.getConfig("stage-providers")),
+        c.getIntList("worker-devices"));
   }
 }

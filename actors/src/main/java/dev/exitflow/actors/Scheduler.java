@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -79,18 +78,23 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   /**
    * What the scheduler needs to know of the model: its exits and heads, and where its workers come
-   * from: {@code openers} (one per stage) to spawn them here, or else {@code workerKeys} (one per
-   * stage) to find them with the Receptionist.
+   * from: {@code sessions} to spawn them here, or else {@code workerKeys} (one per stage) to find
+   * them with the Receptionist.
    */
-  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, List<Callable<StageSession>> openers,
+  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, SessionOpener sessions,
       List<ServiceKey<StageWorker.Command>> workerKeys, RuntimeListener listener) {
     int stages() {
       return exitLayers.size();
     }
 
     boolean clustered() {
-      return openers == null;
+      return sessions == null;
     }
+  }
+
+  /** Opens the session of one worker ({@code worker}, counted from 0) of {@code stage} (from 0). */
+  public interface SessionOpener {
+    StageSession open(int stage, int worker) throws Exception;
   }
 
   public static Behavior<Command> create(Plan plan, RuntimeSettings settings) {
@@ -139,8 +143,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       batchers[s] = new StageBatcher(s, settings.batching(), capacity);
       idle.add(new ArrayDeque<>());
       for (int w = 0; w < settings.workersPerStage() && !plan.clustered(); w++) {
-        ctx.spawn(StageWorker.create(s, plan.openers().get(s), plan.heads().get(s), settings.inferenceDispatcher(),
-                outcomes),
+        int stage = s;
+        int worker = w;
+        ctx.spawn(StageWorker.create(s, () -> plan.sessions().open(stage, worker), plan.heads().get(s),
+                settings.inferenceDispatcher(), outcomes),
             "stage-" + (s + 1) + "-worker-" + (w + 1));
       }
     }

@@ -57,7 +57,8 @@ public final class WorkerNode {
         StageSpec spec = compiled.stages().get(s);
         for (int w = 0; w < settings.workersPerStage() && cluster.serves(s); w++) {
           int stage = s;
-          ctx.spawn(StageWorker.registered(stage, () -> StagedEncoder.openStage(compiled, spec, modelSettings), heads.get(stage),
+          ModelSettings own = settings.forWorker(modelSettings, stage, w);
+          ctx.spawn(StageWorker.registered(stage, () -> StagedEncoder.openStage(compiled, spec, own), heads.get(stage),
               settings.inferenceDispatcher(), keys.get(stage)), "stage-" + (stage + 1) + "-worker-" + (w + 1));
         }
       }

@@ -19,12 +19,29 @@ public record ModelSettings(
 
   /** Which execution providers to try, in order, and their options. */
   public record ExecutionProviders(List<String> order, boolean strict, int cudaDevice, int tensorrtDevice,
-      boolean tensorrtFp16, String tensorrtCacheDir, long tensorrtWorkspaceBytes) {}
+      boolean tensorrtFp16, String tensorrtCacheDir, long tensorrtWorkspaceBytes) {
+    /** These options with another order of providers. */
+    public ExecutionProviders withOrder(List<String> providers) {
+      return new ExecutionProviders(providers, strict, cudaDevice, tensorrtDevice, tensorrtFp16, tensorrtCacheDir,
+          tensorrtWorkspaceBytes);
+    }
+
+    /** These options on another GPU (CUDA and TensorRT alike). */
+    public ExecutionProviders onDevice(int device) {
+      return new ExecutionProviders(order, strict, device, device, tensorrtFp16, tensorrtCacheDir, tensorrtWorkspaceBytes);
+    }
+  }
 
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
         batchSize, enabled, adapterPenalty, providers);
+  }
+
+  /** The same settings with other execution providers (e.g. for one worker on its own device). */
+  public ModelSettings withProviders(ExecutionProviders other) {
+    return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
+        batchSize, adaptersEnabled, adapterPenalty, other);
   }
 
   public static ModelSettings create(Config root) {
