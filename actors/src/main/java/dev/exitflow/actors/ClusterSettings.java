@@ -12,8 +12,8 @@ import java.util.Map;
  * whether this process is a node of a Pekko Cluster, with which roles, where it listens and whom
  * it joins, and which stages its workers serve.
  */
-public record ClusterSettings(boolean enabled, List<String> roles, List<String> seedNodes, String host, int port,
-    List<Integer> workerStages) {
+public record ClusterSettings(boolean enabled, List<String> roles, List<String> seedNodes, boolean bootstrap,
+    String host, int port, List<Integer> workerStages) {
   public static final String GATEWAY = "gateway";
   public static final String WORKER = "worker";
 
@@ -25,7 +25,13 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
         throw new IllegalArgumentException("exitflow.cluster.roles: unknown role '" + role + "' (gateway, worker)");
       }
     }
-    return new ClusterSettings(c.getBoolean("enabled"), roles, list(c, "seed-nodes"), c.getString("host"),
+    List<String> seeds = list(c, "seed-nodes");
+    boolean bootstrap = c.getBoolean("bootstrap");
+    if (bootstrap && !seeds.isEmpty()) {
+      throw new IllegalArgumentException(
+          "exitflow.cluster: give seed-nodes or turn bootstrap on, not both (seed-nodes " + seeds + ")");
+    }
+    return new ClusterSettings(c.getBoolean("enabled"), roles, seeds, bootstrap, c.getString("host"),
         c.getInt("port"), list(c, "worker-stages").stream().map(Integer::parseInt).toList());
   }
 

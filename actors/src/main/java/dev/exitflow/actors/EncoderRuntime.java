@@ -43,10 +43,10 @@ public final class EncoderRuntime {
   private final List<ExitHead> heads;
   private final RuntimeSettings settings;
   private final AtomicBoolean stopping = new AtomicBoolean();
-  private volatile boolean ready;
+  private final Readiness readiness;
 
   private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
-      ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings) {
+      ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings, Readiness readiness) {
     this.system = system;
     this.model = model;
     this.tokenizer = tokenizer;
@@ -54,6 +54,21 @@ public final class EncoderRuntime {
     this.exitLayers = model.exitLayers();
     this.heads = heads;
     this.settings = settings;
+    this.readiness = readiness;
+  }
+
+  /** Readiness as the scheduler reports it: whether every exit can be served now, and when it first could. */
+  private static final class Readiness implements Consumer<Boolean> {
+    volatile boolean now;
+    final CompletableFuture<Done> first = new CompletableFuture<>();
+
+    @Override
+    public void accept(Boolean ready) {
+      now = ready;
+      if (ready) {
+        first.complete(Done.getInstance());
+      }
+    }
   }
 
   /**
@@ -81,13 +96,13 @@ public final class EncoderRuntime {
         StagedEncoder.openStage(compiled, compiled.stages().get(stage), settings.forWorker(modelSettings, stage, worker));
     // In a cluster the scheduler finds workers anywhere (this node's own too, if it has the role).
     boolean clustered = ClusterSettings.create(config).enabled();
+    Readiness readiness = new Readiness();
     Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(),
-        clustered ? null : sessions, clustered ? WorkerNode.keys(compiled) : null, listener);
+        clustered ? null : sessions, clustered ? WorkerNode.keys(compiled) : null, listener,
+        readiness);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
-    EncoderRuntime runtime = new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings);
-    runtime.ready().thenRun(() -> runtime.ready = true);
-    return runtime;
+    return new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings, readiness);
   }
 
   /** The scheduler actor, for tests that speak its protocol directly. */
@@ -104,16 +119,16 @@ public final class EncoderRuntime {
   }
 
   /**
-   * True once every worker has its session open (in a cluster: once every stage has a worker), until
-   * stop() is called (for readiness probes).
+   * True while every worker has its session open (in a cluster: while every stage has a worker
+   * somewhere), until stop() is called (for readiness probes).
    */
   public boolean isReady() {
-    return ready && !stopping.get();
+    return readiness.now && !stopping.get();
   }
 
   /** Completes when every stage worker has its ONNX Runtime session open (in a cluster: every stage has one). */
   public CompletionStage<Done> ready() {
-    return AskPattern.ask(scheduler, Scheduler.AwaitReady::new, settings.askTimeout(), system.scheduler());
+    return readiness.first.copy();
   }
 
   public CompletionStage<EmbeddingResult> submit(EmbeddingRequest request) {

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -58,9 +59,6 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   public record GetStats(ActorRef<RuntimeStats> replyTo) implements Command {}
 
-  /** Replies once every worker has its session open. */
-  public record AwaitReady(ActorRef<Done> replyTo) implements Command {}
-
   /** Stop admitting, finish what is in flight, reply, then stop (workers close their sessions). */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
 
@@ -79,10 +77,11 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   /**
    * What the scheduler needs to know of the model: its exits and heads, and where its workers come
    * from: {@code sessions} to spawn them here, or else {@code workerKeys} (one per stage) to find
-   * them with the Receptionist.
+   * them with the Receptionist. {@code readiness} hears whenever the runtime becomes able, or
+   * unable, to serve every exit (in a cluster, workers come and go).
    */
   public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, SessionOpener sessions,
-      List<ServiceKey<StageWorker.Command>> workerKeys, RuntimeListener listener) {
+      List<ServiceKey<StageWorker.Command>> workerKeys, RuntimeListener listener, Consumer<Boolean> readiness) {
     int stages() {
       return exitLayers.size();
     }
@@ -116,7 +115,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final DepthController controller;
   private final ActorRef<StageWorker.Outcome> outcomes;
   private final SplittableRandom random = new SplittableRandom();
-  private final List<ActorRef<Done>> readyWaiters = new ArrayList<>();
+  private boolean ready;
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
 
   private long nextBatchId;
@@ -170,7 +169,6 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         })
         .onMessage(Tick.class, m -> onTick())
         .onMessage(GetStats.class, this::onGetStats)
-        .onMessage(AwaitReady.class, this::onAwaitReady)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(DrainTimedOut.class, m -> onDrainTimedOut())
         .build();
@@ -247,9 +245,13 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     getContext().watchWith(worker, new WorkerGone(worker));
     idle.get(stage).add(worker);
-    if (isReady()) {
-      readyWaiters.forEach(w -> w.tell(Done.getInstance()));
-      readyWaiters.clear();
+    updateReadiness();
+  }
+
+  private void updateReadiness() {
+    if (isReady() != ready) {
+      ready = !ready;
+      plan.readiness().accept(ready);
     }
   }
 
@@ -291,6 +293,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (long id : itsBatches) {
       retryOrFail(running.remove(id), "on " + worker.path().address() + " " + why);
     }
+    updateReadiness();
     dispatch(stage);
   }
 
@@ -450,15 +453,6 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
         Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
-    return this;
-  }
-
-  private Behavior<Command> onAwaitReady(AwaitReady m) {
-    if (isReady()) {
-      m.replyTo().tell(Done.getInstance());
-    } else {
-      readyWaiters.add(m.replyTo());
-    }
     return this;
   }
 

@@ -87,7 +87,7 @@ class ClusterTest {
   }
 
   @Test
-  void stagesMayLiveOnDifferentNodes() {
+  void stagesMayLiveOnDifferentNodesAndReadinessFollowsThem() {
     Node gateway = startCluster("[1]", "[2, 3]");
     awaitStats(gateway.runtime, s -> s.workers() == 3, "stage 1 on one node, stages 2 and 3 on the other");
     List<EmbeddingResult> results = await(gateway.runtime.submitAll(deep(sentences(300))));
@@ -95,6 +95,11 @@ class ClusterTest {
     EmbeddingResult shallow = await(gateway.runtime.submit(EmbeddingRequest.of("hello", ExitPolicy.Shallow.INSTANCE)));
     assertEquals(2, shallow.exitLayer());
     assertEquals(2, await(gateway.runtime.stats()).batchesByNode().size(), "every deep request crossed both nodes");
+
+    assertTrue(gateway.runtime.isReady());
+    systems.get(1).terminate(); // the only node with stage 1 workers
+    awaitStats(gateway.runtime, s -> s.workers() == 2, "stage 1's worker is gone");
+    assertTrue(!gateway.runtime.isReady(), "not ready while a stage has no worker anywhere");
   }
 
   private record Node(Config config, ModelDescriptor model, EncoderRuntime runtime) {}

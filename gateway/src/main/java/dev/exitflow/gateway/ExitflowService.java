@@ -17,6 +17,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 
 /**
  * Everything {@code exitflow serve} runs, wired together: the actor system, the runtime with its
@@ -48,6 +50,10 @@ public final class ExitflowService {
   public static ExitflowService start(Config config, ModelDescriptor model, GatewaySettings settings) {
     ClusterSettings cluster = ClusterSettings.create(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", cluster.actorSystemConfig(config));
+    if (cluster.enabled() && cluster.bootstrap()) {
+      PekkoManagement.get(system).start();
+      ClusterBootstrap.get(system).start();
+    }
     if (cluster.enabled() && cluster.worker()) {
       WorkerNode.start(system, model, config);
     }

@@ -65,12 +65,37 @@ class ServeClusterTest {
     assertTrue(byNode.keySet().iterator().next().endsWith(":" + workerPort(worker)), byNode + " ran on the worker node");
   }
 
+  /**
+   * The same two nodes without seed nodes: Pekko Management's Cluster Bootstrap finds the contact
+   * points (here through config discovery of two management ports on loopback, where Kubernetes
+   * would use its API) and forms the cluster. On loopback the two management ports differ, so
+   * contact points are not filtered to the default port as they are on Kubernetes.
+   */
+  @Test
+  void nodesFormTheClusterThroughClusterBootstrap() throws Exception {
+    int[] management = {freePort(), freePort()};
+    String discovery = "pekko.discovery.config.services.exitflow.endpoints = [{host = \"127.0.0.1\", port = "
+        + management[0] + "}, {host = \"127.0.0.1\", port = " + management[1] + "}]\n"
+        + "pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method = config\n"
+        + "pekko.management.cluster.bootstrap.contact-point.filter-on-fallback-port = false\n";
+    ExitflowService gateway = serve("gateway", "bootstrap = on", discovery + "pekko.management.http.port = " + management[0]);
+    ExitflowService worker = serve("worker", "bootstrap = on", discovery + "pekko.management.http.port = " + management[1]);
+    gateway.ready().toCompletableFuture().get(90, TimeUnit.SECONDS);
+    worker.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(6, gateway.runtime().submit(dev.exitflow.actors.EmbeddingRequest.of("found by bootstrap",
+        dev.exitflow.actors.ExitPolicy.Deep.INSTANCE)).toCompletableFuture().get(30, TimeUnit.SECONDS).exitLayer());
+  }
+
   private ExitflowService serve(String role, int clusterPort, int seedPort) {
+    return serve(role, "port = " + clusterPort + ", seed-nodes = \"pekko://exitflow@127.0.0.1:" + seedPort + "\"", "");
+  }
+
+  private ExitflowService serve(String role, String cluster, String more) {
     Config config = ConfigFactory.parseString("exitflow.gateway { port = 0, kafka = off }\n"
-            + "exitflow.cluster { enabled = on, roles = \"" + role + "\", port = " + clusterPort
-            + ", seed-nodes = \"pekko://exitflow@127.0.0.1:" + seedPort + "\" }\n"
+            + "exitflow.cluster { enabled = on, roles = \"" + role + "\", " + cluster + " }\n"
+            + (cluster.contains("port =") ? "" : "exitflow.cluster.port = 0\n")
             + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
-            + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n")
+            + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n" + more)
         .withFallback(ConfigFactory.load());
     ExitflowService service = ExitflowService.start(config,
         new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), GatewaySettings.create(config));
