@@ -1,7 +1,9 @@
 package dev.exitflow.model;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /** The {@code exitflow.model} section of the configuration (defaults in this module's reference.conf). */
@@ -44,6 +46,14 @@ public record ModelSettings(
         batchSize, adaptersEnabled, adapterPenalty, other);
   }
 
+  /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
+  private static List<String> providers(Config c) {
+    if (c.getValue("onnx.providers").valueType() == ConfigValueType.STRING) {
+      return Arrays.stream(c.getString("onnx.providers").split(",")).map(String::trim).filter(p -> !p.isEmpty()).toList();
+    }
+    return c.getStringList("onnx.providers");
+  }
+
   public static ModelSettings create(Config root) {
     Config c = root.getConfig("exitflow.model");
     return new ModelSettings(
@@ -57,7 +67,7 @@ public record ModelSettings(
         c.getBoolean("adapters.enabled"),
         c.getDouble("adapters.penalty"),
         new ExecutionProviders(
-            c.getStringList("onnx.providers"),
+            providers(c),
             c.getBoolean("onnx.strict-providers"),
             c.getInt("onnx.cuda.device-id"),
             c.getInt("onnx.tensorrt.device-id"),

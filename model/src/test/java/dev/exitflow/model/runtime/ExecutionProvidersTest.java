@@ -45,6 +45,12 @@ class ExecutionProvidersTest {
   }
 
   @Test
+  void providersMayComeAsACommaSeparatedString() {
+    // what EXITFLOW_PROVIDERS=cuda,cpu sets
+    assertEquals(List.of("cuda", "cpu"), settings("providers = \"cuda, cpu\"").providers().order());
+  }
+
+  @Test
   void fallsBackToCpuAndLogsWhy() throws Exception {
     Logger logger = (Logger) LoggerFactory.getLogger(ExecutionProviders.class);
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
