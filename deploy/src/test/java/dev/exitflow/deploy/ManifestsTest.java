@@ -57,8 +57,21 @@ class ManifestsTest {
     service.shutdown().toCompletableFuture().join();
   }
 
+  /** The first document of a YAML file. */
   private static JsonNode yaml(Path file) throws Exception {
-    return YAML.readTree(file.toFile());
+    return documents(file).get(0);
+  }
+
+  private static List<JsonNode> documents(Path file) throws Exception {
+    try (var docs = YAML.readerFor(JsonNode.class).<JsonNode>readValues(file.toFile())) {
+      return docs.readAll();
+    }
+  }
+
+  private static List<Path> manifests() throws Exception {
+    try (var files = Files.list(K8S)) {
+      return files.sorted().toList();
+    }
   }
 
   private static HttpResponse<String> get(String path) throws Exception {
@@ -68,37 +81,67 @@ class ManifestsTest {
 
   @Test
   void everyManifestParsesAndNamesItsKind() throws Exception {
-    try (var files = Files.list(K8S)) {
-      for (Path f : files.toList()) {
-        JsonNode doc = yaml(f);
+    for (Path f : manifests()) {
+      for (JsonNode doc : documents(f)) {
         assertTrue(doc.hasNonNull("apiVersion") && doc.hasNonNull("kind") && doc.path("metadata").hasNonNull("name"), f.toString());
       }
     }
-    assertTrue(yaml(Path.of("compose.yaml")).path("services").has("exitflow"));
+    assertTrue(yaml(Path.of("compose.yaml")).path("services").has("gateway"));
+    assertTrue(yaml(Path.of("compose.yaml")).path("services").has("worker"));
   }
 
   @Test
   void portsAndProbesMatchTheServer() throws Exception {
-    int port = ConfigFactory.load().getInt("exitflow.gateway.port");
-    JsonNode container = yaml(K8S.resolve("deployment.yaml")).at("/spec/template/spec/containers/0");
-    assertEquals(port, container.at("/ports/0/containerPort").asInt());
-    assertEquals(String.valueOf(port), env(container, "EXITFLOW_PORT"));
-    for (String probe : List.of("readinessProbe", "livenessProbe")) {
-      String path = container.at("/" + probe + "/httpGet/path").asText();
-      assertEquals(200, get(path).statusCode(), probe + " " + path);
+    Config reference = ConfigFactory.load();
+    int port = reference.getInt("exitflow.gateway.port");
+    for (String deployment : List.of("gateway.yaml", "workers.yaml")) {
+      JsonNode container = yaml(K8S.resolve(deployment)).at("/spec/template/spec/containers/0");
+      assertEquals(Map.of("http", port, "remoting", reference.getInt("exitflow.cluster.port"),
+          "management", reference.getInt("pekko.management.http.port")), ports(container), deployment);
+      assertEquals(String.valueOf(port), env(container, "EXITFLOW_PORT"), deployment);
+      for (String probe : List.of("readinessProbe", "livenessProbe")) {
+        String path = container.at("/" + probe + "/httpGet/path").asText();
+        assertEquals(200, get(path).statusCode(), deployment + " " + probe + " " + path);
+      }
+      assertEquals("/health/ready", container.at("/readinessProbe/httpGet/path").asText());
     }
-    assertEquals("/health/ready", container.at("/readinessProbe/httpGet/path").asText());
-    JsonNode annotations = yaml(K8S.resolve("deployment.yaml")).at("/spec/template/metadata/annotations");
+    JsonNode annotations = yaml(K8S.resolve("gateway.yaml")).at("/spec/template/metadata/annotations");
     assertEquals(port, annotations.get("prometheus.io/port").asInt());
     assertEquals(200, get(annotations.get("prometheus.io/path").asText()).statusCode());
     assertTrue(Files.readString(Path.of("Dockerfile")).contains("EXPOSE " + port));
-    assertTrue(yaml(Path.of("compose.yaml")).at("/services/exitflow/ports/0").asText().endsWith(":" + port));
+    assertTrue(yaml(Path.of("compose.yaml")).at("/services/gateway/ports/0").asText().endsWith(":" + port));
   }
 
   @Test
-  void theAutoscalersMetricIsExported() throws Exception {
-    String metric = yaml(K8S.resolve("hpa.yaml")).at("/spec/metrics/0/pods/metric/name").asText();
-    assertTrue(get("/metrics").body().contains(metric + "{"), metric + " is not in /metrics");
+  void rolesAndDiscoveryLabelsMatchTheCluster() throws Exception {
+    Config reference = ConfigFactory.load();
+    String selector = reference.getString("pekko.discovery.kubernetes-api.pod-label-selector")
+        .replace("%s", reference.getString("pekko.management.cluster.bootstrap.contact-point-discovery.service-name"));
+    String[] label = selector.split("=");
+    for (String deployment : List.of("gateway.yaml", "workers.yaml")) {
+      JsonNode pod = yaml(K8S.resolve(deployment)).at("/spec/template");
+      assertEquals(label[1], pod.at("/metadata/labels").path(label[0]).asText(), deployment + " pods carry " + selector);
+      assertEquals("exitflow", pod.at("/spec/serviceAccountName").asText());
+      String role = env(pod.at("/spec/containers/0"), "EXITFLOW_ROLES");
+      assertEquals(deployment.startsWith("gateway") ? List.of("gateway") : List.of("worker"),
+          dev.exitflow.actors.ClusterSettings.create(ConfigFactory.parseMap(Map.of("exitflow.cluster.roles", role))
+              .withFallback(reference)).roles());
+    }
+    JsonNode role = documents(K8S.resolve("rbac.yaml")).get(1);
+    assertTrue(role.at("/rules/0/resources").toString().contains("pods") && role.at("/rules/0/verbs").toString().contains("list"));
+    assertEquals(1, yaml(K8S.resolve("workers.yaml"))
+        .at("/spec/template/spec/containers/0/resources/limits").path("nvidia.com/gpu").asInt(), "a GPU per worker");
+  }
+
+  @Test
+  void theAutoscalersMetricsAreExported() throws Exception {
+    List<JsonNode> autoscalers = documents(K8S.resolve("hpa.yaml"));
+    JsonNode workers = autoscalers.get(0).at("/spec/metrics/0/external/metric");
+    String body = get("/metrics").body();
+    String series = workers.path("name").asText() + "{stage=\"" + workers.at("/selector/matchLabels/stage").asText() + "\"}";
+    assertTrue(body.contains(series), series + " is not in /metrics");
+    assertEquals("exitflow-workers", autoscalers.get(0).at("/spec/scaleTargetRef/name").asText());
+    assertEquals("exitflow-gateway", autoscalers.get(1).at("/spec/scaleTargetRef/name").asText());
   }
 
   @Test
@@ -113,7 +156,9 @@ class ManifestsTest {
       }
     }
     List<String> used = new ArrayList<>();
-    for (Path f : List.of(Path.of("Dockerfile"), Path.of("compose.yaml"), K8S.resolve("deployment.yaml"))) {
+    List<Path> files = new ArrayList<>(manifests());
+    files.addAll(List.of(Path.of("Dockerfile"), Path.of("compose.yaml")));
+    for (Path f : files) {
       Matcher m = Pattern.compile("\\b(EXITFLOW_[A-Z_]+)").matcher(Files.readString(f));
       while (m.find()) {
         used.add(m.group(1));
@@ -134,7 +179,14 @@ class ManifestsTest {
       assertTrue(reference.hasPath(e.getKey()), e.getKey() + " is not a configuration key");
       assertEquals(reference.getValue(e.getKey()).valueType(), e.getValue().valueType(), e.getKey());
     }
-    assertTrue(yaml(K8S.resolve("deployment.yaml")).toString().contains("/etc/exitflow/application.conf"));
+    assertTrue(yaml(K8S.resolve("gateway.yaml")).toString().contains("/etc/exitflow/application.conf"));
+    assertTrue(yaml(K8S.resolve("workers.yaml")).toString().contains("/etc/exitflow/application.conf"));
+  }
+
+  private static Map<String, Integer> ports(JsonNode container) {
+    Map<String, Integer> ports = new java.util.TreeMap<>();
+    container.get("ports").forEach(p -> ports.put(p.get("name").asText(), p.get("containerPort").asInt()));
+    return ports;
   }
 
   private static String env(JsonNode container, String name) {

@@ -51,6 +51,8 @@ public final class GatewayMetrics implements RuntimeListener {
       .help("Measured requests per second a stage serves").labelNames("stage").register(registry);
   private final Gauge depthLevel = Gauge.builder().name("exitflow_depth_controller_level")
       .help("Degradation level of auto traffic: 0 = full depth; bulk loses exits first").register(registry);
+  private final Gauge workers = Gauge.builder().name("exitflow_workers")
+      .help("Stage workers serving this gateway (in a cluster: on every worker node)").register(registry);
   private final Gauge inFlight = Gauge.builder().name("exitflow_in_flight")
       .help("Requests admitted and not yet answered").register(registry);
 
@@ -91,6 +93,7 @@ public final class GatewayMetrics implements RuntimeListener {
     }
     depthLevel.set(stats.degradationLevel());
     inFlight.set(stats.inFlight());
+    workers.set(stats.workers());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       writer.write(out, registry.scrape());
