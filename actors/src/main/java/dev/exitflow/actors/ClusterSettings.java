@@ -59,7 +59,8 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
 
   /**
    * The configuration to create this node's actor system with: unchanged in one process; in a
-   * cluster, Pekko's cluster provider, roles, seed nodes and remoting address on top of {@code config}.
+   * cluster, Pekko's cluster provider, roles, seed nodes and remoting address, and the Pekko
+   * settings under {@code exitflow.cluster.pekko}, on top of {@code config}.
    */
   public Config actorSystemConfig(Config config) {
     if (!enabled) {
@@ -71,6 +72,7 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
             "pekko.cluster.seed-nodes", seedNodes,
             "pekko.remote.artery.canonical.hostname", host,
             "pekko.remote.artery.canonical.port", port))
+        .withFallback(config.getConfig("exitflow.cluster.pekko").atKey("pekko"))
         .withFallback(config);
   }
 }

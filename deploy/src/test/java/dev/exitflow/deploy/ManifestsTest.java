@@ -97,7 +97,7 @@ class ManifestsTest {
     for (String deployment : List.of("gateway.yaml", "workers.yaml")) {
       JsonNode container = yaml(K8S.resolve(deployment)).at("/spec/template/spec/containers/0");
       assertEquals(Map.of("http", port, "remoting", reference.getInt("exitflow.cluster.port"),
-          "management", reference.getInt("pekko.management.http.port")), ports(container), deployment);
+          "management", reference.getInt("exitflow.cluster.pekko.management.http.port")), ports(container), deployment);
       assertEquals(String.valueOf(port), env(container, "EXITFLOW_PORT"), deployment);
       for (String probe : List.of("readinessProbe", "livenessProbe")) {
         String path = container.at("/" + probe + "/httpGet/path").asText();
@@ -115,8 +115,9 @@ class ManifestsTest {
   @Test
   void rolesAndDiscoveryLabelsMatchTheCluster() throws Exception {
     Config reference = ConfigFactory.load();
-    String selector = reference.getString("pekko.discovery.kubernetes-api.pod-label-selector")
-        .replace("%s", reference.getString("pekko.management.cluster.bootstrap.contact-point-discovery.service-name"));
+    Config pekko = reference.getConfig("exitflow.cluster.pekko"); // what a cluster node puts on top of Pekko's defaults
+    String selector = pekko.getString("discovery.kubernetes-api.pod-label-selector")
+        .replace("%s", pekko.getString("management.cluster.bootstrap.contact-point-discovery.service-name"));
     String[] label = selector.split("=");
     for (String deployment : List.of("gateway.yaml", "workers.yaml")) {
       JsonNode pod = yaml(K8S.resolve(deployment)).at("/spec/template");

@@ -74,12 +74,15 @@ class ServeClusterTest {
   @Test
   void nodesFormTheClusterThroughClusterBootstrap() throws Exception {
     int[] management = {freePort(), freePort()};
-    String discovery = "pekko.discovery.config.services.exitflow.endpoints = [{host = \"127.0.0.1\", port = "
+    String discovery = "exitflow.cluster.pekko {\n"
+        + "discovery.config.services.exitflow.endpoints = [{host = \"127.0.0.1\", port = "
         + management[0] + "}, {host = \"127.0.0.1\", port = " + management[1] + "}]\n"
-        + "pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method = config\n"
-        + "pekko.management.cluster.bootstrap.contact-point.filter-on-fallback-port = false\n";
-    ExitflowService gateway = serve("gateway", "bootstrap = on", discovery + "pekko.management.http.port = " + management[0]);
-    ExitflowService worker = serve("worker", "bootstrap = on", discovery + "pekko.management.http.port = " + management[1]);
+        + "management.cluster.bootstrap.contact-point-discovery.discovery-method = config\n"
+        + "management.cluster.bootstrap.contact-point.filter-on-fallback-port = false\n}\n";
+    ExitflowService gateway = serve("gateway", "bootstrap = on",
+        discovery + "exitflow.cluster.pekko.management.http.port = " + management[0]);
+    ExitflowService worker = serve("worker", "bootstrap = on",
+        discovery + "exitflow.cluster.pekko.management.http.port = " + management[1]);
     gateway.ready().toCompletableFuture().get(90, TimeUnit.SECONDS);
     worker.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertEquals(6, gateway.runtime().submit(dev.exitflow.actors.EmbeddingRequest.of("found by bootstrap",
@@ -94,7 +97,7 @@ class ServeClusterTest {
     Config config = ConfigFactory.parseString("exitflow.gateway { port = 0, kafka = off }\n"
             + "exitflow.cluster { enabled = on, roles = \"" + role + "\", " + cluster + " }\n"
             + (cluster.contains("port =") ? "" : "exitflow.cluster.port = 0\n")
-            + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
+            + "exitflow.cluster.pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
             + "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off\n" + more)
         .withFallback(ConfigFactory.load());
     ExitflowService service = ExitflowService.start(config,

@@ -52,6 +52,12 @@ final class Harness implements AutoCloseable {
    * requests per second completed within it.
    */
   double closedLoop(IntFunction<EmbeddingRequest> request, int concurrency, Duration duration) throws InterruptedException {
+    return closedLoop(runtime, request, concurrency, duration);
+  }
+
+  /** {@link #closedLoop(IntFunction, int, Duration)} against another runtime. */
+  static double closedLoop(EncoderRuntime runtime, IntFunction<EmbeddingRequest> request, int concurrency,
+      Duration duration) throws InterruptedException {
     Semaphore permits = new Semaphore(concurrency);
     AtomicLong completed = new AtomicLong();
     long start = System.nanoTime();

@@ -1,0 +1,54 @@
+package dev.exitflow.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ClusterSettingsTest {
+  private static Config config(String overrides) {
+    return ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load());
+  }
+
+  @Test
+  void listsComeAsListsOrAsCommaSeparatedStrings() {
+    ClusterSettings s = ClusterSettings.create(config(
+        "exitflow.cluster { roles = \"gateway, worker\", seed-nodes = \"pekko://exitflow@a:25520,pekko://exitflow@b:25520\","
+            + " worker-stages = [2, 3] }"));
+    assertEquals(List.of("gateway", "worker"), s.roles());
+    assertEquals(List.of("pekko://exitflow@a:25520", "pekko://exitflow@b:25520"), s.seedNodes());
+    assertTrue(!s.serves(0) && s.serves(1) && s.serves(2));
+  }
+
+  @Test
+  void mistakesAreNamed() {
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> ClusterSettings.create(config("exitflow.cluster.roles = [frontend]"))).getMessage().contains("frontend"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> ClusterSettings.create(config(
+        "exitflow.cluster { bootstrap = on, seed-nodes = [\"pekko://exitflow@a:25520\"] }"))).getMessage()
+        .contains("not both"));
+  }
+
+  /**
+   * A shaded jar concatenates every reference.conf, so Pekko's own defaults may come after
+   * Exitflow's and win; the settings a cluster node needs are put on top regardless.
+   */
+  @Test
+  void theClusterNodesPekkoSettingsWinOverPekkosDefaultsInAnyMergeOrder() {
+    Config merged = config("exitflow.cluster { enabled = on, roles = [worker], port = 0 }\n"
+        + "pekko.remote.artery.large-message-destinations = []\n"
+        + "pekko.remote.artery.advanced.maximum-large-frame-size = 2MiB\n");
+    Config system = ClusterSettings.create(merged).actorSystemConfig(merged);
+    assertEquals("cluster", system.getString("pekko.actor.provider"));
+    assertEquals(List.of("worker"), system.getStringList("pekko.cluster.roles"));
+    assertEquals(List.of("/system/exitflow-workers/*", "/system/exitflow-scheduler/*"),
+        system.getStringList("pekko.remote.artery.large-message-destinations"));
+    assertEquals(32L << 20, system.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size"));
+    assertEquals("jackson-cbor", system.getString("pekko.actor.serialization-bindings.\"dev.exitflow.actors.WorkerMessage\""));
+    assertEquals(merged, ClusterSettings.create(config("")).actorSystemConfig(merged), "in one process nothing changes");
+  }
+}

@@ -1,0 +1,132 @@
+package dev.exitflow.loadtests;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.ClusterSettings;
+import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.actors.WorkerNode;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * What the cluster costs: deep throughput of the in-process runtime against a gateway node that
+ * batches onto worker nodes over Pekko remoting (Artery TCP on 127.0.0.1, CBOR), all in this JVM
+ * and on the same cores, alternating in the same run. On one machine more worker nodes add no
+ * cores; the figure is the price of moving batches and hidden states between nodes.
+ */
+@Command(name = "cluster", description = "Deep throughput through a gateway node and 1..N worker nodes vs in-process.")
+final class ClusterCommand implements Callable<Integer> {
+  @Option(names = "--json", description = "Print the result as one JSON object, last")
+  boolean json;
+
+  @Option(names = "--seconds", defaultValue = "10", description = "Length of each measurement (default: ${DEFAULT-VALUE})")
+  int seconds;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds per cluster size (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--concurrency", defaultValue = "256", description = "Outstanding requests (default: ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(names = "--max-nodes", defaultValue = "2", description = "Worker nodes to grow to (default: ${DEFAULT-VALUE})")
+  int maxNodes;
+
+  @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
+  String model;
+
+  record Size(int workerNodes, double inProcessSps, double clusterSps, double ratio, Map<String, Long> batchesByNode) {}
+
+  record Result(String model, int concurrency, int seconds, int rounds, List<Size> sizes) {}
+
+  @Override
+  public Integer call() throws Exception {
+    List<ActorSystem<Void>> nodes = new ArrayList<>();
+    try (Harness h = new Harness(model)) {
+      int seedPort = freePort();
+      String seeds = "pekko://exitflow@127.0.0.1:" + seedPort;
+      Config gatewayConfig = node("gateway", seedPort, seeds, h.config);
+      ActorSystem<Void> gateway = system(gatewayConfig, nodes);
+      IntFunction<EmbeddingRequest> deep = i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE);
+      EncoderRuntime clustered = null;
+      List<Size> sizes = new ArrayList<>();
+      for (int n = 1; n <= maxNodes; n++) {
+        Config workerConfig = node("worker", 0, seeds, h.config);
+        WorkerNode.start(system(workerConfig, nodes), h.model, workerConfig);
+        if (clustered == null) {
+          clustered = EncoderRuntime.start(gateway, h.model, gatewayConfig);
+        }
+        awaitWorkers(clustered, n * h.model.exitLayers().size());
+        System.err.printf("%d worker node(s) serving; warming up...%n", n);
+        Harness.closedLoop(clustered, deep, concurrency, Duration.ofSeconds(2));
+        h.closedLoop(deep, concurrency, Duration.ofSeconds(2));
+        double local = 0;
+        double remote = 0;
+        for (int r = 0; r < rounds; r++) {
+          double a = h.closedLoop(deep, concurrency, Duration.ofSeconds(seconds));
+          double b = Harness.closedLoop(clustered, deep, concurrency, Duration.ofSeconds(seconds));
+          System.err.printf("%d node(s), round %d: in-process %.1f/s, cluster %.1f/s%n", n, r + 1, a, b);
+          local += a / rounds;
+          remote += b / rounds;
+        }
+        sizes.add(new Size(n, local, remote, remote / local, clustered.stats().toCompletableFuture().join().batchesByNode()));
+      }
+      Result result = new Result(h.model.name(), concurrency, seconds, rounds, sizes);
+      System.out.printf("%-13s %16s %16s %8s%n", "worker nodes", "in-process /s", "cluster /s", "ratio");
+      for (Size s : sizes) {
+        System.out.printf("%-13d %16.1f %16.1f %8.2f%n", s.workerNodes(), s.inProcessSps(), s.clusterSps(), s.ratio());
+      }
+      Harness.write("cluster.json", result);
+      if (json) {
+        System.out.println(Harness.line(result));
+      }
+      clustered.stop().toCompletableFuture().join();
+      return 0;
+    } finally {
+      nodes.forEach(ActorSystem::terminate);
+      nodes.forEach(s -> s.getWhenTerminated().toCompletableFuture().join());
+    }
+  }
+
+  private static Config node(String role, int port, String seeds, Config base) {
+    return ConfigFactory.parseString("exitflow.cluster { enabled = on, roles = " + role + ", port = " + port
+            + ", seed-nodes = \"" + seeds + "\" }\n"
+            + "exitflow.actors.admission.first-stage-queue-capacity = 4096\n"
+            + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n")
+        .withFallback(base);
+  }
+
+  private static ActorSystem<Void> system(Config config, List<ActorSystem<Void>> nodes) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow",
+        ClusterSettings.create(config).actorSystemConfig(config));
+    nodes.add(system);
+    return system;
+  }
+
+  private static void awaitWorkers(EncoderRuntime runtime, int workers) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (runtime.stats().toCompletableFuture().join().workers() < workers) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the worker nodes did not register within 60 s");
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
