@@ -58,4 +58,63 @@ class ApplicationJarTest {
       p.destroyForcibly();
     }
   }
+
+  /**
+   * Two processes of the jar form a cluster: a gateway node seeding it and a worker node. A long
+   * text's hidden state (well over Artery's ordinary 256 KiB frame) crosses between them, which
+   * needs the cluster settings to survive shading.
+   */
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void aGatewayProcessServesWithAWorkerProcess() throws Exception {
+    int seedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      seedPort = s.getLocalPort();
+    }
+    Path logs = Files.createDirectories(Path.of("target/cluster-logs"));
+    Process gateway = node("gateway", seedPort, seedPort, logs.resolve("gateway.log"));
+    Process worker = node("worker", 0, seedPort, logs.resolve("worker.log"));
+    try {
+      String url = awaitReady(logs.resolve("gateway.log"), gateway);
+      String longText = "a worker on another node computes every layer of this long request ".repeat(30);
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/v1/embed"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"" + longText + "\", \"exit\": \"deep\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.body().contains("\"exit_layer\":6"), r.body());
+      for (Process p : new Process[] {gateway, worker}) {
+        p.destroy();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "did not exit after SIGTERM");
+        assertEquals(0, p.exitValue());
+      }
+    } finally {
+      gateway.destroyForcibly();
+      worker.destroyForcibly();
+    }
+  }
+
+  /** A cluster node configured the way the container images are: through environment variables. */
+  private static Process node(String role, int clusterPort, int seedPort, Path log) throws Exception {
+    ProcessBuilder b = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
+        "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
+        "-jar", Path.of("../gateway/target/exitflow.jar").toString(), "serve", "--port", "0")
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    b.environment().putAll(java.util.Map.of("EXITFLOW_CLUSTER", "on", "EXITFLOW_ROLES", role,
+        "EXITFLOW_CLUSTER_PORT", String.valueOf(clusterPort),
+        "EXITFLOW_SEED_NODES", "pekko://exitflow@127.0.0.1:" + seedPort));
+    return b.start();
+  }
+
+  private static String awaitReady(Path log, Process p) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (System.nanoTime() < deadline && p.isAlive()) {
+      Matcher m = READY.matcher(Files.readString(log));
+      if (m.find()) {
+        return m.group(1);
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("never ready:\n" + Files.readString(log));
+  }
 }
