@@ -192,21 +192,11 @@ class KafkaPipelineTest {
     KafkaPipelineStats before = first.stats();
 
     KafkaPipeline second = KafkaPipeline.start(testKit.system(), runtime, s);
-    Set<String> ids = new HashSet<>();
-    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
-      ids.clear();
-      r.forEach(x -> ids.add(id(x)));
-      return ids.size() >= n;
-    }, Duration.ofSeconds(90));
+    List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "c-", n);
     second.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
-
-    for (int i = 0; i < n; i++) {
-      assertTrue(ids.contains("c-" + i), "no result for c-" + i);
-    }
-    int duplicates = results.size() - ids.size();
     System.out.printf("crash: %d inputs, first run consumed %d and produced %d before the abort, second run "
-        + "consumed %d; %d results, %d distinct, %d duplicates%n", n, before.consumed(), before.results(),
-        second.stats().consumed(), results.size(), ids.size(), duplicates);
+        + "consumed %d; %d results, %d duplicates%n", n, before.consumed(), before.results(),
+        second.stats().consumed(), results.size(), results.size() - n);
   }
 
   @Test
@@ -222,18 +212,10 @@ class KafkaPipelineTest {
       Thread.sleep(5000);
       own.startBroker();
       produce(s, half, 2 * half);
-      Set<String> ids = new HashSet<>();
-      List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
-        ids.clear();
-        r.forEach(x -> ids.add(id(x)));
-        return ids.size() >= 2 * half;
-      }, Duration.ofSeconds(100));
+      List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "r-", 2 * half);
       pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      for (int i = 0; i < 2 * half; i++) {
-        assertTrue(ids.contains("r-" + i), "no result for r-" + i);
-      }
       System.out.printf("broker restart: %d inputs, %d results, %d duplicates, pipeline %s%n",
-          2 * half, results.size(), results.size() - ids.size(), pipeline.stats());
+          2 * half, results.size(), results.size() - 2 * half, pipeline.stats());
     }
   }
 
@@ -269,24 +251,33 @@ class KafkaPipelineTest {
       KafkaPipelineStats leftAfter = leaving.stats();
       long stayingAtStop = staying.stats().results();
 
-      Set<String> ids = new HashSet<>();
-      List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
-        ids.clear();
-        r.forEach(x -> ids.add(id(x)));
-        return ids.size() >= n;
-      }, Duration.ofSeconds(90));
+      List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "s-", n);
       staying.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      for (int i = 0; i < n; i++) {
-        assertTrue(ids.contains("s-" + i), "no result for s-" + i);
-      }
       assertTrue(leftAfter.results() < n, "the stopped instance left work behind: " + leftAfter);
       assertTrue(staying.stats().results() > stayingAtStop, "the other instance took over its partitions");
       System.out.printf("scale-out: %d inputs; stopped instance produced %d, the other %d (%d at the stop); "
           + "%d results, %d duplicates%n", n, leftAfter.results(), staying.stats().results(), stayingAtStop,
-          results.size(), results.size() - ids.size());
+          results.size(), results.size() - n);
     } finally {
       otherKit.shutdownTestKit();
     }
+  }
+
+  /**
+   * Reads the results topic until ids {@code prefix}0 .. {@code prefix}(n-1) all have a result
+   * (asserting that each does); returns every result read, duplicates included.
+   */
+  private static List<ConsumerRecord<byte[], byte[]>> readEveryId(KafkaSettings s, String prefix, int n) {
+    Set<String> ids = new HashSet<>();
+    List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> {
+      ids.clear();
+      r.forEach(x -> ids.add(id(x)));
+      return ids.size() >= n;
+    }, Duration.ofSeconds(100));
+    for (int i = 0; i < n; i++) {
+      assertTrue(ids.contains(prefix + i), "no result for " + prefix + i);
+    }
+    return results;
   }
 
   private static void produce(KafkaSettings s, int from, int to) {
