@@ -236,7 +236,7 @@ public final class StageCompiler {
     return b.build();
   }
 
-  private static ValueInfoProto hiddenStateInfo(String name, int hidden) {
+  static ValueInfoProto hiddenStateInfo(String name, int hidden) {
     TensorShapeProto shape = TensorShapeProto.newBuilder()
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch_size"))
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("sequence_length"))
@@ -249,7 +249,7 @@ public final class StageCompiler {
         .build();
   }
 
-  private static ModelProto read(ModelDescriptor model) {
+  static ModelProto read(ModelDescriptor model) {
     try (InputStream in = Files.newInputStream(model.onnxFile())) {
       ModelProto proto = ModelProto.parseFrom(in);
       if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {

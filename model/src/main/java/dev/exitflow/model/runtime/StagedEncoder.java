@@ -96,9 +96,21 @@ public final class StagedEncoder implements AutoCloseable {
 
   /** Without adapters, but every stage before the deep one collects the features adapters are fitted on. */
   public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings) throws OrtException {
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    StagedEncoder encoder = open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2,
-        Plan.of(model.name()));
+    return openForCalibration(model, settings, Plan.of(model.name()));
+  }
+
+  /**
+   * Like {@link #openForCalibration(ModelDescriptor, ModelSettings)} on the stages of {@code plan}
+   * (its exits and drops). Its keep ratios are not applied: adapters are fitted on every token and
+   * saved beside the compiled stages, which plans that differ only in pruning share.
+   */
+  public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings, Plan plan)
+      throws OrtException {
+    ModelDescriptor planned = plan.apply(model);
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops());
+    StagedEncoder encoder = open(planned, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2,
+        unpruned);
     encoder.collectAlways = true;
     return encoder;
   }
