@@ -41,12 +41,13 @@ final class ReportCommand implements Callable<Integer> {
       description = "STS CSV; a bare name is looked up in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
   String dataset;
 
-  @Option(names = "--speed-sentences", defaultValue = "1024",
+  @Option(names = "--speed-sentences", defaultValue = "512",
       description = "Sentences per timed pass (the dataset's first distinct ones; default: ${DEFAULT-VALUE})")
   int speedSentences;
 
-  @Option(names = "--rounds", defaultValue = "3",
-      description = "Timed passes per plan and exit, interleaved across all of them (default: ${DEFAULT-VALUE})")
+  @Option(names = "--rounds", defaultValue = "5",
+      description = "Timed passes per plan and exit, interleaved across all of them; the median pass counts "
+          + "(default: ${DEFAULT-VALUE})")
   int rounds;
 
   @Mixin ModelOption model;
@@ -66,15 +67,12 @@ final class ReportCommand implements Callable<Integer> {
   record Report(String dataset, int pairs, int sentences, Speed speed, Baseline baseline, List<Row> rows,
       List<StsReport> runs) {}
 
-  /** One plan's exit under timing: its engine, the exit and the seconds its passes took. */
-  private static final class Timed {
-    final StagedEncoder encoder;
-    final int layer;
-    double seconds;
-
-    Timed(StagedEncoder encoder, int layer) {
-      this.encoder = encoder;
-      this.layer = layer;
+  /** One plan's exit under timing: its engine, the exit and the seconds each of its passes took. */
+  private record Timed(StagedEncoder encoder, int layer, List<Double> seconds) {
+    double medianSeconds() {
+      List<Double> s = seconds.stream().sorted().toList();
+      int n = s.size();
+      return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
   }
 
@@ -104,17 +102,18 @@ final class ReportCommand implements Callable<Integer> {
         StagedEncoder encoder = StagedEncoder.open(descriptors.get(i), model.settings(), p);
         encoders.add(encoder);
         runs.add(StsEvaluator.evaluate(encoder, data, bar::stepBy));
-        encoder.exits().layers().forEach(layer -> timed.add(new Timed(encoder, layer)));
+        encoder.exits().layers().forEach(layer -> timed.add(new Timed(encoder, layer, new ArrayList<>())));
       }
       // Speed: rounds of one pass per plan and exit, in an order rotated each round, so that a
-      // machine whose load drifts during the run charges every contender alike.
+      // machine whose load drifts during the run charges every contender alike; the median pass
+      // of each leaves out bursts of other work.
       for (int r = 0; r < rounds; r++) {
         bar.setExtraMessage(" speed: round " + (r + 1) + " of " + rounds);
         for (int k = 0; k < timed.size(); k++) {
           Timed t = timed.get((k + r * timed.size() / rounds) % timed.size());
           long start = System.nanoTime();
-          t.encoder.embed(speedTexts, String.valueOf(t.layer), null);
-          t.seconds += (System.nanoTime() - start) / 1e9;
+          t.encoder().embed(speedTexts, String.valueOf(t.layer()), null);
+          t.seconds().add((System.nanoTime() - start) / 1e9);
           bar.stepBy(speedTexts.size());
         }
       }
@@ -123,7 +122,7 @@ final class ReportCommand implements Callable<Integer> {
         e.close();
       }
     }
-    double[] speeds = timed.stream().mapToDouble(t -> (double) rounds * speedTexts.size() / t.seconds).toArray();
+    double[] speeds = timed.stream().mapToDouble(t -> speedTexts.size() / t.medianSeconds()).toArray();
     Report report = report(data, sentences, new Speed(speedTexts.size(), rounds, model.settings().batchSize()), runs,
         speeds);
     Files.createDirectories(out);
@@ -197,9 +196,10 @@ final class ReportCommand implements Callable<Integer> {
 
   static String markdown(Report r) {
     StringBuilder s = new StringBuilder();
-    s.append(String.format(Locale.ROOT, "Spearman x100 on %s (%d pairs, %d distinct sentences). Sentences/s: %d "
-        + "passes per plan and exit over its first %d distinct sentences, batch %d, interleaved across all plans and "
-        + "exits in one run after the quality pass had warmed every engine up; x deep: over the fp32 deep exit%s. "
+    s.append(String.format(Locale.ROOT, "Spearman x100 on %s (%d pairs, %d distinct sentences). Sentences/s: the "
+        + "median of %d passes per plan and exit over its first %d distinct sentences, batch %d, interleaved across "
+        + "all plans and exits in one run after the quality pass had warmed every engine up; x deep: over the fp32 "
+        + "deep exit%s. "
         + "Tokens at exit: mean tokens per text in the exit's stage after pruning. Pareto: no other row is both "
         + "better and faster.%n%n",
         Path.of(r.dataset()).getFileName(), r.pairs(), r.sentences(), r.speed().rounds(), r.speed().sentences(),
