@@ -19,6 +19,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import me.tongfei.progressbar.ProgressBar;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,6 +31,8 @@ import picocli.CommandLine.Spec;
     description = "Evaluate every plan of a directory on STS (quality and speed per exit, in one run) and write "
         + "report.md, report.json and pareto.png.")
 final class ReportCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ReportCommand.class);
+
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where report.md, report.json and pareto.png go")
   Path out;
 
@@ -101,6 +105,10 @@ final class ReportCommand implements Callable<Integer> {
         bar.setExtraMessage(" quality: " + p.name());
         StagedEncoder encoder = StagedEncoder.open(descriptors.get(i), model.settings(), p);
         encoders.add(encoder);
+        if (p.useAdapters() && encoder.adapters().isEmpty()) {
+          log.warn("plan {}: adapters on, but none are saved for its stages (./exitflow calibrate --plan FILE)",
+              p.name());
+        }
         runs.add(StsEvaluator.evaluate(encoder, data, bar::stepBy));
         encoder.exits().layers().forEach(layer -> timed.add(new Timed(encoder, layer, new ArrayList<>())));
       }

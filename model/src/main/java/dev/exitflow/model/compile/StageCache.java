@@ -92,7 +92,8 @@ public final class StageCache {
   static String key(ModelDescriptor model, List<Drop> drops) {
     String plan = "v" + COMPILER_VERSION + ";exits=" + model.exitLayers().stream()
         .map(String::valueOf).collect(Collectors.joining(","))
-        + (drops.isEmpty() ? "" : ";drops=" + drops.stream().map(Drop::label).collect(Collectors.joining(",")));
+        + (drops.isEmpty() ? "" : ";drops=" + drops.stream().map(Drop::label).sorted().distinct()
+            .collect(Collectors.joining(",")));
     return sha256(model.onnxFile()).substring(0, 16) + "-" + hex(digest(plan.getBytes())).substring(0, 12);
   }
 

@@ -1,10 +1,12 @@
 package dev.exitflow.model.plan;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.compile.Drop;
 import java.io.IOException;
@@ -36,10 +38,10 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
 
   public Plan {
     if (name == null || name.isBlank()) {
-      throw new IllegalArgumentException("a plan needs a name");
+      throw new PlanFormatException("a plan needs a name");
     }
     if (model == null || model.isBlank()) {
-      throw new IllegalArgumentException("plan '" + name + "' names no model");
+      throw new PlanFormatException("plan '" + name + "' names no model");
     }
     exits = exits == null ? null : List.copyOf(exits);
     adapters = adapters == null || adapters;
@@ -47,11 +49,11 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
     drops = drops == null ? List.of() : sorted(drops);
     for (double k : keepRatios) {
       if (!(k > 0 && k <= 1)) {
-        throw new IllegalArgumentException("plan '" + name + "': keep ratios lie in (0, 1], got " + k);
+        throw new PlanFormatException("plan '" + name + "': keep ratios lie in (0, 1], got " + k);
       }
     }
     if (exits != null && !keepRatios.isEmpty() && keepRatios.size() != exits.size() - 1) {
-      throw new IllegalArgumentException("plan '" + name + "' has " + (exits.size() - 1)
+      throw new PlanFormatException("plan '" + name + "' has " + (exits.size() - 1)
           + " stage boundaries but " + keepRatios.size() + " keep ratios");
     }
   }
@@ -76,12 +78,12 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
   public ModelDescriptor apply(ModelDescriptor descriptor) {
     ModelDescriptor d = exits == null ? descriptor : descriptor.withExitLayers(exits);
     if (keepRatios.size() > 0 && keepRatios.size() != d.exitLayers().size() - 1) {
-      throw new IllegalArgumentException("plan '" + name + "' has " + keepRatios.size() + " keep ratios but "
+      throw new PlanFormatException("plan '" + name + "' has " + keepRatios.size() + " keep ratios but "
           + d.name() + " has " + (d.exitLayers().size() - 1) + " stage boundaries");
     }
     for (Drop drop : drops) {
       if (drop.layer() > d.deepLayer()) {
-        throw new IllegalArgumentException("plan '" + name + "' drops from layer " + drop.layer() + " but "
+        throw new PlanFormatException("plan '" + name + "' drops from layer " + drop.layer() + " but "
             + d.name() + " has " + d.deepLayer());
       }
     }
@@ -99,8 +101,11 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
   public static Plan read(Path file) {
     try {
       return JSON.readValue(file.toFile(), Plan.class);
+    } catch (ValueInstantiationException e) { // the constructor's own check failed
+      throw new PlanFormatException(file + ": " + e.getCause().getMessage(), e);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read plan " + file + ": " + e.getMessage(), e);
+      String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.toString();
+      throw new PlanFormatException("cannot read plan " + file + ": " + why, e);
     }
   }
 

@@ -40,9 +40,19 @@ class PlanTest {
 
   @Test
   void rejectsKeepRatiosOutsideTheUnitIntervalOrOfTheWrongCount() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(PlanFormatException.class,
         () -> new Plan("p", "m", List.of(2, 4, 6), true, List.of(0.0, 1.0), List.of()));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(PlanFormatException.class,
         () -> new Plan("p", "m", List.of(2, 4, 6), true, List.of(0.5), List.of()));
+  }
+
+  @Test
+  void aBadFileSaysWhatIsWrong() throws Exception {
+    Path file = Files.writeString(dir.resolve("bad.json"),
+        "{\"name\": \"bad\", \"model\": \"m\", \"keep_ratios\": [1.5, 1]}");
+    PlanFormatException e = assertThrows(PlanFormatException.class, () -> Plan.read(file));
+    assertTrue(e.getMessage().endsWith("plan 'bad': keep ratios lie in (0, 1], got 1.5"), e.getMessage());
+    Path typo = Files.writeString(dir.resolve("typo.json"), "{\"name\": \"t\", \"model\": \"m\", \"keep\": [1]}");
+    assertTrue(assertThrows(PlanFormatException.class, () -> Plan.read(typo)).getMessage().contains("keep"));
   }
 }
