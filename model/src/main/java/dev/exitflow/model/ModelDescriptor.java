@@ -15,10 +15,11 @@ import java.util.List;
  *
  * <pre>{"name": "my-model", "onnx": "model.onnx", "tokenizer": "tokenizer.json",
  *  "pooling": "mean", "max_sequence_length": 256, "exit_layers": [2, 4, 6],
- *  "token_type_ids": true}</pre>
+ *  "token_type_ids": true, "precision": "fp32"}</pre>
  *
  * Exit layers count from 1 (the output of the first encoder layer); the last one is the deep exit
- * and must be the model's last layer.
+ * and must be the model's last layer. {@code precision} names the weights' number format for reports
+ * ({@code fp32} unless the descriptor says otherwise, e.g. {@code int8} for a quantized export).
  */
 public record ModelDescriptor(
     String name,
@@ -27,12 +28,14 @@ public record ModelDescriptor(
     Pooling pooling,
     int maxSequenceLength,
     List<Integer> exitLayers,
-    boolean tokenTypeIds) {
+    boolean tokenTypeIds,
+    String precision) {
 
   public static final String FILE_NAME = "exitflow-model.json";
 
   public ModelDescriptor {
     exitLayers = List.copyOf(exitLayers);
+    precision = precision == null ? "fp32" : precision;
     if (exitLayers.isEmpty()) {
       throw new ModelFormatException("bad_descriptor", "model '" + name + "' names no exit layers");
     }
@@ -53,7 +56,8 @@ public record ModelDescriptor(
 
   /** Same model with other exits, e.g. a plan that cuts it differently. */
   public ModelDescriptor withExitLayers(List<Integer> layers) {
-    return new ModelDescriptor(name, onnxFile, tokenizerFile, pooling, maxSequenceLength, layers, tokenTypeIds);
+    return new ModelDescriptor(name, onnxFile, tokenizerFile, pooling, maxSequenceLength, layers, tokenTypeIds,
+        precision);
   }
 
   /** Reads {@value #FILE_NAME} from a model directory; file names in it are relative to the directory. */
@@ -83,7 +87,8 @@ public record ModelDescriptor(
         Pooling.parse(n.path("pooling").asText("mean")),
         n.path("max_sequence_length").asInt(512),
         exits,
-        n.path("token_type_ids").asBoolean(true));
+        n.path("token_type_ids").asBoolean(true),
+        n.path("precision").asText("fp32"));
   }
 
   private static String required(JsonNode n, String field) {

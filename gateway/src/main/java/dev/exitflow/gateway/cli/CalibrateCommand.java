@@ -6,6 +6,7 @@ import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.calibrate.AdapterCalibrator;
 import dev.exitflow.model.calibrate.Corpus;
 import dev.exitflow.model.eval.StsFiles;
+import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "calibrate",
@@ -30,6 +32,11 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
   Double penalty;
 
+  @Option(names = "--plan", paramLabel = "FILE",
+      description = "Fit the adapters of this plan's stages (its model, exits and drops; keep ratios are not applied, "
+          + "so pruned plans use the adapters of their unpruned stages); instead of --model")
+  Path plan;
+
   @Mixin ModelOption model;
 
   @Spec CommandSpec spec;
@@ -38,14 +45,18 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ModelDescriptor descriptor = model.resolve();
+    if (plan != null && model.model != null) {
+      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
+    }
+    Plan p = plan != null ? Plan.read(plan) : Plan.of(model.reference());
+    ModelDescriptor descriptor = model.resolve(p.model());
     Path corpusFile = StsFiles.locate(corpus);
     List<String> sentences = Corpus.read(corpusFile);
     double lambda = penalty != null ? penalty : model.settings().adapterPenalty();
     List<Fitted> fitted = new ArrayList<>();
     ExitAdapters adapters;
     List<Path> files;
-    try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings())) {
+    try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings(), p)) {
       // One step per sentence embedded, then as many for the fit (one shared solve for all exits).
       try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), 2L * sentences.size(), "steps")) {
         adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, new AdapterCalibrator.Listener() {

@@ -1,18 +1,22 @@
 package dev.exitflow.gateway.cli;
 
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.compile.Drop;
 import dev.exitflow.model.eval.StsDataset;
 import dev.exitflow.model.eval.StsEvaluator;
 import dev.exitflow.model.eval.StsFiles;
 import dev.exitflow.model.eval.StsReport;
+import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
@@ -28,29 +32,41 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--no-adapters", description = "Pool every exit plainly, ignoring calibrated adapters")
   boolean noAdapters;
 
+  @Option(names = "--plan", paramLabel = "FILE",
+      description = "Run as this plan says (model, exits, adapters, keep ratios, drops; see plans/); "
+          + "instead of --model")
+  Path plan;
+
   @Mixin ModelOption model;
 
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    ModelDescriptor descriptor = model.resolve();
+    if (plan != null && model.model != null) {
+      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
+    }
+    Plan p = plan != null ? Plan.read(plan) : Plan.of(model.reference());
+    ModelDescriptor descriptor = p.apply(model.resolve(p.model()));
     StsDataset data = StsDataset.read(StsFiles.locate(dataset));
     StsReport report;
-    try (StagedEncoder encoder = StagedEncoder.open(descriptor, model.settings().withAdapters(!noAdapters && model.settings().adaptersEnabled()));
-        ProgressBar bar = Progress.bar("eval " + descriptor.name(),
+    try (StagedEncoder encoder = StagedEncoder.open(descriptor, model.settings().withAdapters(!noAdapters && model.settings().adaptersEnabled()), p);
+        ProgressBar bar = Progress.bar("eval " + p.name(),
             (long) data.sentences().size() * descriptor.exitLayers().size(), "sentences")) {
       report = StsEvaluator.evaluate(encoder, data, bar::stepBy);
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("%s on %s (%d pairs)%n", report.model(), report.dataset(), report.pairs());
-    out.printf("%-6s %10s %14s %12s  %s%n", "exit", "spearman", "sentences/s", "mean tokens", "adapter");
+    out.printf("%s (%s) on %s (%d pairs)%n", report.model(), report.precision(), report.dataset(), report.pairs());
+    out.printf("plan %s: keep ratios %s, drops %s%n", p.name(), p.keepRatios().isEmpty() ? "none" : p.keepRatios(),
+        p.drops().isEmpty() ? "none" : p.drops().stream().map(Drop::label).toList());
+    out.printf("%-6s %10s %14s %12s %12s  %s%n", "exit", "spearman", "sentences/s", "mean tokens", "at exit",
+        "adapter");
     for (StsReport.Exit e : report.exits()) {
       String adapter = e.adapter() == null ? "none"
           : String.format("%s, %d features, penalty %g, %d sentences", e.adapter().kind(), e.adapter().features(),
               e.adapter().penalty(), e.adapter().corpusSentences());
-      out.printf("%-6d %10.2f %14.1f %12.1f  %s%n", e.layer(), e.spearman() * 100, e.sentencesPerS(), e.meanTokens(),
-          adapter);
+      out.printf("%-6d %10.2f %14.1f %12.1f %12.1f  %s%n", e.layer(), e.spearman() * 100, e.sentencesPerS(),
+          e.meanTokens(), e.meanTokensAtExit(), adapter);
     }
     if (json) {
       out.println(Json.of(report));

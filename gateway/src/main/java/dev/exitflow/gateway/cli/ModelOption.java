@@ -22,7 +22,17 @@ final class ModelOption {
     return settings;
   }
 
+  /** The model named, or the configured default. */
+  String reference() {
+    return model != null ? model : settings().defaultModel();
+  }
+
   ModelDescriptor resolve() {
-    return new ModelRepository(settings()).resolve(model != null ? model : settings().defaultModel());
+    return resolve(reference());
+  }
+
+  /** Another model, e.g. the one a plan names, resolved the same way. */
+  ModelDescriptor resolve(String reference) {
+    return new ModelRepository(settings()).resolve(reference);
   }
 }

@@ -85,6 +85,53 @@ class CommandLineTest {
     assertTrue(deep.get("sentences_per_s").asDouble() > 0);
   }
 
+  private static final String MINI_STS = """
+      sentence1,sentence2,score
+      A man is playing a guitar.,A man plays the guitar.,4.8
+      A woman is slicing an onion.,A man is driving a car.,0.2
+      A cat sits on the mat.,A cat is sitting on a mat.,4.6
+      Kids play football in a park.,The stock market fell today.,0.0
+      """;
+
+  @Test
+  void evalRunsAPlanAndReportsIt() throws Exception {
+    Path csv = Files.writeString(tmp.resolve("mini.csv"), MINI_STS);
+    Path plan = Files.writeString(tmp.resolve("plan.json"), """
+        {"name": "half", "model": "all-minilm-l6-v2-q", "adapters": false, "keep_ratios": [0.5, 1.0]}
+        """);
+    Run r = run("eval", "--plan", plan.toString(), "--dataset", csv.toString(), "--json");
+    assertEquals(0, r.exit(), r.err());
+    JsonNode json = r.lastJson();
+    assertEquals("all-minilm-l6-v2-q", json.get("model").asText());
+    assertEquals("int8", json.get("precision").asText());
+    assertEquals("half", json.get("plan").get("name").asText());
+    assertEquals(0.5, json.get("plan").get("keep_ratios").get(0).asDouble());
+    JsonNode exits = json.get("exits");
+    assertTrue(exits.get(0).get("adapter").isNull());
+    assertEquals(exits.get(0).get("mean_tokens").asDouble(), exits.get(0).get("mean_tokens_at_exit").asDouble());
+    assertTrue(exits.get(1).get("mean_tokens_at_exit").asDouble() < exits.get(1).get("mean_tokens").asDouble());
+  }
+
+  @Test
+  void reportWritesTheTableTheJsonAndTheChart() throws Exception {
+    Path csv = Files.writeString(tmp.resolve("mini.csv"), MINI_STS);
+    Path plans = Files.createDirectories(tmp.resolve("plans"));
+    Files.writeString(plans.resolve("1.json"), "{\"name\": \"fp32\", \"model\": \"all-minilm-l6-v2\"}");
+    Files.writeString(plans.resolve("2.json"), "{\"name\": \"int8-drop\", \"model\": \"all-minilm-l6-v2-q\", "
+        + "\"adapters\": false, \"drops\": [{\"layer\": 5, \"block\": \"attention\"}]}");
+    Path out = tmp.resolve("report");
+    Run r = run("report", "--out", out.toString(), "--plans", plans.toString(), "--dataset", csv.toString(),
+        "--speed-sentences", "4", "--rounds", "1");
+    assertEquals(0, r.exit(), r.err());
+    String md = Files.readString(out.resolve("report.md"));
+    assertTrue(md.contains("| int8-drop | int8 | 6 | none | — | 5a |"), md);
+    JsonNode json = JSON.readTree(out.resolve("report.json").toFile());
+    assertEquals(6, json.get("rows").size());
+    assertEquals("fp32", json.get("baseline").get("plan").asText());
+    assertEquals(1.0, json.get("rows").get(2).get("vs_baseline").asDouble(), 1e-9);
+    assertTrue(Files.size(out.resolve("pareto.png")) > 1000);
+  }
+
   @Test
   void calibrateSavesAdaptersThatEvalThenUsesAndReports() throws Exception {
     StringBuilder corpus = new StringBuilder();

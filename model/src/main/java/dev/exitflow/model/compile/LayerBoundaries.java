@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Finds, in an encoder graph, the tensor that carries the output of each layer. It is found from
@@ -16,6 +17,8 @@ import java.util.Set;
  * zero point, all derived from that tensor.
  */
 final class LayerBoundaries {
+  /** Scope of the attention block in BERT-family exports: "/attention/", ".attention.". */
+  private static final Pattern ATTENTION_SCOPE = Pattern.compile("(?:^|[/._])attention(?=[/._]|$)");
   private final OnnxGraph g;
   private final String model;
   private final String tokenIdsInput;
@@ -44,6 +47,35 @@ final class LayerBoundaries {
       }
     }
     return dominating(candidates, "the output of layer " + layer);
+  }
+
+  /**
+   * The output of layer {@code layer}'s attention block (counting from 1), after its residual add
+   * and LayerNorm, which the MLP block reads: of the tensors that nodes in the layer's
+   * {@code attention} scope compute from the layer's input and that something outside that scope
+   * reads, the one all the others are computed from.
+   */
+  String attentionOutputOf(int layer) {
+    int index = layer - 1;
+    String input = layer == 1 ? embeddingsOutput() : outputOf(layer - 1);
+    Set<String> candidates = new LinkedHashSet<>();
+    for (int i = 0; i < g.nodeLayer.length; i++) {
+      if (g.nodeLayer[i] != index || !inAttention(g.node(i))) {
+        continue;
+      }
+      for (String t : g.node(i).getOutputList()) {
+        boolean readOutside = g.consumers.getOrDefault(t, List.of()).stream()
+            .anyMatch(c -> !inAttention(g.node(c)));
+        if (readOutside && !t.equals(input) && g.dependsOn(t, input)) {
+          candidates.add(t);
+        }
+      }
+    }
+    return dominating(candidates, "the attention output of layer " + layer);
+  }
+
+  private static boolean inAttention(NodeProto n) {
+    return ATTENTION_SCOPE.matcher(n.getName()).find();
   }
 
   /**

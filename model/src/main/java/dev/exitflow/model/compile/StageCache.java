@@ -16,6 +16,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -37,7 +38,7 @@ public final class StageCache {
   private final Path root;
 
   /** What manifest.json holds: the compiled model without its (movable) directory. */
-  private record Manifest(String model, int layers, int hiddenSize, java.util.List<StageSpec> stages) {}
+  private record Manifest(String model, int layers, int hiddenSize, List<StageSpec> stages) {}
 
   public StageCache(Path cacheDir) {
     this.root = cacheDir.resolve("stages");
@@ -45,11 +46,16 @@ public final class StageCache {
 
   /** The compiled stages of {@code model} cut at its exit layers, compiling them on first use. */
   public CompiledModel load(ModelDescriptor model) {
-    Path dir = root.resolve(key(model));
+    return load(model, List.of());
+  }
+
+  /** Like {@link #load(ModelDescriptor)}, with {@code drops} left out of the stages. */
+  public CompiledModel load(ModelDescriptor model, List<Drop> drops) {
+    Path dir = root.resolve(key(model, drops));
     Path manifest = dir.resolve(MANIFEST);
     try {
       if (!Files.isRegularFile(manifest)) {
-        compileInto(model, dir);
+        compileInto(model, drops, dir);
       }
       Manifest m = JSON.readValue(manifest.toFile(), Manifest.class);
       return new CompiledModel(m.model(), m.layers(), m.hiddenSize(), m.stages(), dir);
@@ -58,12 +64,13 @@ public final class StageCache {
     }
   }
 
-  private void compileInto(ModelDescriptor model, Path dir) throws IOException {
-    log.info("compiling {} into stages at exits {} ({})", model.name(), model.exitLayers(), dir);
+  private void compileInto(ModelDescriptor model, List<Drop> drops, Path dir) throws IOException {
+    log.info("compiling {} into stages at exits {}{} ({})", model.name(), model.exitLayers(),
+        drops.isEmpty() ? "" : ", dropping " + drops.stream().map(Drop::label).toList(), dir);
     Files.createDirectories(root);
     Path tmp = Files.createTempDirectory(root, "compiling-");
     try {
-      CompiledModel compiled = StageCompiler.compile(model, tmp);
+      CompiledModel compiled = StageCompiler.compile(model, drops, tmp);
       Manifest manifest =
           new Manifest(compiled.model(), compiled.layers(), compiled.hiddenSize(), compiled.stages());
       JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(MANIFEST).toFile(), manifest);
@@ -77,9 +84,16 @@ public final class StageCache {
     }
   }
 
-  static String key(ModelDescriptor model) {
+  /**
+   * The part of a plan that changes the compiled graphs: exits and drops (keep ratios and adapters
+   * act at run time). A plan that drops nothing keeps the key it had before drops existed, so its
+   * compiled stages and the adapters saved beside them stay valid.
+   */
+  static String key(ModelDescriptor model, List<Drop> drops) {
     String plan = "v" + COMPILER_VERSION + ";exits=" + model.exitLayers().stream()
-        .map(String::valueOf).collect(Collectors.joining(","));
+        .map(String::valueOf).collect(Collectors.joining(","))
+        + (drops.isEmpty() ? "" : ";drops=" + drops.stream().map(Drop::label).sorted().distinct()
+            .collect(Collectors.joining(",")));
     return sha256(model.onnxFile()).substring(0, 16) + "-" + hex(digest(plan.getBytes())).substring(0, 12);
   }
 
@@ -92,7 +106,7 @@ public final class StageCache {
     }
   }
 
-  private static byte[] digest(byte[] bytes) {
+  static byte[] digest(byte[] bytes) {
     return sha().digest(bytes);
   }
 
@@ -104,7 +118,7 @@ public final class StageCache {
     }
   }
 
-  private static String hex(byte[] b) {
+  static String hex(byte[] b) {
     return HexFormat.of().formatHex(b);
   }
 

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +30,11 @@ import java.util.TreeSet;
  * and the weights. Later stages therefore recompute what they need from the inputs themselves
  * (the additive attention mask, for instance), and chaining all stages computes exactly what the
  * unmodified graph computes.
+ *
+ * <p>Dropped blocks ({@link Drop}) are left out by rewiring: BERT is post-LayerNorm, so a block
+ * maps its input {@code x} to {@code LayerNorm(x + f(x))}, and dropping it makes whatever read
+ * that result read {@code x} instead. The block's nodes are then no longer reachable from the
+ * stage's output and are not extracted. Without drops the stages are exactly the ones above.
  */
 public final class StageCompiler {
   static final String HIDDEN_IN = "hidden_state_in";
@@ -42,6 +46,11 @@ public final class StageCompiler {
 
   /** Writes stage-N.onnx files into {@code outDir} and returns their description. */
   public static CompiledModel compile(ModelDescriptor model, Path outDir) {
+    return compile(model, List.of(), outDir);
+  }
+
+  /** Like {@link #compile(ModelDescriptor, Path)}, leaving {@code drops} out of the stages. */
+  public static CompiledModel compile(ModelDescriptor model, List<Drop> drops, Path outDir) {
     ModelProto proto = read(model);
     OnnxGraph g = new OnnxGraph(proto.getGraph());
     for (TensorProto t : proto.getGraph().getInitializerList()) {
@@ -61,6 +70,20 @@ public final class StageCompiler {
     }
     LayerBoundaries boundaries = new LayerBoundaries(g, model.name());
     int hidden = boundaries.hiddenSize();
+    Map<String, String> bypass = new HashMap<>(); // a dropped block's output -> its input
+    for (Drop d : drops) {
+      if (d.layer() > layers) {
+        throw new ModelFormatException("bad_plan", "cannot drop from layer " + d.layer() + " of " + layers);
+      }
+      String in = d.layer() == 1 ? boundaries.embeddingsOutput() : boundaries.outputOf(d.layer() - 1);
+      String mid = boundaries.attentionOutputOf(d.layer());
+      if (d.dropsAttention()) {
+        bypass.put(mid, in);
+      }
+      if (d.dropsMlp()) {
+        bypass.put(boundaries.outputOf(d.layer()), mid);
+      }
+    }
 
     List<StageSpec> stages = new ArrayList<>();
     String previousCut = null;
@@ -68,20 +91,25 @@ public final class StageCompiler {
     try {
       Files.createDirectories(outDir);
       for (int exit : model.exitLayers()) {
-        String cut = boundaries.outputOf(exit);
+        String cut = resolve(bypass, boundaries.outputOf(exit));
         int index = stages.size() + 1;
         String file = "stage-" + index + ".onnx";
-        Map<String, StageSpec.LayerOutput> layerOutputs = new LinkedHashMap<>();
+        if (cut.equals(previousCut)) {
+          throw new ModelFormatException("bad_plan",
+              "stage " + index + " (layers " + firstLayer + ".." + exit + ") would drop every block it has");
+        }
+        List<Map.Entry<String, StageSpec.LayerOutput>> layerOutputs = new ArrayList<>();
         for (int layer = firstLayer - 1; layer < exit; layer++) {
           if (layer == 0 || layer >= firstLayer) { // the stage's own input state is the previous stage's
-            String tensor = layer == 0 ? boundaries.embeddingsOutput() : boundaries.outputOf(layer);
-            layerOutputs.put(tensor, new StageSpec.LayerOutput(layer, LAYER_OUT + layer));
+            String tensor = layer == 0 ? boundaries.embeddingsOutput() : resolve(bypass, boundaries.outputOf(layer));
+            layerOutputs.add(Map.entry(tensor, new StageSpec.LayerOutput(layer, LAYER_OUT + layer)));
           }
         }
-        Extracted stage = extract(g, cut, previousCut, hidden, model.name() + "-stage" + index, layerOutputs);
+        Extracted stage =
+            extract(g, bypass, cut, previousCut, hidden, model.name() + "-stage" + index, layerOutputs);
         Files.write(outDir.resolve(file), proto.toBuilder().setGraph(stage.graph).build().toByteArray());
-        stages.add(new StageSpec(
-            index, firstLayer, exit, file, stage.inputs, HIDDEN_OUT, List.copyOf(layerOutputs.values())));
+        stages.add(new StageSpec(index, firstLayer, exit, file, stage.inputs, HIDDEN_OUT,
+            layerOutputs.stream().map(Map.Entry::getValue).toList()));
         previousCut = cut;
         firstLayer = exit + 1;
       }
@@ -93,8 +121,17 @@ public final class StageCompiler {
 
   private record Extracted(GraphProto graph, List<StageSpec.Input> inputs) {}
 
-  private static Extracted extract(OnnxGraph g, String output, String boundary, int hidden, String name,
-      Map<String, StageSpec.LayerOutput> layerOutputs) {
+  /** The tensor that stands for {@code tensor} once the blocks in {@code bypass} are dropped. */
+  private static String resolve(Map<String, String> bypass, String tensor) {
+    String t = tensor;
+    while (bypass.containsKey(t)) {
+      t = bypass.get(t);
+    }
+    return t;
+  }
+
+  private static Extracted extract(OnnxGraph g, Map<String, String> bypass, String output, String boundary, int hidden,
+      String name, List<Map.Entry<String, StageSpec.LayerOutput>> layerOutputs) {
     // Walk back from the output; TreeSet keeps the original (topological) node order.
     TreeSet<Integer> nodes = new TreeSet<>();
     Set<String> weights = new LinkedHashSet<>();
@@ -116,7 +153,7 @@ public final class StageCompiler {
           throw ModelFormatException.notAnEncoder(name, "tensor '" + t + "' has no producer");
         }
         if (nodes.add(p)) {
-          g.node(p).getInputList().forEach(todo::push);
+          g.node(p).getInputList().forEach(in -> todo.push(resolve(bypass, in)));
         }
       }
     }
@@ -142,10 +179,20 @@ public final class StageCompiler {
       renames.put(boundary, HIDDEN_IN);
     }
     renames.put(output, HIDDEN_OUT);
-    layerOutputs.forEach((tensor, out) -> renames.put(tensor, out.name()));
-    for (int i : nodes) {
-      b.addNode(rename(g.node(i), renames));
+    // A layer output that stands for a tensor already named (a dropped layer's output is its
+    // input) is a copy of it.
+    List<NodeProto> copies = new ArrayList<>();
+    for (var e : layerOutputs) {
+      String named = renames.putIfAbsent(e.getKey(), e.getValue().name());
+      if (named != null) {
+        copies.add(NodeProto.newBuilder().setOpType("Identity").setName(e.getValue().name() + "_copy")
+            .addInput(named).addOutput(e.getValue().name()).build());
+      }
     }
+    for (int i : nodes) {
+      b.addNode(rename(g.node(i), bypass, renames));
+    }
+    copies.forEach(b::addNode);
     for (String w : weights) {
       b.addInitializer(g.initializers.get(w));
     }
@@ -158,20 +205,24 @@ public final class StageCompiler {
       }
     }
     b.addOutput(hiddenStateInfo(HIDDEN_OUT, hidden));
-    for (var tensor : layerOutputs.keySet()) {
-      if (!seen.contains(tensor)) {
-        throw ModelFormatException.notAnEncoder(name, "layer output '" + tensor + "' is not computed by the stage");
+    for (var e : layerOutputs) {
+      if (!seen.contains(e.getKey())) {
+        throw ModelFormatException.notAnEncoder(name, "layer output '" + e.getKey() + "' is not computed by the stage");
       }
-      b.addOutput(hiddenStateInfo(layerOutputs.get(tensor).name(), hidden));
+      b.addOutput(hiddenStateInfo(e.getValue().name(), hidden));
     }
     return new Extracted(b.build(), inputs);
   }
 
-  /** Gives the stage's boundary and layer-output tensors their stable names. */
-  private static NodeProto rename(NodeProto n, Map<String, String> renames) {
+  /** Rewires reads of dropped blocks and gives the stage's boundary and layer-output tensors their stable names. */
+  private static NodeProto rename(NodeProto n, Map<String, String> bypass, Map<String, String> renames) {
     NodeProto.Builder b = n.toBuilder();
     for (int i = 0; i < b.getInputCount(); i++) {
-      String to = renames.get(b.getInput(i));
+      String in = resolve(bypass, b.getInput(i));
+      if (!in.equals(b.getInput(i))) {
+        b.setInput(i, in);
+      }
+      String to = renames.get(in);
       if (to != null) {
         b.setInput(i, to);
       }
@@ -185,7 +236,7 @@ public final class StageCompiler {
     return b.build();
   }
 
-  private static ValueInfoProto hiddenStateInfo(String name, int hidden) {
+  static ValueInfoProto hiddenStateInfo(String name, int hidden) {
     TensorShapeProto shape = TensorShapeProto.newBuilder()
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch_size"))
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("sequence_length"))
@@ -198,7 +249,7 @@ public final class StageCompiler {
         .build();
   }
 
-  private static ModelProto read(ModelDescriptor model) {
+  static ModelProto read(ModelDescriptor model) {
     try (InputStream in = Files.newInputStream(model.onnxFile())) {
       ModelProto proto = ModelProto.parseFrom(in);
       if (!proto.hasGraph() || proto.getGraph().getNodeCount() == 0) {

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtException;
 import dev.exitflow.model.adapter.ExitAdapter;
 import dev.exitflow.model.runtime.Embedding;
 import dev.exitflow.model.runtime.StagedEncoder;
+import dev.exitflow.model.runtime.TokenPruner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ public final class StsEvaluator {
       ExitAdapter adapter = encoder.head(stage).adapter();
       float[][] vectors = new float[sentences.size()][];
       long tokens = 0;
+      long tokensAtExit = 0;
       long start = System.nanoTime();
       for (int from = 0; from < sentences.size(); from += CHUNK) {
         List<String> chunk = sentences.subList(from, Math.min(sentences.size(), from + CHUNK));
@@ -37,15 +39,26 @@ public final class StsEvaluator {
         for (int i = 0; i < out.size(); i++) {
           vectors[from + i] = out.get(i).vector();
           tokens += out.get(i).tokens();
+          tokensAtExit += tokensAt(encoder, stage, out.get(i).tokens());
         }
         progress.accept(chunk.size());
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       double spearman = spearman(data, index, vectors);
       exits.add(new StsReport.Exit(layer, spearman, sentences.size() / seconds, (double) tokens / sentences.size(),
-          adapter == null ? null : adapter.summary()));
+          (double) tokensAtExit / sentences.size(), adapter == null ? null : adapter.summary()));
     }
-    return new StsReport(encoder.model().name(), data.file().toString(), data.pairs().size(), exits);
+    return new StsReport(encoder.model().name(), encoder.model().precision(), data.file().toString(),
+        data.pairs().size(), encoder.plan(), exits);
+  }
+
+  /** Tokens a text of {@code length} has left in stage {@code stage} after the pruning before it. */
+  private static int tokensAt(StagedEncoder encoder, int stage, int length) {
+    int n = length;
+    for (int s = 1; s <= stage; s++) {
+      n = TokenPruner.kept(n, encoder.stage(s).keepRatio());
+    }
+    return n;
   }
 
   /** Spearman between cosine similarities (vectors are unit length) and gold scores. */

@@ -25,16 +25,22 @@ public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longes
       int len = tokens.get(b).length();
       float[] v = new float[len * hiddenSize];
       System.arraycopy(values, b * longest * hiddenSize, v, 0, v.length);
-      states.add(new HiddenState(v, len, hiddenSize, features == null ? null : features[b]));
+      states.add(new HiddenState(v, len, hiddenSize, features == null ? null : features[b], tokens.get(b)));
     }
     return states;
   }
 
   /**
    * Re-batches texts that arrive with their own hidden states (and features); padding rows are
-   * zeros. Texts without features get zero features when others have them.
+   * zeros. Texts without features get zero features when others have them. A state that carries
+   * its tokens (pruned ones, say) brings them into the batch instead of the text's own.
    */
-  public static PaddedBatch of(List<TokenizedText> tokens, List<HiddenState> states, int hiddenSize) {
+  public static PaddedBatch of(List<TokenizedText> texts, List<HiddenState> states, int hiddenSize) {
+    List<TokenizedText> tokens = new ArrayList<>(texts.size());
+    for (int b = 0; b < texts.size(); b++) {
+      TokenizedText own = states.get(b).tokens();
+      tokens.add(own != null ? own : texts.get(b));
+    }
     int longest = tokens.stream().mapToInt(TokenizedText::length).max().orElse(0);
     float[] v = new float[tokens.size() * longest * hiddenSize];
     // Texts that skipped feature pooling (nothing would read theirs) get zeros, so the batch can

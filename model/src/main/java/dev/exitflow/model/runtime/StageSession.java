@@ -27,21 +27,26 @@ public final class StageSession implements AutoCloseable {
   private final int hiddenSize;
   private final OrtSession session;
   private final boolean features;
+  private final double keepRatio;
   private final Set<String> outputs;
 
   public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize) {
-    this(env, session, spec, hiddenSize, false);
+    this(env, session, spec, hiddenSize, false, 1.0);
   }
 
   /**
    * A session that also pools its layers' states into each text's features when {@code features}
    * (exit adapters read them, see {@link LayerFeatures}); otherwise only the hidden state is fetched.
+   * {@code keepRatio} below 1 prunes the tokens it receives from the previous stage first (see
+   * {@link TokenPruner}).
    */
-  public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features) {
+  public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features,
+      double keepRatio) {
     this.env = env;
     this.spec = spec;
     this.hiddenSize = hiddenSize;
     this.features = features;
+    this.keepRatio = keepRatio;
     this.session = session;
     Set<String> wanted = new LinkedHashSet<>();
     wanted.add(spec.output());
@@ -60,6 +65,11 @@ public final class StageSession implements AutoCloseable {
     return spec;
   }
 
+  /** Fraction of the content tokens it receives that this stage keeps (1: all). */
+  public double keepRatio() {
+    return keepRatio;
+  }
+
   /** Runs stage 1 on a batch of texts. */
   public PaddedBatch run(List<TokenizedText> tokens) throws OrtException {
     return run(tokens, null);
@@ -67,7 +77,8 @@ public final class StageSession implements AutoCloseable {
 
   /**
    * Runs the stage on a batch. {@code previous} is the previous stage's output for exactly these
-   * texts (null for stage 1).
+   * texts (null for stage 1); its tokens, pruned by earlier boundaries or not, are the ones this
+   * stage runs on. The output's tokens are the ones this stage kept.
    */
   public PaddedBatch run(List<TokenizedText> tokens, PaddedBatch previous) throws OrtException {
     return run(tokens, previous, features);
@@ -78,7 +89,11 @@ public final class StageSession implements AutoCloseable {
    * session was opened to collect them): a batch that no adapter will read skips the fetching and
    * pooling of every inner layer.
    */
-  public PaddedBatch run(List<TokenizedText> tokens, PaddedBatch previous, boolean collect) throws OrtException {
+  public PaddedBatch run(List<TokenizedText> texts, PaddedBatch previous, boolean collect) throws OrtException {
+    if (previous != null) {
+      previous = TokenPruner.prune(previous, keepRatio);
+    }
+    List<TokenizedText> tokens = previous != null ? previous.tokens() : texts;
     int batch = tokens.size();
     int longest = previous != null ? previous.longest()
         : tokens.stream().mapToInt(TokenizedText::length).max().orElse(0);

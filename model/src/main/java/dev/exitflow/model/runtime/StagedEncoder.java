@@ -10,6 +10,7 @@ import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
+import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
@@ -31,12 +32,13 @@ public final class StagedEncoder implements AutoCloseable {
   private final List<ExitHead> heads;
   private final ExitAdapters adapters;
   private final ExitPoints exits;
+  private final Plan plan;
   private final int batchSize;
   /** The calibration encoder pools layer features for every batch, whatever the exit. */
   private boolean collectAlways;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
-      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, int batchSize) {
+      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, Plan plan, int batchSize) {
     this.model = model;
     this.compiled = compiled;
     this.tokenizer = tokenizer;
@@ -44,6 +46,7 @@ public final class StagedEncoder implements AutoCloseable {
     this.heads = List.copyOf(heads);
     this.adapters = adapters;
     this.exits = new ExitPoints(model.exitLayers());
+    this.plan = plan;
     this.batchSize = batchSize;
   }
 
@@ -54,49 +57,74 @@ public final class StagedEncoder implements AutoCloseable {
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
       throws OrtException {
     ExitAdapters adapters = savedAdapters(compiled, settings);
-    return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters));
+    return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters), 1.0);
   }
 
   /** A stage session on the first configured execution provider that works. */
-  private static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, boolean features)
-      throws OrtException {
+  private static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, boolean features,
+      double keepRatio) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     OrtSession session = ExecutionProviders.open(env, compiled.stageFile(spec), settings.providers(),
         () -> OrtSessions.stageOptions(settings));
-    return new StageSession(env, session, spec, compiled.hiddenSize(), features);
+    return new StageSession(env, session, spec, compiled.hiddenSize(), features, keepRatio);
   }
 
   /** Compiles (or finds in the cache) the model's stages and opens a session for each; uses saved adapters if enabled. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings) throws OrtException {
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    ExitAdapters adapters = savedAdapters(compiled, settings);
-    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+    return open(model, settings, Plan.of(model.name()));
+  }
+
+  /**
+   * The model run as {@code plan} says: cut at its exits with its blocks dropped (compiled or found
+   * in the cache), its keep ratios pruning tokens between stages, and the saved adapters of those
+   * compiled stages when the plan and the settings both enable them. {@code model} is the plan's
+   * model, resolved.
+   */
+  public static StagedEncoder open(ModelDescriptor model, ModelSettings settings, Plan plan) throws OrtException {
+    ModelDescriptor planned = plan.apply(model);
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    ExitAdapters adapters = plan.useAdapters() ? savedAdapters(compiled, settings) : ExitAdapters.none();
+    return open(planned, settings, compiled, adapters, lastAdaptedStage(compiled, adapters), plan);
   }
 
   /** Like {@link #open(ModelDescriptor, ModelSettings)} with the given adapters instead of the saved ones. */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings, ExitAdapters adapters)
       throws OrtException {
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters));
+    return open(model, settings, compiled, adapters, lastAdaptedStage(compiled, adapters), Plan.of(model.name()));
   }
 
   /** Without adapters, but every stage before the deep one collects the features adapters are fitted on. */
   public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings) throws OrtException {
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(model);
-    StagedEncoder encoder = open(model, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2);
+    return openForCalibration(model, settings, Plan.of(model.name()));
+  }
+
+  /**
+   * Like {@link #openForCalibration(ModelDescriptor, ModelSettings)} on the stages of {@code plan}
+   * (its exits and drops). Its keep ratios are not applied: adapters are fitted on every token and
+   * saved beside the compiled stages, which plans that differ only in pruning share.
+   */
+  public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings, Plan plan)
+      throws OrtException {
+    ModelDescriptor planned = plan.apply(model);
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops());
+    StagedEncoder encoder = open(planned, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2,
+        unpruned);
     encoder.collectAlways = true;
     return encoder;
   }
 
   private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
-      ExitAdapters adapters, int lastFeatureStage) throws OrtException {
+      ExitAdapters adapters, int lastFeatureStage, Plan plan) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
     List<ExitHead> heads = new ArrayList<>();
     TextTokenizer tokenizer = new TextTokenizer(model);
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) { // for the adapter heads
       for (StageSpec spec : compiled.stages()) {
-        sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage));
+        sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage,
+            plan.keepRatioInto(spec.index() - 1)));
         heads.add(head(model, compiled, adapters.forLayer(spec.lastLayer()), env, options));
       }
     } catch (OrtException | RuntimeException e) {
@@ -109,7 +137,7 @@ public final class StagedEncoder implements AutoCloseable {
       tokenizer.close();
       throw e;
     }
-    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, settings.batchSize());
+    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, plan, settings.batchSize());
   }
 
   /**
@@ -161,6 +189,11 @@ public final class StagedEncoder implements AutoCloseable {
 
   public ModelDescriptor model() {
     return model;
+  }
+
+  /** The plan the engine runs (for an engine opened without one, its model's plain plan). */
+  public Plan plan() {
+    return plan;
   }
 
   public CompiledModel compiled() {

@@ -67,7 +67,7 @@ class StageCompilerTest {
     Files.write(onnx, ModelProto.newBuilder().setIrVersion(7)
         .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(graph).build().toByteArray());
     ModelDescriptor d = TestModels.builtin("all-minilm-l6-v2");
-    ModelDescriptor notBert = new ModelDescriptor("not-bert", onnx, d.tokenizerFile(), d.pooling(), 128, List.of(1), true);
+    ModelDescriptor notBert = new ModelDescriptor("not-bert", onnx, d.tokenizerFile(), d.pooling(), 128, List.of(1), true, null);
 
     ModelFormatException e = assertThrows(ModelFormatException.class, () -> StageCompiler.compile(notBert, tmp.resolve("out")));
     assertEquals("not_an_encoder", e.code());
@@ -78,7 +78,7 @@ class StageCompilerTest {
   void refusesAFileThatIsNotOnnx() throws Exception {
     Path onnx = Files.writeString(tmp.resolve("model.onnx"), "this is not a protobuf \u0000\u0001\u0002");
     ModelDescriptor d = TestModels.builtin("all-minilm-l6-v2");
-    ModelDescriptor bad = new ModelDescriptor("bad", onnx, d.tokenizerFile(), d.pooling(), 128, List.of(1), true);
+    ModelDescriptor bad = new ModelDescriptor("bad", onnx, d.tokenizerFile(), d.pooling(), 128, List.of(1), true, null);
     ModelFormatException e = assertThrows(ModelFormatException.class, () -> StageCompiler.compile(bad, tmp.resolve("out")));
     assertTrue(e.code().equals("not_onnx") || e.code().equals("not_an_encoder"), e.code());
   }

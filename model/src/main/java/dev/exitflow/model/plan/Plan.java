@@ -1,0 +1,119 @@
+package dev.exitflow.model.plan;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.compile.Drop;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * How to run a model: where to cut it (exits), whether exit heads use their calibrated adapters,
+ * how many tokens each stage boundary passes on (keep ratios, one per boundary between stages) and
+ * which blocks the compiler drops. Precision is the model's: the built-in int8 model is
+ * {@code all-minilm-l6-v2-q}. Stored as a small JSON file:
+ *
+ * <pre>{"name": "fp32-keep50", "model": "all-minilm-l6-v2", "exits": [2, 4, 6], "adapters": true,
+ *  "keep_ratios": [0.5, 1.0], "drops": [{"layer": 5, "block": "attention"}]}</pre>
+ *
+ * {@code exits} null keeps the model's own; {@code adapters} defaults to true; an empty
+ * {@code keep_ratios} keeps every token.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
+    List<Drop> drops) {
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  public Plan {
+    if (name == null || name.isBlank()) {
+      throw new PlanFormatException("a plan needs a name");
+    }
+    if (model == null || model.isBlank()) {
+      throw new PlanFormatException("plan '" + name + "' names no model");
+    }
+    exits = exits == null ? null : List.copyOf(exits);
+    adapters = adapters == null || adapters;
+    keepRatios = keepRatios == null ? List.of() : List.copyOf(keepRatios);
+    drops = drops == null ? List.of() : sorted(drops);
+    for (double k : keepRatios) {
+      if (!(k > 0 && k <= 1)) {
+        throw new PlanFormatException("plan '" + name + "': keep ratios lie in (0, 1], got " + k);
+      }
+    }
+    if (exits != null && !keepRatios.isEmpty() && keepRatios.size() != exits.size() - 1) {
+      throw new PlanFormatException("plan '" + name + "' has " + (exits.size() - 1)
+          + " stage boundaries but " + keepRatios.size() + " keep ratios");
+    }
+  }
+
+  /** The plan of a model as it comes: its own exits, adapters on, every token kept, nothing dropped. */
+  public static Plan of(String model) {
+    return new Plan(model, model, null, true, List.of(), List.of());
+  }
+
+  /** Whether exit heads apply the model's calibrated adapters (when it has some). */
+  public boolean useAdapters() {
+    return adapters;
+  }
+
+  private static List<Drop> sorted(List<Drop> drops) {
+    List<Drop> s = new ArrayList<>(drops);
+    s.sort((a, b) -> a.layer() != b.layer() ? Integer.compare(a.layer(), b.layer()) : a.block().compareTo(b.block()));
+    return Collections.unmodifiableList(s);
+  }
+
+  /** The model with this plan's exits. */
+  public ModelDescriptor apply(ModelDescriptor descriptor) {
+    ModelDescriptor d = exits == null ? descriptor : descriptor.withExitLayers(exits);
+    if (keepRatios.size() > 0 && keepRatios.size() != d.exitLayers().size() - 1) {
+      throw new PlanFormatException("plan '" + name + "' has " + keepRatios.size() + " keep ratios but "
+          + d.name() + " has " + (d.exitLayers().size() - 1) + " stage boundaries");
+    }
+    for (Drop drop : drops) {
+      if (drop.layer() > d.deepLayer()) {
+        throw new PlanFormatException("plan '" + name + "' drops from layer " + drop.layer() + " but "
+            + d.name() + " has " + d.deepLayer());
+      }
+    }
+    return d;
+  }
+
+  /**
+   * Fraction of its tokens (beyond [CLS] and [SEP], which are always kept) that stage
+   * {@code stage} (0-based) receives from the previous stage; 1 for the first stage.
+   */
+  public double keepRatioInto(int stage) {
+    return stage == 0 || keepRatios.isEmpty() ? 1.0 : keepRatios.get(stage - 1);
+  }
+
+  public static Plan read(Path file) {
+    try {
+      return JSON.readValue(file.toFile(), Plan.class);
+    } catch (ValueInstantiationException e) { // the constructor's own check failed
+      throw new PlanFormatException(file + ": " + e.getCause().getMessage(), e);
+    } catch (IOException e) {
+      String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.toString();
+      throw new PlanFormatException("cannot read plan " + file + ": " + why, e);
+    }
+  }
+
+  public void write(Path file) {
+    try {
+      JSON.writeValue(file.toFile(), this);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write plan " + file, e);
+    }
+  }
+}

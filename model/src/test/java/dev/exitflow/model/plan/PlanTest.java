@@ -1,0 +1,58 @@
+package dev.exitflow.model.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.exitflow.model.compile.Drop;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanTest {
+  @TempDir Path dir;
+
+  @Test
+  void roundTripsThroughItsFile() throws Exception {
+    Plan plan = new Plan("int8-keep50", "all-minilm-l6-v2-q", List.of(2, 4, 6), false, List.of(0.5, 0.75),
+        List.of(new Drop(5, Drop.Block.MLP), new Drop(3, Drop.Block.ATTENTION), new Drop(6, Drop.Block.LAYER)));
+    Path file = dir.resolve("plan.json");
+    plan.write(file);
+    assertEquals(plan, Plan.read(file));
+    String json = Files.readString(file);
+    assertTrue(json.contains("\"keep_ratios\"") && json.contains("\"block\" : \"mlp\""), json);
+    assertEquals(List.of("3a", "5m", "6"), plan.drops().stream().map(Drop::label).toList(), "drops in layer order");
+  }
+
+  @Test
+  void aMinimalFileMeansTheModelAsItComes() throws Exception {
+    Path file = dir.resolve("minimal.json");
+    Files.writeString(file, "{\"name\": \"plain\", \"model\": \"all-minilm-l6-v2\"}");
+    Plan plan = Plan.read(file);
+    assertEquals(Plan.of("all-minilm-l6-v2").exits(), plan.exits());
+    assertTrue(plan.useAdapters());
+    assertEquals(1.0, plan.keepRatioInto(0));
+    assertEquals(1.0, plan.keepRatioInto(2));
+    assertEquals(List.of(), plan.drops());
+  }
+
+  @Test
+  void rejectsKeepRatiosOutsideTheUnitIntervalOrOfTheWrongCount() {
+    assertThrows(PlanFormatException.class,
+        () -> new Plan("p", "m", List.of(2, 4, 6), true, List.of(0.0, 1.0), List.of()));
+    assertThrows(PlanFormatException.class,
+        () -> new Plan("p", "m", List.of(2, 4, 6), true, List.of(0.5), List.of()));
+  }
+
+  @Test
+  void aBadFileSaysWhatIsWrong() throws Exception {
+    Path file = Files.writeString(dir.resolve("bad.json"),
+        "{\"name\": \"bad\", \"model\": \"m\", \"keep_ratios\": [1.5, 1]}");
+    PlanFormatException e = assertThrows(PlanFormatException.class, () -> Plan.read(file));
+    assertTrue(e.getMessage().endsWith("plan 'bad': keep ratios lie in (0, 1], got 1.5"), e.getMessage());
+    Path typo = Files.writeString(dir.resolve("typo.json"), "{\"name\": \"t\", \"model\": \"m\", \"keep\": [1]}");
+    assertTrue(assertThrows(PlanFormatException.class, () -> Plan.read(typo)).getMessage().contains("keep"));
+  }
+}
