@@ -1,15 +1,11 @@
 package dev.exitflow.actors;
 
+import ai.onnxruntime.OrtException;
 import com.typesafe.config.Config;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.ModelDescriptor;
-import dev.exitflow.model.ModelSettings;
-import dev.exitflow.model.compile.CompiledModel;
-import dev.exitflow.model.compile.StageCache;
-import ai.onnxruntime.OrtException;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.ExitPoints;
-import dev.exitflow.model.runtime.StagedEncoder;
 import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
@@ -72,9 +68,10 @@ public final class EncoderRuntime {
   }
 
   /**
-   * Compiles the model's stages (or finds them in the cache) and starts the scheduler and its
-   * workers in {@code system}. Blocks while compiling; workers open their sessions in the
-   * background — see {@link #ready()}.
+   * Compiles the model's stages (or finds them in the cache), run as the configured plan if any
+   * ({@code exitflow.model.plan}), and starts the scheduler and its workers in {@code system}.
+   * Blocks while compiling; workers open their sessions in the background — see {@link #ready()}.
+   * {@link #model()} is then the model with the plan's exits.
    */
   public static EncoderRuntime start(ActorSystem<?> system, ModelDescriptor model, Config config) {
     return start(system, model, config, RuntimeListener.NONE);
@@ -83,26 +80,20 @@ public final class EncoderRuntime {
   /** As {@link #start(ActorSystem, ModelDescriptor, Config)}, reporting batches and exits to a listener. */
   public static EncoderRuntime start(ActorSystem<?> system, ModelDescriptor model, Config config,
       RuntimeListener listener) {
-    ModelSettings modelSettings = ModelSettings.create(config);
+    ServedModel served = ServedModel.load(model, config);
     RuntimeSettings settings = RuntimeSettings.create(config);
-    CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
-    List<ExitHead> heads;
-    try {
-      heads = StagedEncoder.openHeads(model, compiled, modelSettings); // with calibrated adapters, if saved
-    } catch (OrtException e) {
-      throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
-    }
+    List<ExitHead> heads = served.heads(); // with calibrated adapters, if saved
     Scheduler.SessionOpener sessions = (stage, worker) ->
-        StagedEncoder.openStage(compiled, compiled.stages().get(stage), settings.forWorker(modelSettings, stage, worker));
+        served.openStage(stage, settings.forWorker(served.settings(), stage, worker));
     // In a cluster the scheduler finds workers anywhere (this node's own too, if it has the role).
     boolean clustered = ClusterSettings.create(config).enabled();
     Readiness readiness = new Readiness();
-    Scheduler.Plan plan = new Scheduler.Plan(model.exitLayers(), heads, compiled.hiddenSize(),
-        clustered ? null : sessions, clustered ? WorkerNode.keys(compiled) : null, listener,
-        readiness);
+    Scheduler.Plan plan = new Scheduler.Plan(served.model().exitLayers(), heads, served.compiled().hiddenSize(),
+        clustered ? null : sessions, clustered ? served.workerKeys() : null, listener, readiness);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
-    return new EncoderRuntime(system, model, new TextTokenizer(model), scheduler, heads, settings, readiness);
+    return new EncoderRuntime(system, served.model(), new TextTokenizer(served.model()), scheduler, heads, settings,
+        readiness);
   }
 
   /** The scheduler actor, for tests that speak its protocol directly. */

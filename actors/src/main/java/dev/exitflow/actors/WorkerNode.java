@@ -4,12 +4,7 @@ import ai.onnxruntime.OrtException;
 import com.typesafe.config.Config;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
-import dev.exitflow.model.compile.CompiledModel;
-import dev.exitflow.model.compile.StageCache;
-import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.runtime.ExitHead;
-import dev.exitflow.model.runtime.StagedEncoder;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -27,38 +22,21 @@ public final class WorkerNode {
   private WorkerNode() {}
 
   /**
-   * The Receptionist keys of a compiled model's stages. They name the model and its compiled
-   * form, so a gateway never batches onto workers of another model, version or plan.
+   * Compiles the model (or finds it in the cache), run as the configured plan if any, and spawns
+   * this node's workers in {@code system}.
    */
-  public static List<ServiceKey<StageWorker.Command>> keys(CompiledModel compiled) {
-    List<ServiceKey<StageWorker.Command>> keys = new ArrayList<>();
-    for (StageSpec spec : compiled.stages()) {
-      keys.add(ServiceKey.create(StageWorker.Command.class, "exitflow-" + compiled.model() + "-"
-          + compiled.directory().getFileName() + "-stage-" + spec.index()));
-    }
-    return keys;
-  }
-
-  /** Compiles the model (or finds it in the cache) and spawns this node's workers in {@code system}. */
   public static void start(ActorSystem<?> system, ModelDescriptor model, Config config) {
-    ModelSettings modelSettings = ModelSettings.create(config);
+    ServedModel served = ServedModel.load(model, config);
     RuntimeSettings settings = RuntimeSettings.create(config);
     ClusterSettings cluster = ClusterSettings.create(config);
-    CompiledModel compiled = new StageCache(modelSettings.cacheDir()).load(model);
-    List<ExitHead> heads;
-    try {
-      heads = StagedEncoder.openHeads(model, compiled, modelSettings);
-    } catch (OrtException e) {
-      throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
-    }
-    List<ServiceKey<StageWorker.Command>> keys = keys(compiled);
+    List<ExitHead> heads = served.heads();
+    List<ServiceKey<StageWorker.Command>> keys = served.workerKeys();
     Behavior<Void> workers = Behaviors.setup(ctx -> {
-      for (int s = 0; s < compiled.stages().size(); s++) {
-        StageSpec spec = compiled.stages().get(s);
+      for (int s = 0; s < keys.size(); s++) {
         for (int w = 0; w < settings.workersPerStage() && cluster.serves(s); w++) {
           int stage = s;
-          ModelSettings own = settings.forWorker(modelSettings, stage, w);
-          ctx.spawn(StageWorker.registered(stage, () -> StagedEncoder.openStage(compiled, spec, own), heads.get(stage),
+          ModelSettings own = settings.forWorker(served.settings(), stage, w);
+          ctx.spawn(StageWorker.registered(stage, () -> served.openStage(stage, own), heads.get(stage),
               settings.inferenceDispatcher(), keys.get(stage)), "stage-" + (stage + 1) + "-worker-" + (w + 1));
         }
       }

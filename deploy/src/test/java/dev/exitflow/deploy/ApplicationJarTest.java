@@ -26,14 +26,17 @@ import org.junit.jupiter.api.Timeout;
 class ApplicationJarTest {
   private static final Pattern READY = Pattern.compile("ready: .* on (http://127\\.0\\.0\\.1:\\d+)");
 
+  /** The jar serves a plan (the int8 model, pruning between its stages), and exits 0 on SIGTERM. */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
-  void servesAndStopsCleanlyOnSigterm() throws Exception {
+  void servesAPlanAndStopsCleanlyOnSigterm() throws Exception {
     Path jar = Path.of("../gateway/target/exitflow.jar");
     assertTrue(Files.isRegularFile(jar), "the application jar is built before this module's tests");
+    Path plan = Files.createDirectories(Path.of("target")).resolve("packaged-plan.json");
+    Files.writeString(plan, "{\"name\": \"packaged\", \"model\": \"all-minilm-l6-v2-q\", \"keep_ratios\": [1.0, 0.75]}");
     Process p = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
         "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
-        "-jar", jar.toString(), "serve", "--port", "0", "--model", "all-minilm-l6-v2-q")
+        "-jar", jar.toString(), "serve", "--port", "0", "--plan", plan.toString())
         .redirectErrorStream(true).start();
     try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String url = null;
@@ -46,6 +49,7 @@ class ApplicationJarTest {
         }
       }
       assertTrue(url != null, "never ready:\n" + log);
+      assertTrue(log.toString().contains("all-minilm-l6-v2-q as plan packaged"), log.toString());
       HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/v1/embeddings"))
           .header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"packaged\", \"exit\": \"shallow\"}")).build(),

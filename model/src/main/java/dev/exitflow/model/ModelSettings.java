@@ -17,7 +17,8 @@ public record ModelSettings(
     int batchSize,
     boolean adaptersEnabled,
     double adapterPenalty,
-    ExecutionProviders providers) {
+    ExecutionProviders providers,
+    String plan) {
 
   /** Which execution providers to try, in order, and their options. */
   public record ExecutionProviders(List<String> order, boolean strict, int cudaDevice, int tensorrtDevice,
@@ -37,13 +38,13 @@ public record ModelSettings(
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        batchSize, enabled, adapterPenalty, providers);
+        batchSize, enabled, adapterPenalty, providers, plan);
   }
 
   /** The same settings with other execution providers (e.g. for one worker on its own device). */
   public ModelSettings withProviders(ExecutionProviders other) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        batchSize, adaptersEnabled, adapterPenalty, other);
+        batchSize, adaptersEnabled, adapterPenalty, other, plan);
   }
 
   /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
@@ -73,6 +74,7 @@ public record ModelSettings(
             c.getInt("onnx.tensorrt.device-id"),
             c.getBoolean("onnx.tensorrt.fp16"),
             c.getString("onnx.tensorrt.engine-cache-dir"),
-            c.getBytes("onnx.tensorrt.max-workspace-size")));
+            c.getBytes("onnx.tensorrt.max-workspace-size")),
+        c.getString("plan"));
   }
 }

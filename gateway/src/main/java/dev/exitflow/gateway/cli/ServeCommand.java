@@ -5,11 +5,17 @@ import com.typesafe.config.ConfigFactory;
 import dev.exitflow.gateway.ExitflowService;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.plan.Plan;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code exitflow serve}: the HTTP and WebSocket gateway in front of the actor runtime, until
@@ -23,11 +29,27 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--host", description = "Bind address (default: exitflow.gateway.host, 127.0.0.1)")
   String host;
 
+  @Option(names = "--plan", paramLabel = "FILE",
+      description = "Serve the model as this plan says (its model, exits, adapters, keep ratios, drops; see plans/); "
+          + "default: exitflow.model.plan")
+  Path plan;
+
   @Mixin ModelOption model;
+
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
+    if (plan != null && model.model != null) {
+      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
+    }
     Config config = ConfigFactory.load();
+    if (plan != null) {
+      config = ConfigFactory.parseMap(Map.of("exitflow.model.plan", plan.toAbsolutePath().toString()))
+          .withFallback(config);
+    }
+    String planFile = config.getString("exitflow.model.plan");
+    Plan served = planFile.isEmpty() ? null : Plan.read(Path.of(planFile));
     GatewaySettings settings = GatewaySettings.create(config);
     if (port != null) {
       settings = settings.withPort(port);
@@ -35,12 +57,15 @@ final class ServeCommand implements Callable<Integer> {
     if (host != null) {
       settings = settings.withHost(host);
     }
-    ModelDescriptor descriptor = model.resolve();
+    // A plan names its model; the runtime checks that the two agree.
+    ModelDescriptor descriptor = model.model == null && served != null ? model.resolve(served.model()) : model.resolve();
     ExitflowService service = ExitflowService.start(config, descriptor, settings);
     String where = "http://" + service.server().host() + ":" + service.server().port();
     System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
-    service.ready().thenRun(() -> System.err.printf("exitflow: ready: %s on %s (exits %s)%s%n", descriptor.name(),
-        where, descriptor.exitLayers(), service.runtime() == null ? ", as a worker node" : ""));
+    String as = served == null ? "" : " as plan " + served.name();
+    service.ready().thenRun(() -> System.err.printf("exitflow: ready: %s%s on %s (exits %s)%s%n", descriptor.name(), as,
+        where, service.runtime() == null ? "of the gateways" : service.runtime().exitLayers(),
+        service.runtime() == null ? ", as a worker node" : ""));
     service.kafka().whenComplete((kafka, error) -> {
       if (error != null) {
         System.err.printf("exitflow: the Kafka pipeline did not start: %s%n", error.getMessage());

@@ -56,8 +56,20 @@ public final class StagedEncoder implements AutoCloseable {
    */
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
       throws OrtException {
-    ExitAdapters adapters = savedAdapters(compiled, settings);
-    return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters), 1.0);
+    return openStage(compiled, spec, settings, Plan.of(compiled.model()));
+  }
+
+  /** Like {@link #openStage(CompiledModel, StageSpec, ModelSettings)}, pruning and using adapters as {@code plan} says. */
+  public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, Plan plan)
+      throws OrtException {
+    ExitAdapters adapters = savedAdapters(compiled, planned(settings, plan));
+    return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters),
+        plan.keepRatioInto(spec.index() - 1));
+  }
+
+  /** The settings with adapters on only if both they and the plan enable them. */
+  private static ModelSettings planned(ModelSettings settings, Plan plan) {
+    return settings.withAdapters(settings.adaptersEnabled() && plan.useAdapters());
   }
 
   /** A stage session on the first configured execution provider that works. */
@@ -144,9 +156,9 @@ public final class StagedEncoder implements AutoCloseable {
    * The exit heads of a compiled model, one per stage, with its saved adapters when enabled: for a
    * runtime that opens its stage sessions apart (one worker each) and needs the heads too.
    */
-  public static List<ExitHead> openHeads(ModelDescriptor model, CompiledModel compiled, ModelSettings settings)
-      throws OrtException {
-    ExitAdapters adapters = savedAdapters(compiled, settings);
+  public static List<ExitHead> openHeads(ModelDescriptor model, CompiledModel compiled, ModelSettings settings,
+      Plan plan) throws OrtException {
+    ExitAdapters adapters = savedAdapters(compiled, planned(settings, plan));
     OrtEnvironment env = OrtSessions.environment(settings);
     List<ExitHead> heads = new ArrayList<>();
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {

@@ -1,0 +1,72 @@
+package dev.exitflow.actors;
+
+import ai.onnxruntime.OrtException;
+import com.typesafe.config.Config;
+import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelRepository;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.compile.CompiledModel;
+import dev.exitflow.model.compile.StageCache;
+import dev.exitflow.model.compile.StageSpec;
+import dev.exitflow.model.plan.Plan;
+import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.StageSession;
+import dev.exitflow.model.runtime.StagedEncoder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * The model as the runtime serves it: run as the configured plan says ({@code exitflow.model.plan};
+ * the model as it comes when none), compiled or found in the stage cache. Gateways and worker
+ * nodes build it the same way, so their stages, adapters and keep ratios agree.
+ */
+record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, ModelSettings settings) {
+
+  /** Compiles (or finds in the cache) {@code model} run as the configured plan. Blocks while compiling. */
+  static ServedModel load(ModelDescriptor model, Config config) {
+    ModelSettings settings = ModelSettings.create(config);
+    Plan plan = settings.plan().isEmpty() ? Plan.of(model.name()) : Plan.read(Path.of(settings.plan()));
+    String planModel = new ModelRepository(settings).resolve(plan.model()).name();
+    if (!planModel.equals(model.name())) {
+      throw new InvalidInputException("plan_model_mismatch",
+          "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
+    }
+    ModelDescriptor planned = plan.apply(model);
+    return new ServedModel(planned, plan, new StageCache(settings.cacheDir()).load(planned, plan.drops()), settings);
+  }
+
+  /** One exit head per stage, with the compiled stages' adapters when the plan and settings enable them. */
+  List<ExitHead> heads() {
+    try {
+      return StagedEncoder.openHeads(model, compiled, settings, plan);
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
+    }
+  }
+
+  /** A session of stage {@code stage} (0-based) for a worker with these settings (its providers). */
+  StageSession openStage(int stage, ModelSettings worker) throws OrtException {
+    return StagedEncoder.openStage(compiled, compiled.stages().get(stage), worker, plan);
+  }
+
+  /**
+   * The Receptionist keys of the stages. They name the model, its compiled form (which includes
+   * the plan's exits and drops) and its keep ratios, so a gateway never batches onto workers of
+   * another model, version or plan.
+   */
+  List<ServiceKey<StageWorker.Command>> workerKeys() {
+    String pruning = plan.keepRatios().isEmpty() ? ""
+        : "-keep" + plan.keepRatios().stream().map(String::valueOf).collect(Collectors.joining("_"));
+    List<ServiceKey<StageWorker.Command>> keys = new ArrayList<>();
+    for (StageSpec spec : compiled.stages()) {
+      keys.add(ServiceKey.create(StageWorker.Command.class, "exitflow-" + compiled.model() + "-"
+          + compiled.directory().getFileName() + pruning + (plan.useAdapters() ? "" : "-plain")
+          + "-stage-" + spec.index()));
+    }
+    return keys;
+  }
+}
