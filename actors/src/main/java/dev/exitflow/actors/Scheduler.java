@@ -179,6 +179,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       m.replyTo().tell(StatusReply.error(new ShuttingDown()));
       return this;
     }
+    if (plan.clustered() && !ready) {
+      m.replyTo().tell(StatusReply.error(new NoWorkers(stagesWithoutWorkers())));
+      return this;
+    }
     int target = targetStage(m.request().exit());
     if (target < 0) { // the runtime's API validates first; this guards direct senders
       m.replyTo().tell(StatusReply.error(InvalidInputException.unknownExit(
@@ -253,6 +257,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       ready = !ready;
       plan.readiness().accept(ready);
     }
+  }
+
+  /** Stages (counted from 1) no known worker serves. */
+  private List<Integer> stagesWithoutWorkers() {
+    List<Integer> missing = new ArrayList<>();
+    for (int s = 0; s < plan.stages(); s++) {
+      if (!workers.containsValue(s)) {
+        missing.add(s + 1);
+      }
+    }
+    return missing;
   }
 
   /** Ready: every local worker has its session open, or (in a cluster) every stage has a worker. */

@@ -100,6 +100,8 @@ class ClusterTest {
     systems.get(1).terminate(); // the only node with stage 1 workers
     awaitStats(gateway.runtime, s -> s.workers() == 2, "stage 1's worker is gone");
     assertTrue(!gateway.runtime.isReady(), "not ready while a stage has no worker anywhere");
+    Throwable refused = EncoderRuntimeTest.failure(gateway.runtime.submit(EmbeddingRequest.of("anyone?", ExitPolicy.Deep.INSTANCE)));
+    assertTrue(refused instanceof NoWorkers && refused.getMessage().contains("[1]"), String.valueOf(refused));
   }
 
   private record Node(Config config, ModelDescriptor model, EncoderRuntime runtime) {}

@@ -1,6 +1,7 @@
 package dev.exitflow.gateway.http;
 
 import dev.exitflow.actors.InferenceFailed;
+import dev.exitflow.actors.NoWorkers;
 import dev.exitflow.actors.WorkerLost;
 import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.ShuttingDown;
@@ -61,8 +62,9 @@ public record ApiError(int status, String type, String code, String message, Dur
     if (e instanceof ShuttingDown s) {
       return new ApiError(503, "server_error", s.code(), s.getMessage(), Duration.ofSeconds(1));
     }
-    if (e instanceof WorkerLost w) { // nothing wrong with the request: safe to send again
-      return new ApiError(503, "server_error", w.code(), w.getMessage(), Duration.ofSeconds(1));
+    if (e instanceof WorkerLost || e instanceof NoWorkers) { // nothing wrong with the request: safe to send again
+      ExitflowException x = (ExitflowException) e;
+      return new ApiError(503, "server_error", x.code(), x.getMessage(), Duration.ofSeconds(1));
     }
     if (e instanceof InferenceFailed f) {
       return new ApiError(500, "server_error", f.code(), f.getMessage(), null);

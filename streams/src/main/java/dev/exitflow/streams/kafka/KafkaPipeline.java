@@ -3,6 +3,7 @@ package dev.exitflow.streams.kafka;
 import com.typesafe.config.Config;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.InferenceFailed;
+import dev.exitflow.actors.NoWorkers;
 import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.WorkerLost;
 import dev.exitflow.model.InvalidInputException;
@@ -56,8 +57,8 @@ import org.slf4j.LoggerFactory;
  * numbered in consumption order); it never fails. The <b>inference flow</b> (unordered) emits each
  * result as soon as it is done and backpressures at {@code parallelism} requests in the runtime.
  * <b>settle</b> (unordered, same parallelism) emits a result once it is final: an {@link
- * Overloaded} refusal is submitted again after the runtime's retry-after (a {@link WorkerLost} after
- * a short pause), an {@link
+ * Overloaded} refusal is submitted again after the runtime's retry-after (a {@link WorkerLost} or
+ * {@link NoWorkers} after a short pause), an {@link
  * InferenceFailed} once more; an unexpected error fails the stream. <b>resequence</b> emits results
  * back in consumption order, so order per partition is kept and a committed offset never passes a
  * record whose result is not out. The <b>producer</b> emits each record's offset once its result
@@ -184,7 +185,7 @@ public final class KafkaPipeline {
       long wait = Math.max(settings.overloadMinBackoff().toMillis(), overloaded.retryAfter().toMillis());
       return resubmit(runtime, scored, attempt, wait);
     }
-    if (error instanceof WorkerLost && !stopping.get()) { // a cluster node went away: another worker will do
+    if ((error instanceof WorkerLost || error instanceof NoWorkers) && !stopping.get()) { // cluster nodes come and go
       return resubmit(runtime, scored, attempt, settings.overloadMinBackoff().toMillis());
     }
     if (error instanceof InferenceFailed && attempt == 0) {
