@@ -32,6 +32,11 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
   Double penalty;
 
+  @Option(names = "--means-and-sep",
+      description = "Adapters read only each layer's content mean and, from layer 1 on, its [SEP] state (no [CLS]): "
+          + "fewer features to multiply; better for the int8 model, worse for fp32")
+  boolean meansAndSep;
+
   @Option(names = "--plan", paramLabel = "FILE",
       description = "Fit the adapters of this plan's stages (its model, exits and drops; keep ratios are not applied, "
           + "so pruned plans use the adapters of their unpruned stages); instead of --model")
@@ -59,7 +64,7 @@ final class CalibrateCommand implements Callable<Integer> {
     try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings(), p)) {
       // One step per sentence embedded, then as many for the fit (one shared solve for all exits).
       try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), 2L * sentences.size(), "steps")) {
-        adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, new AdapterCalibrator.Listener() {
+        adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, meansAndSep, new AdapterCalibrator.Listener() {
           @Override
           public void embedded(int n) {
             bar.stepBy(n);

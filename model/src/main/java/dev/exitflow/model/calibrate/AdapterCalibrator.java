@@ -31,9 +31,18 @@ public final class AdapterCalibrator {
 
   private AdapterCalibrator() {}
 
-  /** {@code encoder} must come from {@link StagedEncoder#openForCalibration}. */
+  /** {@code encoder} must come from {@link StagedEncoder#openForCalibration}; adapters read every feature. */
   public static ExitAdapters calibrate(StagedEncoder encoder, List<String> corpus, double penalty, Listener listener)
       throws OrtException {
+    return calibrate(encoder, corpus, penalty, false, listener);
+  }
+
+  /**
+   * As above; with {@code meansAndSep} the adapters read only the content means and the [SEP]
+   * states of layers 1 and up (see {@link LayerFeatures#meansAndSep}), which suits the int8 model.
+   */
+  public static ExitAdapters calibrate(StagedEncoder encoder, List<String> corpus, double penalty, boolean meansAndSep,
+      Listener listener) throws OrtException {
     List<Integer> exits = encoder.exits().layers();
     int deep = exits.size() - 1;
     int hidden = encoder.hiddenSize();
@@ -53,7 +62,7 @@ public final class AdapterCalibrator {
       List<HiddenState> states = out.split();
       for (int k = 0; k < batch.size(); k++) {
         HiddenState s = states.get(k);
-        features[members.get(k)] = s.features();
+        features[members.get(k)] = meansAndSep ? LayerFeatures.meansAndSep(s.features(), hidden) : s.features();
         targets[members.get(k)] = encoder.head(deep).apply(s, null);
       }
       listener.embedded(batch.size());

@@ -17,12 +17,17 @@ import dev.exitflow.model.adapter.ExitAdapter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
  * An exit adapter run by ONNX Runtime as a tiny graph (Sub, MatMul, Add) over the whole batch.
  * The same product in plain Java ran at about 4 GFLOP/s, which cost the shallow exit half its
- * throughput; ONNX Runtime's vectorised GEMM makes it a small fraction of a stage.
+ * throughput; ONNX Runtime's vectorised GEMM makes it a small fraction of a stage. Features whose
+ * weights are all 0 (constant in the corpus, such as the embeddings' [CLS] state, or left out by
+ * calibration, see {@link LayerFeatures#meansAndSep}) are left out of the
+ * product, so the graph multiplies only the features the adapter reads.
  */
 final class AdapterSession implements AutoCloseable {
   private static final String IN = "features";
@@ -31,11 +36,46 @@ final class AdapterSession implements AutoCloseable {
   private final OrtEnvironment env;
   private final OrtSession session;
   private final ExitAdapter adapter;
+  /** Runs of features the adapter reads: [from, to) pairs, ascending. */
+  private final int[] runs;
+  private final int used;
 
   AdapterSession(OrtEnvironment env, ExitAdapter adapter, OrtSession.SessionOptions options) throws OrtException {
     this.env = env;
     this.adapter = adapter;
-    this.session = env.createSession(graph(adapter).toByteArray(), options);
+    this.runs = usedRuns(adapter);
+    int n = 0;
+    for (int r = 0; r < runs.length; r += 2) {
+      n += runs[r + 1] - runs[r];
+    }
+    this.used = n;
+    this.session = env.createSession(graph(adapter, runs, used).toByteArray(), options);
+  }
+
+  /** Features the product reads (those with a non-zero weight). */
+  int usedFeatures() {
+    return used;
+  }
+
+  private static int[] usedRuns(ExitAdapter a) {
+    int hidden = a.hiddenSize();
+    float[] w = a.weights();
+    List<Integer> runs = new ArrayList<>();
+    boolean open = false;
+    for (int j = 0; j < a.features(); j++) {
+      boolean nonZero = false;
+      for (int d = 0; d < hidden && !nonZero; d++) {
+        nonZero = w[j * hidden + d] != 0f;
+      }
+      if (nonZero != open) {
+        runs.add(j);
+        open = nonZero;
+      }
+    }
+    if (open) {
+      runs.add(a.features());
+    }
+    return runs.stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** Unnormalised adapted embeddings of a batch of feature vectors. */
@@ -43,16 +83,20 @@ final class AdapterSession implements AutoCloseable {
     int n = features.length;
     int width = adapter.features();
     int hidden = adapter.hiddenSize();
-    float[] flat = new float[n * width];
+    float[] flat = new float[n * used];
     for (int b = 0; b < n; b++) {
       float[] x = features[b];
       if (x == null || x.length != width) {
         throw new IllegalStateException("adapter for exit " + adapter.exitLayer() + " needs " + width + " features, got "
             + (x == null ? "none (the stages were opened without feature collection)" : x.length));
       }
-      System.arraycopy(x, 0, flat, b * width, width);
+      int at = b * used;
+      for (int r = 0; r < runs.length; r += 2) {
+        System.arraycopy(x, runs[r], flat, at, runs[r + 1] - runs[r]);
+        at += runs[r + 1] - runs[r];
+      }
     }
-    try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(flat), new long[] {n, width});
+    try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(flat), new long[] {n, used});
         OrtSession.Result result = session.run(Map.of(IN, in))) {
       FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
       float[][] ys = new float[n][hidden];
@@ -63,13 +107,23 @@ final class AdapterSession implements AutoCloseable {
     }
   }
 
-  private static ModelProto graph(ExitAdapter a) {
+  private static ModelProto graph(ExitAdapter a, int[] runs, int used) {
+    int hidden = a.hiddenSize();
+    float[] mean = new float[used];
+    float[] weights = new float[used * hidden];
+    int at = 0;
+    for (int r = 0; r < runs.length; r += 2) {
+      int length = runs[r + 1] - runs[r];
+      System.arraycopy(a.inputMean(), runs[r], mean, at, length);
+      System.arraycopy(a.weights(), runs[r] * hidden, weights, at * hidden, length * hidden);
+      at += length;
+    }
     GraphProto g = GraphProto.newBuilder()
         .setName("exit-" + a.exitLayer() + "-adapter")
-        .addInput(info(IN, a.features()))
-        .addOutput(info(OUT, a.hiddenSize()))
-        .addInitializer(floats("mean", a.inputMean(), a.features()))
-        .addInitializer(floats("weights", a.weights(), a.features(), a.hiddenSize()))
+        .addInput(info(IN, used))
+        .addOutput(info(OUT, hidden))
+        .addInitializer(floats("mean", mean, used))
+        .addInitializer(floats("weights", weights, used, hidden))
         .addNode(NodeProto.newBuilder().setOpType("Sub").setName("centre")
             .addInput(IN).addInput("mean").addOutput("centred"))
         .addInitializer(floats("bias", a.bias(), a.hiddenSize()))
