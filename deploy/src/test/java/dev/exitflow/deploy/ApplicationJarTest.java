@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,13 +23,12 @@ import org.junit.jupiter.api.Timeout;
  * tests cannot see, such as configuration files lost when the jar is shaded.
  */
 class ApplicationJarTest {
-  private static final Pattern READY = Pattern.compile("ready: .* on (http://127\\.0\\.0\\.1:\\d+)");
 
   /** The jar serves a plan (the int8 model, pruning between its stages), and exits 0 on SIGTERM. */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void servesAPlanAndStopsCleanlyOnSigterm() throws Exception {
-    Path jar = Path.of("../gateway/target/exitflow.jar");
+    Path jar = ClusterProcesses.JAR;
     assertTrue(Files.isRegularFile(jar), "the application jar is built before this module's tests");
     Path plan = Files.createDirectories(Path.of("target")).resolve("packaged-plan.json");
     Files.writeString(plan, "{\"name\": \"packaged\", \"model\": \"all-minilm-l6-v2-q\", \"keep_ratios\": [1.0, 0.75]}");
@@ -43,7 +41,7 @@ class ApplicationJarTest {
       StringBuilder log = new StringBuilder();
       for (String line; url == null && (line = out.readLine()) != null; ) {
         log.append(line).append('\n');
-        Matcher m = READY.matcher(line);
+        Matcher m = ClusterProcesses.READY.matcher(line);
         if (m.find()) {
           url = m.group(1);
         }
@@ -71,15 +69,12 @@ class ApplicationJarTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void aGatewayProcessServesWithAWorkerProcess() throws Exception {
-    int seedPort;
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      seedPort = s.getLocalPort();
-    }
+    int seedPort = ClusterProcesses.freePort();
     Path logs = Files.createDirectories(Path.of("target/cluster-logs"));
-    Process gateway = node("gateway", seedPort, seedPort, logs.resolve("gateway.log"));
-    Process worker = node("worker", 0, seedPort, logs.resolve("worker.log"));
+    Process gateway = ClusterProcesses.node("gateway", seedPort, seedPort, logs.resolve("gateway.log"));
+    Process worker = ClusterProcesses.node("worker", 0, seedPort, logs.resolve("worker.log"));
     try {
-      String url = awaitReady(logs.resolve("gateway.log"), gateway);
+      String url = ClusterProcesses.awaitReady(logs.resolve("gateway.log"), gateway);
       String longText = "a worker on another node computes every layer of this long request ".repeat(30);
       HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/v1/embed"))
           .header("Content-Type", "application/json")
@@ -96,29 +91,5 @@ class ApplicationJarTest {
       gateway.destroyForcibly();
       worker.destroyForcibly();
     }
-  }
-
-  /** A cluster node configured the way the container images are: through environment variables. */
-  private static Process node(String role, int clusterPort, int seedPort, Path log) throws Exception {
-    ProcessBuilder b = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
-        "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
-        "-jar", Path.of("../gateway/target/exitflow.jar").toString(), "serve", "--port", "0")
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    b.environment().putAll(java.util.Map.of("EXITFLOW_CLUSTER", "on", "EXITFLOW_ROLES", role,
-        "EXITFLOW_CLUSTER_PORT", String.valueOf(clusterPort),
-        "EXITFLOW_SEED_NODES", "pekko://exitflow@127.0.0.1:" + seedPort));
-    return b.start();
-  }
-
-  private static String awaitReady(Path log, Process p) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    while (System.nanoTime() < deadline && p.isAlive()) {
-      Matcher m = READY.matcher(Files.readString(log));
-      if (m.find()) {
-        return m.group(1);
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("never ready:\n" + Files.readString(log));
   }
 }
