@@ -7,6 +7,7 @@ import java.time.Duration;
 public record GatewaySettings(
     String host,
     int port,
+    int backlog,
     String apiKey,
     long maxBodyBytes,
     int maxInputs,
@@ -22,6 +23,7 @@ public record GatewaySettings(
     return new GatewaySettings(
         c.getString("host"),
         c.getInt("port"),
+        c.getInt("backlog"),
         c.getString("api-key"),
         c.getBytes("limits.max-body-bytes"),
         c.getInt("limits.max-inputs"),
@@ -34,12 +36,12 @@ public record GatewaySettings(
   }
 
   public GatewaySettings withPort(int p) {
-    return new GatewaySettings(host, p, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+    return new GatewaySettings(host, p, backlog, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
         websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 
   public GatewaySettings withHost(String h) {
-    return new GatewaySettings(h, port, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+    return new GatewaySettings(h, port, backlog, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
         websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 }
