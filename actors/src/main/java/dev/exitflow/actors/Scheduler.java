@@ -215,7 +215,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   /** Time for everything in flight to drain at the first stage's measured rate; at least one batch delay. */
   private Duration retryAfter(long now) {
-    long wait = batchers[0].expectedWaitNanos(now, settings.workersPerStage());
+    long wait = batchers[0].expectedWaitNanos(now, workersAt(0));
     return Duration.ofNanos(Math.max(wait, settings.batching().maxQueueDelay().toNanos() * 10));
   }
 
@@ -257,6 +257,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       ready = !ready;
       plan.readiness().accept(ready);
     }
+  }
+
+  /**
+   * Workers serving a stage, for wait estimates: the configured number in one process; in a
+   * cluster those known now (at least one, so an estimate stays finite while a stage has none).
+   */
+  private int workersAt(int stage) {
+    if (!plan.clustered()) {
+      return settings.workersPerStage();
+    }
+    return (int) Math.max(1, workers.values().stream().filter(s -> s == stage).count());
   }
 
   /** Stages (counted from 1) no known worker serves. */
@@ -340,7 +351,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     List<HiddenState> states = d.states();
     long now = System.nanoTime();
     long nextStageNanos = stage < lastStage
-        ? batchers[stage + 1].expectedWaitNanos(now, settings.workersPerStage()) + batchers[stage + 1].expectedComputeNanos()
+        ? batchers[stage + 1].expectedWaitNanos(now, workersAt(stage + 1)) + batchers[stage + 1].expectedComputeNanos()
         : 0;
     for (int i = 0; i < states.size(); i++) {
       Pending p = batch.members().get(i);
@@ -453,8 +464,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
     double worst = 0;
-    for (StageBatcher b : batchers) {
-      worst = Math.max(worst, b.expectedWaitNanos(now, settings.workersPerStage()));
+    for (int s = 0; s < batchers.length; s++) {
+      worst = Math.max(worst, batchers[s].expectedWaitNanos(now, workersAt(s)));
     }
     controller.update(worst / settings.controller().targetQueueDelay().toNanos());
     return this;
@@ -463,8 +474,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private Behavior<Command> onGetStats(GetStats m) {
     long now = System.nanoTime();
     List<StageStats> stages = new ArrayList<>();
-    for (StageBatcher b : batchers) {
-      stages.add(b.stats(now, settings.workersPerStage()));
+    for (int s = 0; s < batchers.length; s++) {
+      stages.add(batchers[s].stats(now, workersAt(s)));
     }
     m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
         Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
