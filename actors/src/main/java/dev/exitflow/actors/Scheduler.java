@@ -7,7 +7,6 @@ import dev.exitflow.model.runtime.PaddedBatch;
 import dev.exitflow.model.runtime.StageSession;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -107,9 +106,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final RuntimeSettings settings;
   private final int lastStage;
   private final StageBatcher[] batchers;
-  private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
-  /** Every worker known to be serving, with its stage. */
-  private final Map<ActorRef<StageWorker.Command>, Integer> workers = new HashMap<>();
+  private final WorkerPool workers;
   private final Map<String, Long> batchesByNode = new TreeMap<>();
   private final Map<Long, RunningBatch> running = new HashMap<>();
   private final DepthController controller;
@@ -136,11 +133,11 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.batchers = new StageBatcher[plan.stages()];
     this.controller = new DepthController(plan.stages(), settings.controller());
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
+    this.workers = new WorkerPool(plan.stages(), plan.clustered() ? 0 : settings.workersPerStage());
     for (int s = 0; s < plan.stages(); s++) {
       // Later stages need no capacity of their own: admission bounds everything in flight.
       int capacity = s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE;
       batchers[s] = new StageBatcher(s, settings.batching(), capacity);
-      idle.add(new ArrayDeque<>());
       for (int w = 0; w < settings.workersPerStage() && !plan.clustered(); w++) {
         int stage = s;
         int worker = w;
@@ -180,7 +177,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return this;
     }
     if (plan.clustered() && !ready) {
-      m.replyTo().tell(StatusReply.error(new NoWorkers(stagesWithoutWorkers())));
+      m.replyTo().tell(StatusReply.error(new NoWorkers(workers.stagesWithoutWorkers())));
       return this;
     }
     int target = targetStage(m.request().exit());
@@ -215,7 +212,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   /** Time for everything in flight to drain at the first stage's measured rate; at least one batch delay. */
   private Duration retryAfter(long now) {
-    long wait = batchers[0].expectedWaitNanos(now, workersAt(0));
+    long wait = batchers[0].expectedWaitNanos(now, workers.workersAt(0));
     return Duration.ofNanos(Math.max(wait, settings.batching().maxQueueDelay().toNanos() * 10));
   }
 
@@ -231,9 +228,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     StageWorker.BatchFailed f = (StageWorker.BatchFailed) o;
     RunningBatch batch = running.remove(f.batchId());
     // The worker restarts with a fresh session; runs sent meanwhile wait in its stash.
-    if (workers.containsKey(f.worker())) {
-      idle.get(f.stage()).add(f.worker());
-    }
+    workers.release(f.worker(), f.stage());
     if (batch != null && f.ran()) {
       batch.members().forEach(p -> fail(p, new InferenceFailed(f.stage(), f.error())));
     } else if (batch != null) {
@@ -244,49 +239,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   /** A worker starts serving: it is watched, and idle until given a batch. */
   private void join(ActorRef<StageWorker.Command> worker, int stage) {
-    if (workers.putIfAbsent(worker, stage) != null) {
-      return;
+    if (workers.join(worker, stage)) {
+      getContext().watchWith(worker, new WorkerGone(worker));
+      updateReadiness();
     }
-    getContext().watchWith(worker, new WorkerGone(worker));
-    idle.get(stage).add(worker);
-    updateReadiness();
   }
 
   private void updateReadiness() {
-    if (isReady() != ready) {
+    if (workers.complete() != ready) {
       ready = !ready;
       plan.readiness().accept(ready);
     }
-  }
-
-  /**
-   * Workers serving a stage, for wait estimates: the configured number in one process; in a
-   * cluster those known now (at least one, so an estimate stays finite while a stage has none).
-   */
-  private int workersAt(int stage) {
-    if (!plan.clustered()) {
-      return settings.workersPerStage();
-    }
-    return (int) Math.max(1, workers.values().stream().filter(s -> s == stage).count());
-  }
-
-  /** Stages (counted from 1) no known worker serves. */
-  private List<Integer> stagesWithoutWorkers() {
-    List<Integer> missing = new ArrayList<>();
-    for (int s = 0; s < plan.stages(); s++) {
-      if (!workers.containsValue(s)) {
-        missing.add(s + 1);
-      }
-    }
-    return missing;
-  }
-
-  /** Ready: every local worker has its session open, or (in a cluster) every stage has a worker. */
-  private boolean isReady() {
-    if (!plan.clustered()) {
-      return workers.size() == plan.stages() * settings.workersPerStage();
-    }
-    return workers.values().stream().distinct().count() == plan.stages();
   }
 
   /** The Receptionist's view of one stage's workers changed: join the new ones, give up on the missing. */
@@ -294,22 +257,17 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     int stage = plan.workerKeys().indexOf(m.listing().getKey());
     Set<ActorRef<StageWorker.Command>> listed = m.listing().getServiceInstances(plan.workerKeys().get(stage));
     listed.forEach(w -> join(w, stage));
-    workers.entrySet().stream()
-        .filter(e -> e.getValue() == stage && !listed.contains(e.getKey()))
-        .map(Map.Entry::getKey)
-        .toList()
-        .forEach(w -> lost(w, "left the cluster"));
+    workers.unlisted(stage, listed).forEach(w -> lost(w, "left the cluster"));
     return afterChange(stage);
   }
 
   /** A worker is gone (its node left or crashed, or it stopped): its running batches go to another worker. */
   private void lost(ActorRef<StageWorker.Command> worker, String why) {
-    Integer stage = workers.remove(worker);
+    Integer stage = workers.leave(worker);
     if (stage == null) {
       return;
     }
     getContext().unwatch(worker);
-    idle.get(stage).remove(worker);
     List<Long> itsBatches = running.entrySet().stream()
         .filter(e -> e.getValue().worker().equals(worker))
         .map(Map.Entry::getKey)
@@ -338,9 +296,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   private Behavior<Command> onBatchDone(StageWorker.BatchDone d) {
     int stage = d.stage();
-    if (workers.containsKey(d.worker())) {
-      idle.get(stage).add(d.worker());
-    }
+    workers.release(d.worker(), stage);
     RunningBatch batch = running.remove(d.batchId());
     if (batch == null) {
       return afterChange(stage); // failed by a drain timeout, or re-queued when its worker was thought lost
@@ -351,7 +307,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     List<HiddenState> states = d.states();
     long now = System.nanoTime();
     long nextStageNanos = stage < lastStage
-        ? batchers[stage + 1].expectedWaitNanos(now, workersAt(stage + 1)) + batchers[stage + 1].expectedComputeNanos()
+        ? batchers[stage + 1].expectedWaitNanos(now, workers.workersAt(stage + 1)) + batchers[stage + 1].expectedComputeNanos()
         : 0;
     for (int i = 0; i < states.size(); i++) {
       Pending p = batch.members().get(i);
@@ -410,12 +366,11 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   /** Sends every due batch of a stage to its idle workers, then re-arms the stage's delay timer. */
   private void dispatch(int stage) {
     StageBatcher b = batchers[stage];
-    ArrayDeque<ActorRef<StageWorker.Command>> free = idle.get(stage);
     long now = System.nanoTime();
-    while (!free.isEmpty() && b.due(now, draining)) {
+    while (workers.hasIdle(stage) && b.due(now, draining)) {
       List<Pending> members = b.nextBatch(now);
       long id = nextBatchId++;
-      ActorRef<StageWorker.Command> worker = free.poll();
+      ActorRef<StageWorker.Command> worker = workers.take(stage);
       running.put(id, new RunningBatch(stage, members, worker));
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       PaddedBatch input = stage == 0 ? null
@@ -423,7 +378,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       boolean collect = members.stream().anyMatch(p -> needsFeatures(p, stage));
       worker.tell(new StageWorker.Run(id, tokens, input, collect, outcomes));
     }
-    if (!b.isEmpty() && !free.isEmpty()) {
+    if (!b.isEmpty() && workers.hasIdle(stage)) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
     }
   }
@@ -465,7 +420,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     double worst = 0;
     for (int s = 0; s < batchers.length; s++) {
-      worst = Math.max(worst, batchers[s].expectedWaitNanos(now, workersAt(s)));
+      worst = Math.max(worst, batchers[s].expectedWaitNanos(now, workers.workersAt(s)));
     }
     controller.update(worst / settings.controller().targetQueueDelay().toNanos());
     return this;
@@ -475,7 +430,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     List<StageStats> stages = new ArrayList<>();
     for (int s = 0; s < batchers.length; s++) {
-      stages.add(batchers[s].stats(now, workersAt(s)));
+      stages.add(batchers[s].stats(now, workers.workersAt(s)));
     }
     m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
         Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));

@@ -1,0 +1,107 @@
+package dev.exitflow.actors;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The Scheduler's view of its stage workers: which serve which stage, and which are idle (each
+ * idle entry is one batch the worker may be given). In one process the pool is complete once the
+ * configured number of workers per stage has joined; in a cluster workers come and go, and the
+ * pool is complete while every stage has at least one.
+ */
+final class WorkerPool {
+  private final int stages;
+  /** Workers per stage in one process; 0 in a cluster, where the number varies. */
+  private final int fixedPerStage;
+  private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
+  private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
+
+  WorkerPool(int stages, int fixedPerStage) {
+    this.stages = stages;
+    this.fixedPerStage = fixedPerStage;
+    for (int s = 0; s < stages; s++) {
+      idle.add(new ArrayDeque<>());
+    }
+  }
+
+  /** Adds a worker, idle; false when it is already known (e.g. announcing itself after a restart). */
+  boolean join(ActorRef<StageWorker.Command> worker, int stage) {
+    if (stageOf.putIfAbsent(worker, stage) != null) {
+      return false;
+    }
+    idle.get(stage).add(worker);
+    return true;
+  }
+
+  /** Removes a worker; returns the stage it served, or null when it was not known. */
+  Integer leave(ActorRef<StageWorker.Command> worker) {
+    Integer stage = stageOf.remove(worker);
+    if (stage != null) {
+      idle.get(stage).remove(worker);
+    }
+    return stage;
+  }
+
+  /** A worker answered a batch: it may take another, unless it has left meanwhile. */
+  void release(ActorRef<StageWorker.Command> worker, int stage) {
+    if (stageOf.containsKey(worker)) {
+      idle.get(stage).add(worker);
+    }
+  }
+
+  boolean hasIdle(int stage) {
+    return !idle.get(stage).isEmpty();
+  }
+
+  /** Takes an idle worker of the stage (call only when {@link #hasIdle} says there is one). */
+  ActorRef<StageWorker.Command> take(int stage) {
+    return idle.get(stage).poll();
+  }
+
+  /** The known workers of a stage not in {@code listed}: those the Receptionist no longer lists. */
+  List<ActorRef<StageWorker.Command>> unlisted(int stage, Set<ActorRef<StageWorker.Command>> listed) {
+    return stageOf.entrySet().stream()
+        .filter(e -> e.getValue() == stage && !listed.contains(e.getKey()))
+        .map(Map.Entry::getKey)
+        .toList();
+  }
+
+  /**
+   * Workers serving a stage, for wait estimates: the configured number in one process; in a
+   * cluster those known now (at least one, so an estimate stays finite while a stage has none).
+   */
+  int workersAt(int stage) {
+    if (fixedPerStage > 0) {
+      return fixedPerStage;
+    }
+    return (int) Math.max(1, stageOf.values().stream().filter(s -> s == stage).count());
+  }
+
+  /** Stages (counted from 1) no known worker serves. */
+  List<Integer> stagesWithoutWorkers() {
+    List<Integer> missing = new ArrayList<>();
+    for (int s = 0; s < stages; s++) {
+      if (!stageOf.containsValue(s)) {
+        missing.add(s + 1);
+      }
+    }
+    return missing;
+  }
+
+  /** Every local worker has joined, or (in a cluster) every stage has a worker. */
+  boolean complete() {
+    if (fixedPerStage > 0) {
+      return stageOf.size() == stages * fixedPerStage;
+    }
+    return stageOf.values().stream().distinct().count() == stages;
+  }
+
+  int size() {
+    return stageOf.size();
+  }
+}

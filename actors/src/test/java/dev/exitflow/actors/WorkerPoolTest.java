@@ -1,0 +1,62 @@
+package dev.exitflow.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class WorkerPoolTest {
+  private static final ActorTestKit KIT = ActorTestKit.create();
+
+  @AfterAll
+  static void stop() {
+    KIT.shutdownTestKit();
+  }
+
+  private static ActorRef<StageWorker.Command> worker() {
+    return KIT.<StageWorker.Command>createTestProbe().ref();
+  }
+
+  @Test
+  void inOneProcessThePoolIsCompleteWithEveryConfiguredWorker() {
+    WorkerPool pool = new WorkerPool(2, 2);
+    ActorRef<StageWorker.Command> a = worker();
+    assertTrue(pool.join(a, 0));
+    assertFalse(pool.join(a, 0), "a restarted worker announcing itself again is no new worker");
+    pool.join(worker(), 0);
+    pool.join(worker(), 1);
+    assertFalse(pool.complete());
+    pool.join(worker(), 1);
+    assertTrue(pool.complete());
+    assertEquals(2, pool.workersAt(1));
+  }
+
+  @Test
+  void inAClusterWorkersComeAndGo() {
+    WorkerPool pool = new WorkerPool(2, 0);
+    ActorRef<StageWorker.Command> first = worker();
+    ActorRef<StageWorker.Command> second = worker();
+    pool.join(first, 0);
+    assertEquals(List.of(2), pool.stagesWithoutWorkers());
+    assertEquals(1, pool.workersAt(1), "an estimate needs at least one");
+    pool.join(second, 1);
+    assertTrue(pool.complete());
+
+    assertEquals(first, pool.take(0));
+    assertFalse(pool.hasIdle(0));
+    assertEquals(List.of(first), pool.unlisted(0, Set.of()));
+    assertEquals(0, pool.leave(first));
+    assertNull(pool.leave(first));
+    pool.release(first, 0); // its batch answered after it left: it takes no more
+    assertFalse(pool.hasIdle(0));
+    assertFalse(pool.complete());
+    assertEquals(List.of(1), pool.stagesWithoutWorkers());
+  }
+}
