@@ -1,7 +1,7 @@
 package dev.exitflow.actors;
 
 import static dev.exitflow.actors.EncoderRuntimeTest.await;
-import static dev.exitflow.actors.EncoderRuntimeTest.cosine;
+import static dev.exitflow.model.runtime.Vectors.cosine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,7 @@
 package dev.exitflow.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import dev.exitflow.model.runtime.Vectors;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,15 +69,15 @@ class RuntimeWithAdaptersTest {
         EmbeddingResult s = shallow.get(i).get(60, TimeUnit.SECONDS);
         EmbeddingResult d = deep.get(i).get(60, TimeUnit.SECONDS);
         assertEquals(2, s.exitLayer());
-        assertTrue(EncoderRuntimeTest.cosine(engineShallow.get(i).vector(), s.embedding()) > 0.9999, "adapted shallow " + i);
-        assertTrue(EncoderRuntimeTest.cosine(engineDeep.get(i).vector(), d.embedding()) > 0.9999, "deep " + i);
+        assertTrue(Vectors.cosine(engineShallow.get(i).vector(), s.embedding()) > 0.9999, "adapted shallow " + i);
+        assertTrue(Vectors.cosine(engineDeep.get(i).vector(), d.embedding()) > 0.9999, "deep " + i);
       }
       List<EmbeddingResult> previews = new ArrayList<>();
       EmbeddingResult last = runtime.submitWithPreview(EmbeddingRequest.of(texts.get(0), ExitPolicy.Deep.INSTANCE),
           previews::add).toCompletableFuture().get(60, TimeUnit.SECONDS);
       assertEquals(6, last.exitLayer());
       assertFalse(previews.isEmpty());
-      assertTrue(EncoderRuntimeTest.cosine(engineShallow.get(0).vector(), previews.get(0).embedding()) > 0.9999,
+      assertTrue(Vectors.cosine(engineShallow.get(0).vector(), previews.get(0).embedding()) > 0.9999,
           "the preview is the adapted shallow embedding");
       assertEquals(0, runtime.stats().toCompletableFuture().get().failed());
     } finally {

@@ -1,5 +1,6 @@
 package dev.exitflow.model.adapter;
 
+import static dev.exitflow.model.runtime.Vectors.cosine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -61,16 +62,6 @@ public record ExitAdapter(
   }
 
   private static final int COSINE_SAMPLE = 1000;
-
-  private static double cosine(float[] a, float[] b) {
-    double dot = 0, na = 0, nb = 0;
-    for (int i = 0; i < a.length; i++) {
-      dot += (double) a[i] * b[i];
-      na += (double) a[i] * a[i];
-      nb += (double) b[i] * b[i];
-    }
-    return dot / Math.sqrt(Math.max(na * nb, 1e-24));
-  }
 
   /** The unnormalised adapted embedding of one text's features. */
   public float[] apply(float[] x) {

@@ -1,5 +1,6 @@
 package dev.exitflow.model.compile;
 
+import static dev.exitflow.model.runtime.Vectors.cosine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -84,11 +85,4 @@ class LayerDropTest {
     assertTrue(e.getMessage().contains("stage 2"), e.getMessage());
   }
 
-  private static double cosine(float[] a, float[] b) {
-    double dot = 0;
-    for (int i = 0; i < a.length; i++) {
-      dot += (double) a[i] * b[i];
-    }
-    return dot; // unit vectors
-  }
 }

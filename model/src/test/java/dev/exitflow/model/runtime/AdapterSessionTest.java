@@ -1,5 +1,6 @@
 package dev.exitflow.model.runtime;
 
+import static dev.exitflow.model.runtime.Vectors.cosine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,13 +80,4 @@ class AdapterSessionTest {
     assertEquals(1f, features[HIDDEN]); // a copy
   }
 
-  private static double cosine(float[] a, float[] b) {
-    double dot = 0, na = 0, nb = 0;
-    for (int i = 0; i < a.length; i++) {
-      dot += (double) a[i] * b[i];
-      na += (double) a[i] * a[i];
-      nb += (double) b[i] * b[i];
-    }
-    return dot / Math.sqrt(na * nb);
-  }
 }

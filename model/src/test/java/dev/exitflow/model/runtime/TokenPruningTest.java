@@ -63,7 +63,7 @@ class TokenPruningTest {
       List<HiddenState> v = viaActors.split();
       for (int b = 0; b < tokens.size(); b++) {
         assertEquals(d.get(b).length(), v.get(b).length());
-        assertTrue(DeepExitEquivalenceTest.cosine(engine.head(2).apply(d.get(b), null),
+        assertTrue(Vectors.cosine(engine.head(2).apply(d.get(b), null),
             engine.head(2).apply(v.get(b), null)) > 0.99999);
       }
     }
