@@ -18,7 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "calibrate",
@@ -50,10 +49,7 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (plan != null && model.model != null) {
-      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
-    }
-    Plan p = plan != null ? Plan.read(plan) : Plan.of(model.reference());
+    Plan p = model.plan(plan, spec);
     ModelDescriptor descriptor = model.resolve(p.model());
     Path corpusFile = StsFiles.locate(corpus);
     List<String> sentences = Corpus.read(corpusFile);

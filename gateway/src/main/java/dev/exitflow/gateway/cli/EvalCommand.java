@@ -16,7 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
@@ -43,10 +42,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (plan != null && model.model != null) {
-      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
-    }
-    Plan p = plan != null ? Plan.read(plan) : Plan.of(model.reference());
+    Plan p = model.plan(plan, spec);
     ModelDescriptor descriptor = p.apply(model.resolve(p.model()));
     StsDataset data = StsDataset.read(StsFiles.locate(dataset));
     StsReport report;

@@ -4,6 +4,10 @@ import com.typesafe.config.ConfigFactory;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.plan.Plan;
+import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
 
 /** {@code --model NAME|DIR}, shared by the commands that load a model. */
@@ -29,6 +33,22 @@ final class ModelOption {
 
   ModelDescriptor resolve() {
     return resolve(reference());
+  }
+
+  /**
+   * The plan in {@code planFile} (a plan names its model, so --model must then be left out), or
+   * with none the model as it comes.
+   */
+  Plan plan(Path planFile, CommandSpec spec) {
+    refuseBoth(planFile, spec);
+    return planFile != null ? Plan.read(planFile) : Plan.of(reference());
+  }
+
+  /** --plan names its model: giving --model as well is a usage error. */
+  void refuseBoth(Path planFile, CommandSpec spec) {
+    if (planFile != null && model != null) {
+      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
+    }
   }
 
   /** Another model, e.g. the one a plan names, resolved the same way. */

@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -41,9 +40,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (plan != null && model.model != null) {
-      throw new ParameterException(spec.commandLine(), "--plan names its model; leave out --model");
-    }
+    model.refuseBoth(plan, spec);
     Config config = ConfigFactory.load();
     if (plan != null) {
       config = ConfigFactory.parseMap(Map.of("exitflow.model.plan", plan.toAbsolutePath().toString()))
