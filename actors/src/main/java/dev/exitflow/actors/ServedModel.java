@@ -29,11 +29,15 @@ record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, Mod
   /** Compiles (or finds in the cache) {@code model} run as the configured plan. Blocks while compiling. */
   static ServedModel load(ModelDescriptor model, Config config) {
     ModelSettings settings = ModelSettings.create(config);
-    Plan plan = settings.plan().isEmpty() ? Plan.of(model.name()) : Plan.read(Path.of(settings.plan()));
-    String planModel = new ModelRepository(settings).resolve(plan.model()).name();
-    if (!planModel.equals(model.name())) {
-      throw new InvalidInputException("plan_model_mismatch",
-          "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
+    Plan plan = Plan.of(model.name());
+    if (!settings.plan().isEmpty()) {
+      plan = Plan.read(Path.of(settings.plan()));
+      // A plan file names its model, perhaps as a directory: resolve it to compare.
+      String planModel = new ModelRepository(settings).resolve(plan.model()).name();
+      if (!planModel.equals(model.name())) {
+        throw new InvalidInputException("plan_model_mismatch",
+            "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
+      }
     }
     ModelDescriptor planned = plan.apply(model);
     return new ServedModel(planned, plan, new StageCache(settings.cacheDir()).load(planned, plan.drops()), settings);
