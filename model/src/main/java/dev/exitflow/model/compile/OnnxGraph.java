@@ -91,10 +91,10 @@ final class OnnxGraph {
 
   /** True when {@code ancestor} is {@code tensor} or among the tensors it is computed from. */
   boolean dependsOn(String tensor, String ancestor) {
-    Deque<String> todo = new ArrayDeque<>(List.of(tensor));
+    Deque<String> toVisit = new ArrayDeque<>(List.of(tensor));
     Set<String> seen = new HashSet<>();
-    while (!todo.isEmpty()) {
-      String t = todo.pop();
+    while (!toVisit.isEmpty()) {
+      String t = toVisit.pop();
       if (t.equals(ancestor)) {
         return true;
       }
@@ -102,7 +102,7 @@ final class OnnxGraph {
       if (p != null && seen.add(t)) {
         for (String in : node(p).getInputList()) {
           if (!in.isEmpty()) {
-            todo.push(in);
+            toVisit.push(in);
           }
         }
       }

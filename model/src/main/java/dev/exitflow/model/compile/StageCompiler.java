@@ -136,10 +136,10 @@ public final class StageCompiler {
     TreeSet<Integer> nodes = new TreeSet<>();
     Set<String> weights = new LinkedHashSet<>();
     Set<String> graphInputs = new HashSet<>();
-    Deque<String> todo = new ArrayDeque<>(List.of(output));
+    Deque<String> toVisit = new ArrayDeque<>(List.of(output));
     Set<String> seen = new HashSet<>();
-    while (!todo.isEmpty()) {
-      String t = todo.pop();
+    while (!toVisit.isEmpty()) {
+      String t = toVisit.pop();
       if (t.isEmpty() || !seen.add(t) || t.equals(boundary)) {
         continue;
       }
@@ -153,7 +153,7 @@ public final class StageCompiler {
           throw ModelFormatException.notAnEncoder(name, "tensor '" + t + "' has no producer");
         }
         if (nodes.add(p)) {
-          g.node(p).getInputList().forEach(in -> todo.push(resolve(bypass, in)));
+          g.node(p).getInputList().forEach(in -> toVisit.push(resolve(bypass, in)));
         }
       }
     }
