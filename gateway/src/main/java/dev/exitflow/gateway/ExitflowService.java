@@ -7,8 +7,13 @@ import dev.exitflow.actors.WorkerNode;
 import dev.exitflow.gateway.http.ExitflowServer;
 import dev.exitflow.gateway.http.GatewayMetrics;
 import dev.exitflow.gateway.http.GatewaySettings;
+import dev.exitflow.gateway.http.HttpDrain;
 import dev.exitflow.model.ModelDescriptor;
-import dev.exitflow.streams.kafka.KafkaPipeline;
+import dev.exitflow.streams.kafka.KafkaService;
+import dev.exitflow.streams.kafka.KafkaSettings;
+import dev.exitflow.streams.data.DirectoryLock;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
@@ -26,19 +31,21 @@ import org.apache.pekko.management.javadsl.PekkoManagement;
  * In a cluster ({@code exitflow.cluster.enabled}) the node's roles decide: a {@code worker} runs
  * stage workers for gateways anywhere in the cluster, a {@code gateway} runs the rest and batches
  * onto those workers; a worker-only node serves just its health endpoints over HTTP.
- * Shutdown goes through Pekko's coordinated shutdown: first the server stops accepting and
- * finishes its requests, then the Kafka pipeline drains and commits, then the runtime drains, then
- * the node leaves the cluster (if in one) and the actor system stops.
+ * Shutdown goes through Pekko's coordinated shutdown: first the server drains (readiness off, new
+ * requests 503, those in flight and open streams finished) and unbinds, then the Kafka pipeline
+ * drains and commits (or stops trying to start), then the runtime drains, then the node leaves the
+ * cluster (if in one) and the actor system stops. The Kafka pipeline (and the embedded broker)
+ * starts in the background once the model is ready, so nothing here waits on Kafka.
  */
 public final class ExitflowService {
   private final ActorSystem<Void> system;
   private final EncoderRuntime runtime;
   private final ExitflowServer server;
-  private final CompletableFuture<KafkaPipeline> kafka;
+  private final KafkaService kafka;
   private final CompletionStage<Done> ready;
 
   private ExitflowService(ActorSystem<Void> system, EncoderRuntime runtime, ExitflowServer server,
-      CompletableFuture<KafkaPipeline> kafka, CompletionStage<Done> ready) {
+      KafkaService kafka, CompletionStage<Done> ready) {
     this.system = system;
     this.runtime = runtime;
     this.server = server;
@@ -49,7 +56,11 @@ public final class ExitflowService {
   /** Starts it all and returns once the server is bound (the model may still be loading; see {@link #ready()}). */
   public static ExitflowService start(Config config, ModelDescriptor model, GatewaySettings settings) {
     ClusterSettings cluster = ClusterSettings.create(config);
+    DirectoryLock data = lockDataDirectory(config, cluster, settings); // before anything else starts
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", cluster.actorSystemConfig(config));
+    if (data != null) {
+      system.getWhenTerminated().whenComplete((t, e) -> data.close());
+    }
     if (cluster.enabled() && cluster.bootstrap()) {
       PekkoManagement.get(system).start();
       ClusterBootstrap.get(system).start();
@@ -63,27 +74,42 @@ public final class ExitflowService {
           .addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind", server::stop);
       CompletableFuture<Done> up = new CompletableFuture<>();
       Cluster.get(Adapter.toClassic(system)).registerOnMemberUp(() -> up.complete(Done.getInstance()));
-      return new ExitflowService(system, null, server, CompletableFuture.completedFuture(null), up);
+      return new ExitflowService(system, null, server, null, up);
     }
     GatewayMetrics metrics = new GatewayMetrics();
     EncoderRuntime runtime = EncoderRuntime.start(system, model, config, metrics);
-    ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics).toCompletableFuture().join();
     // The pipeline starts once the model is ready, so that it does not fill the queue before.
-    CompletableFuture<KafkaPipeline> kafka = settings.kafka()
-        ? runtime.ready().thenApply(d -> KafkaPipeline.start(system, runtime, config)).toCompletableFuture()
-        : CompletableFuture.completedFuture(null);
-    kafka.thenAccept(k -> {
-      if (k != null) {
-        system.log().info("Kafka pipeline consuming from {}", k.bootstrapServers());
-      }
-    });
+    KafkaService kafka = settings.kafka()
+        ? KafkaService.start(system, runtime, KafkaSettings.create(config), runtime.ready())
+        : null;
+    java.util.function.Supplier<Optional<KafkaService.Status>> kafkaStatus =
+        () -> Optional.ofNullable(kafka).map(KafkaService::status);
+    metrics.watchKafka(kafkaStatus);
+    ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics, new HttpDrain(), kafkaStatus)
+        .toCompletableFuture().join();
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(Adapter.toClassic(system));
-    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-unbind-and-finish", server::stop);
-    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "kafka-drain", () -> kafka.isDone() && !kafka.isCompletedExceptionally() && kafka.join() != null
-        ? kafka.join().drainAndShutdown()
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-drain-and-unbind", server::stop);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "kafka-drain", () -> kafka != null
+        ? kafka.drainAndShutdown()
         : CompletableFuture.completedFuture(Done.getInstance()));
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "runtime-drain", runtime::stop);
     return new ExitflowService(system, runtime, server, kafka, runtime.ready());
+  }
+
+  /**
+   * Locks {@code exitflow.data-dir} when this process keeps data there (the embedded broker's log,
+   * unless it was given a temporary directory), so that a second {@code serve} on the same
+   * directory is refused at once with a message naming the holder.
+   */
+  private static DirectoryLock lockDataDirectory(Config config, ClusterSettings cluster, GatewaySettings settings) {
+    if (!cluster.gateway() || !settings.kafka()) {
+      return null;
+    }
+    KafkaSettings kafka = KafkaSettings.create(config);
+    if (!kafka.needsEmbeddedBroker() || kafka.embedded().dataDir().isBlank()) {
+      return null;
+    }
+    return DirectoryLock.acquire(Path.of(config.getString("exitflow.data-dir")).toAbsolutePath());
   }
 
   /**
@@ -94,9 +120,9 @@ public final class ExitflowService {
     return ready;
   }
 
-  /** The Kafka pipeline once started (null when off); fails if it could not start. */
-  public CompletionStage<KafkaPipeline> kafka() {
-    return kafka;
+  /** The Kafka pipeline's life (empty when {@code exitflow.gateway.kafka} is off or on a worker-only node). */
+  public Optional<KafkaService> kafka() {
+    return Optional.ofNullable(kafka);
   }
 
   public ActorSystem<Void> system() {

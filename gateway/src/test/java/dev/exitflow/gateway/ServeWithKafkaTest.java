@@ -40,7 +40,7 @@ class ServeWithKafkaTest {
         "exitflow.gateway { port = 0, kafka = on }\nexitflow.kafka.embedded.port = 0").withFallback(ConfigFactory.load());
     ExitflowService service = ExitflowService.start(config,
         new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), GatewaySettings.create(config));
-    KafkaPipeline kafka = service.kafka().toCompletableFuture().get(90, TimeUnit.SECONDS);
+    KafkaPipeline kafka = service.kafka().orElseThrow().started().toCompletableFuture().get(90, TimeUnit.SECONDS);
     String servers = kafka.bootstrapServers();
     assertTrue(servers.startsWith("127.0.0.1:"), servers);
 

@@ -1,5 +1,6 @@
 package dev.exitflow.gateway.cli;
 
+import dev.exitflow.streams.data.DirectoryLock;
 import dev.exitflow.model.ExitflowException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
@@ -17,6 +18,10 @@ final class ErrorHandler implements IExecutionExceptionHandler {
     if (e instanceof ExitflowException x) {
       cli.getErr().println("error [" + x.code() + "]: " + x.getMessage());
       return INVALID;
+    }
+    if (e instanceof DirectoryLock.DirectoryInUse) {
+      cli.getErr().println("error: " + e.getMessage());
+      return 1;
     }
     if (e instanceof IllegalArgumentException) {
       cli.getErr().println("error: " + e.getMessage());

@@ -13,7 +13,12 @@ import picocli.CommandLine.Command;
         BenchCommand.class, ProduceCommand.class, ConsumeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    Signals.install(); // first: a signal in any later moment must find Exitflow's handler
+    boolean serve = args.length > 0 && args[0].equals("serve");
+    if (!serve) {
+      Signals.onSignal(Signals::interrupt);
+    }
+    Signals.exit(commandLine().execute(args));
   }
 
   /** The configured command line; tests execute it in-process. */

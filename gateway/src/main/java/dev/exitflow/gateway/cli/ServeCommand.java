@@ -9,7 +9,8 @@ import dev.exitflow.model.plan.Plan;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import sun.misc.Signal;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,7 +40,7 @@ final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     model.refuseBoth(plan, spec);
     Config config = ConfigFactory.load();
     if (plan != null) {
@@ -57,39 +58,39 @@ final class ServeCommand implements Callable<Integer> {
     }
     // A plan names its model; the runtime checks that the two agree.
     ModelDescriptor descriptor = model.model == null && served != null ? model.resolve(served.model()) : model.resolve();
+    if (Signals.received().isDone()) {
+      return 0; // stopped before anything started
+    }
+    // A signal during the start (stages compiling) is acted on as soon as the start returns.
     ExitflowService service = ExitflowService.start(config, descriptor, settings);
     String where = "http://" + service.server().host() + ":" + service.server().port();
     System.err.printf("exitflow: listening on %s, loading %s...%n", where, descriptor.name());
     String as = served == null ? "" : " as plan " + served.name();
-    service.ready().thenRun(() -> System.err.printf("exitflow: ready: %s%s on %s (exits %s)%s%n", descriptor.name(), as,
-        where, service.runtime() == null ? "of the gateways" : service.runtime().exitLayers(),
-        service.runtime() == null ? ", as a worker node" : ""));
-    service.kafka().whenComplete((kafka, error) -> {
-      if (error != null) {
-        System.err.printf("exitflow: the Kafka pipeline did not start: %s%n", error.getMessage());
-      } else if (kafka != null) {
-        System.err.printf("exitflow: Kafka: requests from %s, results to %s, dead letters to %s at %s%n",
-            kafka.settings().topics().requests(), kafka.settings().topics().results(),
-            kafka.settings().topics().deadLetter(),
-            kafka.bootstrapServers());
+    service.ready().thenRun(() -> {
+      if (!Signals.received().isDone()) {
+        System.err.printf("exitflow: ready: %s%s on %s (exits %s)%s%n", descriptor.name(), as, where,
+            service.runtime() == null ? "of the gateways" : service.runtime().exitLayers(),
+            service.runtime() == null ? ", as a worker node" : "");
       }
     });
-    drainOnSignal(service, "TERM");
-    drainOnSignal(service, "INT");
-    service.system().getWhenTerminated().toCompletableFuture().join();
-    return 0;
-  }
-
-  /**
-   * Drains before the JVM starts shutting down. ONNX Runtime's own shutdown hook releases its
-   * environment (and the thread pool the sessions run on) as soon as shutdown begins, so draining
-   * in a shutdown hook would run batches on a released environment; the signal handler drains
-   * first and only then lets the process exit.
-   */
-  private static void drainOnSignal(ExitflowService service, String name) {
-    Signal.handle(new Signal(name), signal -> {
+    service.kafka().ifPresent(k -> k.started().whenComplete((kafka, error) -> {
+      if (error != null) {
+        System.err.printf("exitflow: the Kafka pipeline did not start: %s%n", error.getMessage());
+      } else {
+        System.err.printf("exitflow: Kafka: requests from %s, results to %s, dead letters to %s at %s%n",
+            kafka.settings().topics().requests(), kafka.settings().topics().results(),
+            kafka.settings().topics().deadLetter(), kafka.bootstrapServers());
+      }
+    }));
+    // Draining happens before the JVM starts shutting down (ONNX Runtime's shutdown hook would
+    // release its environment under running batches); only then does the process exit.
+    CompletableFuture<Integer> exit = new CompletableFuture<>();
+    Signals.onSignal(name -> {
       System.err.printf("exitflow: SIG%s: finishing requests in flight, then exiting%n", name);
-      service.shutdown().whenComplete((done, error) -> System.exit(error == null ? 0 : 1));
+      service.shutdown().whenComplete((done, error) -> exit.complete(error == null ? 0 : 1));
     });
+    service.system().getWhenTerminated().toCompletableFuture().join();
+    // Terminated without a signal (a cluster node removed from the cluster): nothing failed here.
+    return Signals.received().isDone() ? exit.get(30, TimeUnit.SECONDS) : 0;
   }
 }

@@ -61,6 +61,16 @@ public final class BulkApi {
     }
   }
 
+  /**
+   * The last line of a bulk response cut short because the server stopped (its drain deadline ran
+   * out before the upload ended): the lines before it are complete; send the rest again.
+   */
+  static ByteString stoppingLine() {
+    ObjectNode out = Json.object();
+    out.setAll((ObjectNode) Json.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body()));
+    return ByteString.fromString(Json.string(out) + "\n");
+  }
+
   private static ByteString line(Scored<Origin> s) {
     ObjectNode out = Json.object().put("line", s.context().line());
     if (s.context().id() != null) {

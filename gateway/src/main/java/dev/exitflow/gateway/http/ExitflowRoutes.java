@@ -3,6 +3,7 @@ package dev.exitflow.gateway.http;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.actors.ShuttingDown;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -42,31 +43,43 @@ public final class ExitflowRoutes extends AllDirectives {
   private final GatewayMetrics metrics;
   private final EmbeddingApi embeddings;
   private final StreamApi stream;
+  private final HttpDrain drain;
+  private final Health health;
   private final long created = Instant.now().getEpochSecond();
 
-  public ExitflowRoutes(EncoderRuntime runtime, GatewaySettings settings, GatewayMetrics metrics, Materializer mat) {
+  public ExitflowRoutes(EncoderRuntime runtime, GatewaySettings settings, GatewayMetrics metrics, Materializer mat,
+      HttpDrain drain, Health health) {
     this.runtime = runtime;
     this.settings = settings;
     this.metrics = metrics;
     this.embeddings = new EmbeddingApi(runtime, settings);
     this.stream = new StreamApi(runtime, settings, mat);
+    this.drain = drain;
+    this.health = health;
   }
 
+  /** Health and metrics answer while draining (readiness says so); everything else goes through the drain's gate. */
   public Route routes() {
     return timed(() -> handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path("metrics", () -> get(this::metricsRoute)),
+        path("health", () -> get(() -> complete(Json.ok(health.components())))),
         pathPrefix("health", () -> concat(
             path("live", () -> get(() -> complete(Json.ok(Map.of("status", "live"))))),
-            path("ready", () -> get(() -> runtime.isReady()
+            path("ready", () -> get(() -> health.ready()
                 ? complete(Json.ok(Map.of("status", "ready", "model", runtime.model().name())))
-                : complete(Json.error(ApiError.notReady())))))),
+                : complete(Json.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady())))))),
+        drain.gate(this::api)))));
+  }
+
+  private Route api() {
+    return concat(
         pathPrefix("v1", () -> authenticated(() -> concat(
             path("models", () -> get(() -> complete(Json.ok(models())))),
             whenReady(() -> concat(
                 path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
                 path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
-                path("stream", () -> handleWebSocketMessages(stream.flow())),
-                path("bulk", () -> post(this::bulkRoute)))))))))));
+                path("stream", () -> handleWebSocketMessages(drain.websocket(stream.flow(), StreamApi::goodbye))),
+                path("bulk", () -> post(this::bulkRoute))))))));
   }
 
   private Route jsonBody(java.util.function.Function<String, CompletionStage<HttpResponse>> handler) {
@@ -81,7 +94,8 @@ public final class ExitflowRoutes extends AllDirectives {
           Integer dimensions = dims.map(Integer::valueOf).orElse(null);
           return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               bytes.via(BulkApi.flow(runtime, policy, dimensions, settings.bulkParallelism(),
-                  settings.maxBulkLineBytes(), settings.maxInputChars(), 1)))));
+                  settings.maxBulkLineBytes(), settings.maxInputChars(), 1))
+                  .via(drain.bulk(BulkApi::stoppingLine)))));
         }))));
   }
 

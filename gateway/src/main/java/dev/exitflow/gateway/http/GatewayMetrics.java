@@ -56,6 +56,11 @@ public final class GatewayMetrics implements RuntimeListener {
   private final Gauge inFlight = Gauge.builder().name("exitflow_in_flight")
       .help("Requests admitted and not yet answered").register(registry);
 
+  /** Adds the Kafka pipeline's counters and state, read from {@code status} at each scrape. */
+  public void watchKafka(java.util.function.Supplier<java.util.Optional<dev.exitflow.streams.kafka.KafkaService.Status>> status) {
+    KafkaMetrics.register(registry, status);
+  }
+
   public void recordRequest(String route, int status, long nanos) {
     String s = String.valueOf(status);
     requests.labelValues(route, s).inc();

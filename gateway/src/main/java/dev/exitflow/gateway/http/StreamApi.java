@@ -88,6 +88,17 @@ final class StreamApi {
         .concat(Source.completionStage(last));
   }
 
+  /**
+   * The last frame of a session the server ends because it is stopping, sent after the results of
+   * every request it admitted. Pekko HTTP then closes with 1000: it has no API for a server to send
+   * another close code, so the frame carries the 1001 ("going away") a client should act on.
+   */
+  static Message goodbye() {
+    ObjectNode out = Json.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body());
+    out.put("close_code", 1001).put("close_reason", "server shutting down");
+    return TextMessage.create(Json.string(out));
+  }
+
   private ObjectNode frame(JsonNode id, EmbeddingResult r, Throwable error, boolean fin) {
     if (error != null) {
       return error(id, ApiError.of(error instanceof CompletionException c ? c.getCause() : error));

@@ -1,5 +1,6 @@
 package dev.exitflow.model.calibrate;
 
+import dev.exitflow.model.runtime.NativeCalls;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -44,7 +45,7 @@ public final class BlockSimilarity {
     double[][] sums = new double[layers.size()][3];
     long tokenCount = 0;
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings);
-        OrtSession session = env.createSession(probe.model(), options);
+        OrtSession session = NativeCalls.run(() -> env.createSession(probe.model(), options));
         TextTokenizer tokenizer = new TextTokenizer(model)) {
       Set<String> wanted = new LinkedHashSet<>();
       layers.forEach(l -> wanted.addAll(List.of(l.input(), l.attention(), l.output())));
@@ -58,7 +59,7 @@ public final class BlockSimilarity {
             .stream().map(tokens::get).toList();
         int longest = batch.stream().mapToInt(TokenizedText::length).max().orElse(0);
         Map<String, OnnxTensor> inputs = inputs(env, session, batch, longest);
-        try (OrtSession.Result result = session.run(inputs, wanted)) {
+        try (OrtSession.Result result = NativeCalls.run(() -> session.run(inputs, wanted))) {
           Map<String, float[]> states = new HashMap<>();
           for (String name : wanted) {
             FloatBuffer buf = ((OnnxTensor) result.get(name).orElseThrow()).getFloatBuffer();

@@ -1,5 +1,6 @@
 package dev.exitflow.model.eval;
 
+import dev.exitflow.model.runtime.NativeCalls;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -61,7 +62,7 @@ public final class ReferenceEncoder implements AutoCloseable {
         long[] data = name.contains("mask") ? mask : name.contains("type") ? types : ids;
         inputs.put(name, OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape));
       }
-      try (OrtSession.Result result = session.run(inputs)) {
+      try (OrtSession.Result result = NativeCalls.run(() -> session.run(inputs))) {
         FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
         List<float[]> vectors = new ArrayList<>(batch);
         for (int b = 0; b < batch; b++) {

@@ -49,7 +49,7 @@ final class AdapterSession implements AutoCloseable {
       n += runs[r + 1] - runs[r];
     }
     this.used = n;
-    this.session = env.createSession(graph(adapter, runs, used).toByteArray(), options);
+    this.session = NativeCalls.run(() -> env.createSession(graph(adapter, runs, used).toByteArray(), options));
   }
 
   /** Features the product reads (those with a non-zero weight). */
@@ -97,7 +97,7 @@ final class AdapterSession implements AutoCloseable {
       }
     }
     try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(flat), new long[] {n, used});
-        OrtSession.Result result = session.run(Map.of(IN, in))) {
+        OrtSession.Result result = NativeCalls.run(() -> session.run(Map.of(IN, in)))) {
       FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
       float[][] ys = new float[n][hidden];
       for (float[] y : ys) {

@@ -36,7 +36,7 @@ public final class ExecutionProviders {
       try (OrtSession.SessionOptions options = baseOptions.call()) {
         why = add(provider, options, config, offered);
         if (why == null) {
-          OrtSession session = env.createSession(model.toString(), options);
+          OrtSession session = NativeCalls.run(() -> env.createSession(model.toString(), options));
           log.info("{}: running on the {} execution provider", model.getFileName(), provider);
           return session;
         }

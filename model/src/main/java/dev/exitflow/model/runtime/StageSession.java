@@ -103,7 +103,7 @@ public final class StageSession implements AutoCloseable {
         inputs.put(in.name(), tensor(in.role(), tokens, previous, batch, longest));
       }
       boolean pool = collect && features;
-      try (OrtSession.Result result = session.run(inputs, pool ? outputs : Set.of(spec.output()))) {
+      try (OrtSession.Result result = NativeCalls.run(() -> session.run(inputs, pool ? outputs : Set.of(spec.output())))) {
         float[] values = floats(result, spec.output(), batch * longest);
         // Features so far ride along even through a stage that adds none.
         float[][] pooled = previous == null ? null : previous.features();

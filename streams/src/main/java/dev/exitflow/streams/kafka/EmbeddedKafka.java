@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import kafka.server.KafkaConfig;
@@ -24,15 +26,22 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
+import dev.exitflow.streams.data.DirectoryLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A single-node Kafka broker (KRaft: broker and controller in one process) inside this JVM, bound
  * to one address only (loopback by default). The storage is formatted with Kafka's own
- * {@code StorageTool}, then a {@code KafkaRaftServer} runs on it; {@link #start} returns once an
- * admin client sees the broker. Ports chosen at the first start are kept, so {@link #stopBroker()}
- * and {@link #startBroker()} simulate a broker restart at the same address.
+ * {@code StorageTool} the first time a directory is used, then a {@code KafkaRaftServer} runs on
+ * it; {@link #start} returns once an admin client sees the broker. Ports chosen at the first start
+ * are kept, so {@link #stopBroker()} and {@link #startBroker()} simulate a broker restart at the
+ * same address.
+ *
+ * <p>A configured data directory is durable: it is locked against a second process ({@link
+ * DirectoryLock}), formatted once, and every later start — after a clean stop or a crash — reuses
+ * its log and its cluster id, so acknowledged records survive restarts. Only an empty
+ * {@code data-dir} gives a temporary directory, deleted at {@link #close()} (for tests).
  */
 public final class EmbeddedKafka implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedKafka.class);
@@ -52,14 +61,17 @@ public final class EmbeddedKafka implements AutoCloseable {
   private final boolean temporary;
   private final int port;
   private final int controllerPort;
+  private final DirectoryLock lock;
   private KafkaRaftServer server;
 
-  private EmbeddedKafka(Settings settings, Path dataDir, boolean temporary, int port, int controllerPort) {
+  private EmbeddedKafka(Settings settings, Path dataDir, boolean temporary, int port, int controllerPort,
+      DirectoryLock lock) {
     this.settings = settings;
     this.dataDir = dataDir;
     this.temporary = temporary;
     this.port = port;
     this.controllerPort = controllerPort;
+    this.lock = lock;
   }
 
   /** Starts the broker configured under {@code exitflow.kafka.embedded}. */
@@ -68,19 +80,33 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   public static EmbeddedKafka start(Settings settings) {
+    boolean temporary = settings.dataDir().isBlank();
+    DirectoryLock lock = null;
     try {
-      boolean temporary = settings.dataDir().isBlank();
-      Path dir = temporary ? Files.createTempDirectory("exitflow-kafka-") : Path.of(settings.dataDir());
-      Files.createDirectories(dir);
+      Path dir = temporary ? Files.createTempDirectory("exitflow-kafka-") : Path.of(settings.dataDir()).toAbsolutePath();
+      lock = DirectoryLock.acquire(dir); // before touching the log: a second process must not format or open it
       int port = settings.port() != 0 ? settings.port() : freePort(settings.host());
       int controllerPort = settings.controllerPort() != 0 ? settings.controllerPort() : freePort(settings.host());
-      EmbeddedKafka kafka = new EmbeddedKafka(settings, dir, temporary, port, controllerPort);
-      kafka.format();
-      kafka.startBroker();
+      EmbeddedKafka kafka = new EmbeddedKafka(settings, dir, temporary, port, controllerPort, lock);
+      try {
+        kafka.format();
+        kafka.startBroker();
+      } catch (RuntimeException e) {
+        kafka.close();
+        throw e;
+      }
       return kafka;
     } catch (IOException e) {
+      if (lock != null) {
+        lock.close();
+      }
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** Where the broker keeps its log (and its cluster id). */
+  public Path dataDir() {
+    return dataDir;
   }
 
   public String bootstrapServers() {
@@ -113,7 +139,15 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   @Override
   public void close() {
-    stopBroker();
+    try {
+      stopBroker();
+    } finally {
+      lock.close();
+      deleteIfTemporary();
+    }
+  }
+
+  private void deleteIfTemporary() {
     if (temporary) {
       try (Stream<Path> files = Files.walk(dataDir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -149,18 +183,31 @@ public final class EmbeddedKafka implements AutoCloseable {
     return p;
   }
 
-  /** Formats the log directory once (a second start of the same directory keeps its data). */
+  /**
+   * Formats the log directory the first time; a directory formatted before (meta.properties
+   * exists) keeps its cluster id and its data, and is not formatted again.
+   */
   private void format() throws IOException {
     Path file = dataDir.resolve("server.properties");
     try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      properties().store(w, "Exitflow embedded Kafka broker");
+      properties().store(w, "Exitflow embedded Kafka broker (written at every start)");
+    }
+    Path meta = dataDir.resolve("log").resolve("meta.properties");
+    if (Files.exists(meta)) {
+      log.info("Embedded Kafka broker reuses its log in {} (cluster id {})", dataDir, clusterId(meta));
+      return;
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     int rc = StorageTool.execute(new String[] {"format", "--cluster-id", Uuid.randomUuid().toString(),
-        "--config", file.toString(), "--ignore-formatted"}, new PrintStream(out, true, StandardCharsets.UTF_8));
+        "--config", file.toString()}, new PrintStream(out, true, StandardCharsets.UTF_8));
     if (rc != 0) {
       throw new IllegalStateException("kafka storage format failed (" + rc + "): " + out.toString(StandardCharsets.UTF_8));
     }
+  }
+
+  private static String clusterId(Path meta) throws IOException {
+    Matcher m = Pattern.compile("(?m)^cluster\\.id=(.*)$").matcher(Files.readString(meta, StandardCharsets.UTF_8));
+    return m.find() ? m.group(1).trim() : "unknown";
   }
 
   private void awaitReady() {

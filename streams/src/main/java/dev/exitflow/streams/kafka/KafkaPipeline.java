@@ -81,14 +81,22 @@ public final class KafkaPipeline {
   private final AtomicLong deadLetters = new AtomicLong();
   private final AtomicLong overloadRetries = new AtomicLong();
   private final AtomicLong restarts = new AtomicLong(-1);
+  /** The last failure of the stream (null before any), and whether it is between restarts now. */
+  private final AtomicReference<Failure> lastFailure = new AtomicReference<>();
+  private volatile boolean restarting;
+  private final ConsumerLag lag;
   private final Executor executor;
   private UniqueKillSwitch killSwitch;
   private CompletionStage<Done> completion;
+
+  /** A failure of the stream, and when it happened. */
+  public record Failure(String message, java.time.Instant at) {}
 
   private KafkaPipeline(KafkaSettings settings, KafkaBroker broker, Executor executor) {
     this.settings = settings;
     this.broker = broker;
     this.executor = executor;
+    this.lag = new ConsumerLag(settings);
   }
 
   /**
@@ -143,6 +151,7 @@ public final class KafkaPipeline {
           if (stopping.get()) {
             return Source.<Done>empty();
           }
+          restarting = false;
           ReorderWindow window = new ReorderWindow(settings.reorderWindow());
           long[] sequence = {0};
           return Consumer.committableSource(consumerSettings, Subscriptions.topics(settings.topics().requests()))
@@ -161,7 +170,16 @@ public final class KafkaPipeline {
               .map(scored -> envelope(encoder, scored))
               .via(Producer.flexiFlow(producerSettings))
               .map(ProducerMessage.Results::passThrough)
-              .via(Committer.flow(committerSettings));
+              .via(Committer.flow(committerSettings))
+              .watchTermination((mat, done) -> {
+                done.whenComplete((d, e) -> {
+                  if (e != null && !stopping.get()) {
+                    lastFailure.set(new Failure(e.toString(), java.time.Instant.now()));
+                    restarting = true; // RestartSource backs off, then builds the stream again
+                  }
+                });
+                return mat;
+              });
         })
         .viaMat(KillSwitches.single(), Keep.right())
         .toMat(Sink.ignore(), Keep.both())
@@ -235,7 +253,17 @@ public final class KafkaPipeline {
 
   public KafkaPipelineStats stats() {
     return new KafkaPipelineStats(consumed.get(), results.get(), deadLetters.get(), overloadRetries.get(),
-        Math.max(0, restarts.get()));
+        Math.max(0, restarts.get()), lag.latest());
+  }
+
+  /** Whether the stream failed and is waiting out its backoff before it starts again. */
+  public boolean restarting() {
+    return restarting;
+  }
+
+  /** The stream's last failure, if it ever failed. */
+  public java.util.Optional<Failure> lastFailure() {
+    return java.util.Optional.ofNullable(lastFailure.get());
   }
 
   /** Completes when the stream has stopped (after a drain, or failed after an abort). */
@@ -260,6 +288,7 @@ public final class KafkaPipeline {
     }
     return drained.exceptionally(e -> Done.getInstance())
         .thenApplyAsync(d -> {
+          lag.close();
           broker.close();
           log.info("Kafka pipeline drained and stopped: {}", stats());
           return Done.getInstance();
@@ -274,5 +303,6 @@ public final class KafkaPipeline {
   public void abort() {
     stopping.set(true);
     killSwitch.abort(new IllegalStateException("Kafka pipeline aborted"));
+    lag.close();
   }
 }

@@ -39,7 +39,8 @@ public record KafkaSettings(
 
   public record Commit(int maxBatch, Duration maxInterval, int parallelism) {}
 
-  public record Restart(Duration minBackoff, Duration maxBackoff, double randomFactor) {}
+  /** Backoff of the stream's restarts and of start attempts; how long a start may take before it is an error. */
+  public record Restart(Duration minBackoff, Duration maxBackoff, double randomFactor, Duration startTimeout) {}
 
   public static KafkaSettings create(Config root) {
     Config c = root.getConfig("exitflow.kafka");
@@ -65,7 +66,7 @@ public record KafkaSettings(
         c.getDuration("overload-min-backoff"),
         new Commit(c.getInt("commit.max-batch"), c.getDuration("commit.max-interval"), c.getInt("commit.parallelism")),
         new Restart(c.getDuration("restart.min-backoff"), c.getDuration("restart.max-backoff"),
-            c.getDouble("restart.random-factor")),
+            c.getDouble("restart.random-factor"), c.getDuration("restart.start-timeout")),
         Map.copyOf(consumer),
         Map.copyOf(producer),
         Map.copyOf(client),
