@@ -19,7 +19,6 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
@@ -41,6 +40,8 @@ public final class HttpDrain extends AllDirectives {
   /** An open stream: what it does when the drain starts, and when the drain deadline runs out. */
   private record Stream(Runnable onDrain, Runnable onDeadline) {}
 
+  static final Duration GRACE = Duration.ofMillis(500);
+
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicInteger requests = new AtomicInteger();
   private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
@@ -58,7 +59,9 @@ public final class HttpDrain extends AllDirectives {
 
   /**
    * Turns new requests away, tells open streams, and completes when nothing is in flight any more
-   * or, at the latest, shortly after {@code deadline}, when the streams still open are cut.
+   * or, at the latest, shortly after {@code deadline}, when the streams still open are cut. It
+   * completes {@link #GRACE} after that, so that a request a client sent on a kept-alive
+   * connection just as the last response went out still gets its 503 before the port closes.
    */
   public CompletionStage<Done> drain(Duration deadline) {
     if (draining.compareAndSet(false, true)) {
@@ -70,7 +73,11 @@ public final class HttpDrain extends AllDirectives {
         CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(() -> idle.complete(Done.getInstance()));
       });
     }
-    return idle.copy();
+    return idle.thenCompose(d -> {
+      CompletableFuture<Done> later = new CompletableFuture<>();
+      CompletableFuture.delayedExecutor(GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> later.complete(d));
+      return later;
+    });
   }
 
   private void checkIdle() {
@@ -90,7 +97,10 @@ public final class HttpDrain extends AllDirectives {
     });
   }
 
-  private HttpResponse tracked(HttpResponse r) {
+  private HttpResponse tracked(HttpResponse response) {
+    // Once draining, no connection is used for another request: the client's next one comes on a
+    // new connection and gets the gate's 503 (or is refused once unbound), never a closed socket.
+    HttpResponse r = draining.get() ? response.addHeader(Connection.create("close")) : response;
     HttpEntity entity = r.entity();
     if (entity.isKnownEmpty() || entity instanceof HttpEntity.Strict) {
       done();
@@ -118,31 +128,39 @@ public final class HttpDrain extends AllDirectives {
             cut.set(true);
             ks.shutdown();
           }))
-          .concat(Source.lazySource(() -> cut.get() ? Source.single(stopLine.get()) : Source.<ByteString>empty()))
+          .concatLazy(Source.lazySource(() -> cut.get() ? Source.single(stopLine.get()) : Source.<ByteString>empty()))
           .watchTermination((m, finished) -> untrackWhenDone(stream[0], finished));
     }).mapMaterializedValue(f -> NotUsed.getInstance());
   }
 
   /**
-   * A WebSocket session: on drain its input is completed (no new frames are read; those admitted
-   * are answered, then {@code goodbye} is sent and the session completes, upon which Pekko HTTP
-   * sends the close frame); at the deadline its output is completed too.
+   * A WebSocket session: on drain its input is completed (new frames are read and dropped; those admitted
+   * are answered, then {@code goodbye} — given how many frames the session admitted — is sent and
+   * the session completes, upon which Pekko HTTP sends the close frame); at the deadline its output
+   * is completed too.
    */
-  public Flow<Message, Message, NotUsed> websocket(Flow<Message, Message, NotUsed> session, Supplier<Message> goodbye) {
+  public Flow<Message, Message, NotUsed> websocket(Flow<Message, Message, NotUsed> session,
+      java.util.function.LongFunction<Message> goodbye) {
     return Flow.fromMaterializer((mat, attributes) -> {
-      UniqueKillSwitch[] in = new UniqueKillSwitch[1];
+      Runnable[] closeInput = new Runnable[1];
       Stream[] stream = new Stream[1];
       AtomicBoolean drained = new AtomicBoolean();
+      java.util.concurrent.atomic.AtomicLong admitted = new java.util.concurrent.atomic.AtomicLong();
       return Flow.<Message>create()
-          .viaMat(KillSwitches.single(), Keep.right())
-          .mapMaterializedValue(ks -> in[0] = ks)
+          .viaMat(Flow.fromGraph(new InputValve<Message>()), Keep.right())
+          .mapMaterializedValue(close -> closeInput[0] = close)
+          .map(m -> {
+            admitted.incrementAndGet();
+            return m;
+          })
           .via(session)
           .viaMat(KillSwitches.single(), Keep.right())
           .mapMaterializedValue(out -> stream[0] = track(() -> {
             drained.set(true);
-            in[0].shutdown();
+            closeInput[0].run();
           }, out::shutdown))
-          .concat(Source.lazySource(() -> drained.get() ? Source.single(goodbye.get()) : Source.<Message>empty()))
+          .concatLazy(Source.lazySource(() -> drained.get() ? Source.single(goodbye.apply(admitted.get()))
+              : Source.<Message>empty()))
           .watchTermination((m, finished) -> untrackWhenDone(stream[0], finished));
     }).mapMaterializedValue(f -> NotUsed.getInstance());
   }

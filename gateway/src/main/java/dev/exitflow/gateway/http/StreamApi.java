@@ -90,12 +90,12 @@ final class StreamApi {
 
   /**
    * The last frame of a session the server ends because it is stopping, sent after the results of
-   * every request it admitted. Pekko HTTP then closes with 1000: it has no API for a server to send
+   * every request it admitted ({@code admitted}: the frames it read, each answered before this one). Pekko HTTP then closes with 1000: it has no API for a server to send
    * another close code, so the frame carries the 1001 ("going away") a client should act on.
    */
-  static Message goodbye() {
+  static Message goodbye(long admitted) {
     ObjectNode out = Json.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body());
-    out.put("close_code", 1001).put("close_reason", "server shutting down");
+    out.put("close_code", 1001).put("close_reason", "server shutting down").put("admitted", admitted);
     return TextMessage.create(Json.string(out));
   }
 

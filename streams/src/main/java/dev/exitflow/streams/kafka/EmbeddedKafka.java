@@ -85,8 +85,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     try {
       Path dir = temporary ? Files.createTempDirectory("exitflow-kafka-") : Path.of(settings.dataDir()).toAbsolutePath();
       lock = DirectoryLock.acquire(dir); // before touching the log: a second process must not format or open it
-      int port = settings.port() != 0 ? settings.port() : freePort(settings.host());
-      int controllerPort = settings.controllerPort() != 0 ? settings.controllerPort() : freePort(settings.host());
+      int[] free = freePorts(settings.host()); // two at once: asked one by one, both could be the same
+      int port = settings.port() != 0 ? settings.port() : free[0];
+      int controllerPort = settings.controllerPort() != 0 ? settings.controllerPort() : free[1];
       EmbeddedKafka kafka = new EmbeddedKafka(settings, dir, temporary, port, controllerPort, lock);
       try {
         kafka.format();
@@ -230,10 +231,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
   }
 
-  private static int freePort(String host) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
+  private static int[] freePorts(String host) throws IOException {
+    try (ServerSocket a = new ServerSocket(0, 1, InetAddress.getByName(host));
+        ServerSocket b = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return new int[] {a.getLocalPort(), b.getLocalPort()};
     }
   }
 }
