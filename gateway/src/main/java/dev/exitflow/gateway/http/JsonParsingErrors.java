@@ -1,0 +1,28 @@
+package dev.exitflow.gateway.http;
+
+import dev.exitflow.streams.request.ErrorCode;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.ParsingErrorHandler;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.scaladsl.model.ErrorInfo;
+import org.apache.pekko.http.scaladsl.model.StatusCode;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+
+/**
+ * Answers requests too malformed to reach the routes (a request line or headers over Pekko's
+ * limits, bad syntax) in OpenAI's JSON error shape instead of Pekko's plain text. Named by
+ * {@code pekko.http.server.parsing.error-handler} in this module's reference.conf.
+ */
+public final class JsonParsingErrors extends ParsingErrorHandler {
+  @Override
+  public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
+    ErrorCode code = switch (status.intValue()) {
+      case 413 -> ErrorCode.REQUEST_TOO_LARGE;
+      case 414 -> ErrorCode.URI_TOO_LONG;
+      case 431 -> ErrorCode.HEADERS_TOO_LARGE;
+      default -> ErrorCode.BAD_REQUEST;
+    };
+    log.debug("unreadable HTTP request: {} {}", status, info.formatPretty());
+    return Json.error(ApiError.of(code, info.summary())).withStatus(status.intValue());
+  }
+}
