@@ -31,6 +31,7 @@ import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
@@ -98,7 +99,9 @@ public final class ExitflowRoutes extends AllDirectives {
 
   private ApiError bodyError(Throwable t) {
     Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    if (e instanceof EntityStreamSizeException) {
+    // A known Content-Length over the limit fails toStrict at once with "Request too large".
+    if (e instanceof EntityStreamSizeException
+        || e instanceof EntityStreamException x && x.info().summary().startsWith("Request too large")) {
       return ApiError.of(ErrorCode.REQUEST_TOO_LARGE, "the body exceeds " + settings.maxBodyBytes()
           + " bytes (exitflow.gateway.limits.max-body-bytes)");
     }
