@@ -77,7 +77,7 @@ final class ScoreCommand implements Callable<Integer> {
             .map(line -> ByteString.fromString(line + "\n"))
             .via(BulkApi.flow(runtime, RequestDecoder.forRuntime(runtime, settings.requests()),
                 new RequestDefaults(policy, Priority.BULK, dimensions, null), settings.bulkParallelism(),
-                settings.maxBulkLineBytes(), done + 1))
+                settings.maxBulkLineBytes(), done + 1, code -> { }))
             .wireTap(b -> bar.step())
             .runWith(FileIO.toPath(out, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)), system)

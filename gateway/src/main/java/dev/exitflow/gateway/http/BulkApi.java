@@ -11,6 +11,7 @@ import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
+import java.util.function.Consumer;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Framing;
@@ -39,14 +40,14 @@ public final class BulkApi {
    * {@code firstLine} (1 for a whole input; more when resuming).
    */
   public static Flow<ByteString, ByteString, NotUsed> flow(EncoderRuntime runtime, RequestDecoder decoder,
-      RequestDefaults defaults, int parallelism, int maxLineBytes, long firstLine) {
+      RequestDefaults defaults, int parallelism, int maxLineBytes, long firstLine, Consumer<String> errors) {
     return Flow.<ByteString>create()
         .via(Framing.delimiter(ByteString.fromString("\n"), FRAME_LIMIT, FramingTruncation.ALLOW))
         .zipWithIndex()
         .filter(p -> !p.first().utf8String().isBlank())
         .map(p -> job(decoder, p.first(), firstLine + p.second(), defaults, maxLineBytes))
         .via(InferenceFlow.<Origin>ordered(runtime, parallelism))
-        .map(BulkApi::line);
+        .map(s -> line(s, errors));
   }
 
   private static Job<Origin> job(RequestDecoder decoder, ByteString bytes, long line, RequestDefaults defaults,
@@ -63,7 +64,8 @@ public final class BulkApi {
     }
   }
 
-  private static ByteString line(Scored<Origin> s) {
+  /** The output line; {@code errors} hears the code of an error line (for metrics). */
+  private static ByteString line(Scored<Origin> s, Consumer<String> errors) {
     ObjectNode out = Json.object().put("line", s.context().line());
     if (s.context().id() != null) {
       out.set("id", s.context().id());
@@ -73,7 +75,9 @@ public final class BulkApi {
       out.put("exit_layer", s.result().exitLayer()).put("tokens", s.result().tokens())
           .put("truncated", s.result().truncated());
     } else {
-      out.setAll(ApiError.of(s.error()).body());
+      ApiError e = ApiError.of(s.error());
+      errors.accept(e.code());
+      out.setAll(e.body());
     }
     return ByteString.fromString(Json.string(out) + "\n");
   }

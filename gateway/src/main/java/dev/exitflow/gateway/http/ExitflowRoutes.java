@@ -65,7 +65,8 @@ public final class ExitflowRoutes extends AllDirectives {
     this.mat = mat;
     this.decoder = RequestDecoder.forRuntime(runtime, settings.requests());
     this.embeddings = new EmbeddingApi(runtime, decoder);
-    this.stream = new StreamApi(runtime, decoder, settings, mat);
+    this.stream = new StreamApi(runtime, decoder, settings, mat, code -> metrics.recordStreamError("stream", code));
+    JsonParsingErrors.reportTo(metrics);
   }
 
   public Route routes() {
@@ -124,7 +125,7 @@ public final class ExitflowRoutes extends AllDirectives {
       return withoutSizeLimit(() -> extractDataBytes(bytes ->
           complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               bytes.via(BulkApi.flow(runtime, decoder, defaults, settings.bulkParallelism(),
-                  settings.maxBulkLineBytes(), 1)))))));
+                  settings.maxBulkLineBytes(), 1, code -> metrics.recordStreamError("bulk", code))))))));
     });
   }
 

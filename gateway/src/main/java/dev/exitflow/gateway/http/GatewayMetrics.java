@@ -44,6 +44,9 @@ public final class GatewayMetrics implements RuntimeListener {
   private final Counter errors = Counter.builder().name("exitflow_http_errors")
       .help("HTTP error responses (4xx and 5xx) by route, status and error code").labelNames("route", "status", "code")
       .register(registry);
+  private final Counter streamErrors = Counter.builder().name("exitflow_stream_errors")
+      .help("Requests refused inside a 200 stream: WebSocket error frames and bulk error lines, by route and code")
+      .labelNames("route", "code").register(registry);
   // A request is admitted or refused whole, with all its inputs: one series counts each.
   private final Counter rejectedRequests = Counter.builder().name("exitflow_rejected_requests")
       .help("Requests refused as overloaded (each refused whole, with all its inputs)").register(registry);
@@ -83,6 +86,10 @@ public final class GatewayMetrics implements RuntimeListener {
 
   public void recordError(String route, int status, String code) {
     errors.labelValues(route, String.valueOf(status), code).inc();
+  }
+
+  public void recordStreamError(String route, String code) {
+    streamErrors.labelValues(route, code).inc();
   }
 
   @Override

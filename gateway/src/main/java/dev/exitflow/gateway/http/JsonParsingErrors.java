@@ -1,6 +1,8 @@
 package dev.exitflow.gateway.http;
 
 import dev.exitflow.streams.request.ErrorCode;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -14,6 +16,16 @@ import org.apache.pekko.http.scaladsl.settings.ServerSettings;
  * {@code pekko.http.server.parsing.error-handler} in this module's reference.conf.
  */
 public final class JsonParsingErrors extends ParsingErrorHandler {
+  /**
+   * Pekko creates this handler by reflection, so it cannot be handed the gateway's metrics: they
+   * register here (one server per process; tests with several servers count on each).
+   */
+  private static final Set<GatewayMetrics> METRICS = ConcurrentHashMap.newKeySet();
+
+  static void reportTo(GatewayMetrics metrics) {
+    METRICS.add(metrics);
+  }
+
   @Override
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     ErrorCode code = switch (status.intValue()) {
@@ -23,6 +35,10 @@ public final class JsonParsingErrors extends ParsingErrorHandler {
       default -> ErrorCode.BAD_REQUEST;
     };
     log.debug("unreadable HTTP request: {} {}", status, info.formatPretty());
+    for (GatewayMetrics m : METRICS) {
+      m.recordRequest("unparsed", status.intValue(), 0);
+      m.recordError("unparsed", status.intValue(), code.code());
+    }
     return Json.error(ApiError.of(code, info.summary())).withStatus(status.intValue());
   }
 }

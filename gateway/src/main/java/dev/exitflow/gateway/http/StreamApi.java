@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ws.Message;
@@ -39,12 +40,16 @@ final class StreamApi {
   private final RequestDecoder decoder;
   private final GatewaySettings settings;
   private final Materializer materializer;
+  /** Hears the code of every error frame (for metrics). */
+  private final Consumer<String> errors;
 
-  StreamApi(EncoderRuntime runtime, RequestDecoder decoder, GatewaySettings settings, Materializer materializer) {
+  StreamApi(EncoderRuntime runtime, RequestDecoder decoder, GatewaySettings settings, Materializer materializer,
+      Consumer<String> errors) {
     this.runtime = runtime;
     this.decoder = decoder;
     this.settings = settings;
     this.materializer = materializer;
+    this.errors = errors;
   }
 
   Flow<Message, Message, NotUsed> flow() {
@@ -115,7 +120,8 @@ final class StreamApi {
         .put("final", fin);
   }
 
-  private static ObjectNode error(JsonNode id, ApiError e) {
+  private ObjectNode error(JsonNode id, ApiError e) {
+    errors.accept(e.code());
     ObjectNode out = e.body();
     if (id != null) {
       out.set("id", id);

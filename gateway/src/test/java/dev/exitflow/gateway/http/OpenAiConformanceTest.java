@@ -26,7 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,6 +122,9 @@ class OpenAiConformanceTest {
         .header("X-Big", "y".repeat(20_000)).build(), HttpResponse.BodyHandlers.ofString());
     EmbeddingsRouteTest.assertError(header, 431, "headers_too_large");
     assertEquals("application/json", header.headers().firstValue("Content-Type").orElseThrow());
+    String metrics = server.get("/metrics").body();
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("exitflow_http_errors_total{") && l.contains("code=\"uri_too_long\"")
+        && l.contains("route=\"unparsed\"") && l.contains("status=\"414\"")), metrics);
   }
 
   @Test
@@ -159,7 +161,6 @@ class OpenAiConformanceTest {
   @Test
   void unknownRoutesAreJson404() throws Exception {
     EmbeddingsRouteTest.assertError(server.get("/v1/nowhere"), 404, "not_found");
-    Supplier<String> type = () -> "not_found_error";
-    assertEquals(type.get(), Json.parse(server.get("/v2").body()).get("error").get("type").asText());
+    assertEquals("not_found_error", Json.parse(server.get("/v2").body()).get("error").get("type").asText());
   }
 }

@@ -211,6 +211,10 @@ class RequestContractTest {
     String metrics = server.get("/metrics").body();
     assertTrue(metrics.lines().anyMatch(l -> l.startsWith("exitflow_http_errors_total{") && l.contains("code=\"unknown_exit\"")
         && l.contains("route=\"embeddings\"") && l.contains("status=\"422\"")), metrics);
+    for (String route : List.of("stream", "bulk")) {
+      assertTrue(metrics.lines().anyMatch(l -> l.startsWith("exitflow_stream_errors_total{") && l.contains("code=\"bad_utf8\"")
+          && l.contains("route=\"" + route + "\"")), route + " errors by code in\n" + metrics);
+    }
   }
 
   @Test
