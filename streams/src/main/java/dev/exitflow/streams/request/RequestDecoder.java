@@ -233,7 +233,10 @@ public final class RequestDecoder {
     if (n.isTextual()) {
       return exit(n.textValue());
     }
-    if (n.isIntegralNumber() && n.canConvertToInt()) {
+    if (n.isIntegralNumber()) { // a layer number, like "4"; one too large for an int is no layer either
+      if (!n.canConvertToInt()) {
+        throw new InvalidRequest(ErrorCode.UNKNOWN_EXIT, "exit", "exit " + n + " is not an exit layer");
+      }
       return new ExitPolicy.Exact(n.intValue());
     }
     throw type("exit", "a string (shallow, deep, auto) or an exit layer", n);
