@@ -245,6 +245,19 @@ class RequestContractTest {
     assertEquals(4, lines.get(1).get("embedding").size());
   }
 
+  @Test
+  void oddButValidTextIsServedEverywhere() throws Exception {
+    List<String> odd = List.of("\u0000", "\u200b", "\u0301\u0301", "\uD83D\uDE00", "\t\u00a0x", "\\", "\"quoted\"",
+        "\u202e reversed", "\uFFFF", "x".repeat(MAX_CHARS));
+    for (String text : odd) {
+      String json = Json.string(java.util.Map.of("id", "odd", "input", text));
+      HttpResponse<String> r = server.post("/v1/embeddings", json);
+      assertEquals(200, r.statusCode(), Json.string(text) + ": " + r.body());
+      assertEquals(384, webSocket(TextMessage.create(json)).path("embedding").size(), Json.string(text));
+      assertEquals(384, bulkLine(utf8(json)).path("embedding").size(), Json.string(text));
+    }
+  }
+
   private static void check(List<String> mismatches, Row row, String transport, String got, JsonNode frame) {
     if (!row.code().code().equals(got)) {
       mismatches.add(row.name() + " over " + transport + ": " + got + ", want " + row.code().code()
