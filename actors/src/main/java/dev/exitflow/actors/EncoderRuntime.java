@@ -144,8 +144,8 @@ public final class EncoderRuntime {
   }
 
   /**
-   * Submits several requests at once (tokenized in one call); completes when all have results, or
-   * fails with the first error.
+   * Submits the inputs of one request (tokenized in one call), admitted as a unit: all start or
+   * none does ({@link Overloaded}). Completes when all have results, or fails with the first error.
    */
   public CompletionStage<List<EmbeddingResult>> submitAll(List<EmbeddingRequest> requests) {
     List<TokenizedText> tokens;
@@ -154,16 +154,9 @@ public final class EncoderRuntime {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
-    List<CompletableFuture<EmbeddingResult>> results = new ArrayList<>(requests.size());
-    for (int i = 0; i < requests.size(); i++) {
-      EmbeddingRequest r = requests.get(i);
-      TokenizedText t = tokens.get(i);
-      results.add(AskPattern.<Scheduler.Command, EmbeddingResult>askWithStatus(
-              scheduler, replyTo -> new Scheduler.Submit(r, t, replyTo), settings.askTimeout(), system.scheduler())
-          .toCompletableFuture());
-    }
-    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
-        .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+    return AskPattern.<Scheduler.Command, List<EmbeddingResult>>askWithStatus(
+        scheduler, replyTo -> new Scheduler.SubmitAll(requests, tokens, replyTo), settings.askTimeout(),
+        system.scheduler());
   }
 
   /** Refuses work while stopping, validates every request, and tokenizes them all in one call. */
@@ -175,13 +168,14 @@ public final class EncoderRuntime {
     return tokenizer.tokenize(requests.stream().map(EmbeddingRequest::text).toList());
   }
 
-  private void validate(EmbeddingRequest r) {
+  /** Checks a request's options against the served model; throws InvalidInputException naming the problem. */
+  public void validate(EmbeddingRequest r) {
     if (r.exit() instanceof ExitPolicy.Exact exact && !exitLayers.contains(exact.layer())) {
       throw InvalidInputException.unknownExit(String.valueOf(exact.layer()), exitNames());
     }
     heads.get(0).checkDimensions(r.dimensions());
     if (r.deadlineMs() != null && r.deadlineMs() <= 0) {
-      throw new InvalidInputException("bad_deadline", "deadline_ms must be positive, got " + r.deadlineMs());
+      throw new InvalidInputException("deadline_out_of_range", "deadline_ms must be positive, got " + r.deadlineMs());
     }
   }
 

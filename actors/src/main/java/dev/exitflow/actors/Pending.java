@@ -12,7 +12,10 @@ import org.apache.pekko.pattern.StatusReply;
 final class Pending {
   final EmbeddingRequest request;
   final TokenizedText tokens;
-  final ActorRef<StatusReply<EmbeddingResult>> replyTo;
+  /** Who hears the outcome: the request's own asker, or else the group it was admitted with. */
+  private final ActorRef<StatusReply<EmbeddingResult>> replyTo;
+  private final RequestGroup group;
+  private final int index;
   /** Stage after which a promise policy must exit; the last stage for {@code auto}. */
   final int targetStage;
   final long admittedNanos;
@@ -32,12 +35,41 @@ final class Pending {
 
   Pending(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
       int targetStage, long admittedNanos) {
+    this(request, tokens, replyTo, null, 0, targetStage, admittedNanos);
+  }
+
+  /** Input {@code index} of a multi-input request. */
+  Pending(EmbeddingRequest request, TokenizedText tokens, RequestGroup group, int index, int targetStage,
+      long admittedNanos) {
+    this(request, tokens, null, group, index, targetStage, admittedNanos);
+  }
+
+  private Pending(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
+      RequestGroup group, int index, int targetStage, long admittedNanos) {
     this.request = request;
     this.tokens = tokens;
     this.replyTo = replyTo;
+    this.group = group;
+    this.index = index;
     this.targetStage = targetStage;
     this.admittedNanos = admittedNanos;
     this.deadlineNanos = request.deadlineMs() == null ? Long.MAX_VALUE : admittedNanos + request.deadlineMs() * 1_000_000L;
+  }
+
+  void succeed(EmbeddingResult result) {
+    if (group != null) {
+      group.succeed(index, result);
+    } else {
+      replyTo.tell(StatusReply.success(result));
+    }
+  }
+
+  void fail(Throwable error) {
+    if (group != null) {
+      group.fail(error);
+    } else {
+      replyTo.tell(StatusReply.error(error));
+    }
   }
 
   boolean isAuto() {

@@ -13,8 +13,8 @@ public interface RuntimeListener {
   /** A request left at this exit layer, for this reason. */
   default void onExit(int exitLayer, ExitReason reason, Priority priority) {}
 
-  /** A request was refused as overloaded. */
-  default void onRejected() {}
+  /** A request of {@code inputs} inputs was refused as overloaded, all of them together. */
+  default void onRejected(int inputs) {}
 
   /** A request failed (inference error, shutdown). */
   default void onFailed() {}

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * A snapshot of the runtime: every stage's queue and service rate, the depth controller's
  * degradation level (0 = full depth for all; see {@link DepthController}), requests in flight,
- * and counters since start: admitted, rejected, failed, and completed per exit layer and per reason;
+ * and counters since start: inputs admitted, requests rejected (whole: each with all its inputs) and
+ * the inputs they carried, inputs failed, and completed per exit layer and per reason;
  * the stage workers serving now, and batches run per node address (one entry in one process).
  */
 public record RuntimeStats(
@@ -15,6 +16,7 @@ public record RuntimeStats(
     int inFlight,
     long admitted,
     long rejected,
+    long rejectedInputs,
     long failed,
     Map<Integer, Long> completedByExit,
     Map<ExitReason, Long> completedByReason,

@@ -56,6 +56,14 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
   }
 
+  /**
+   * Admit the inputs of one request as a unit: all of them enter the first stage's queue, or none
+   * does and the reply is {@link Overloaded}, so nothing of a refused request is computed. The
+   * reply is every result, in order, or the first error.
+   */
+  public record SubmitAll(List<EmbeddingRequest> requests, List<TokenizedText> tokens,
+      ActorRef<StatusReply<List<EmbeddingResult>>> replyTo) implements Command {}
+
   public record GetStats(ActorRef<RuntimeStats> replyTo) implements Command {}
 
   /** Stop admitting, finish what is in flight, reply, then stop (workers close their sessions). */
@@ -119,6 +127,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private int inFlight;
   private long admitted;
   private long rejected;
+  private long rejectedInputs;
   private long failed;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
@@ -157,6 +166,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Submit.class, this::onSubmit)
+        .onMessage(SubmitAll.class, this::onSubmitAll)
         .onMessage(FromWorker.class, this::onWorker)
         .onMessage(BatchDue.class, m -> afterChange(m.stage()))
         .onMessage(Listed.class, this::onListed)
@@ -172,31 +182,69 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onSubmit(Submit m) {
-    if (draining) {
-      m.replyTo().tell(StatusReply.error(new ShuttingDown()));
-      return this;
-    }
-    if (plan.clustered() && !ready) {
-      m.replyTo().tell(StatusReply.error(new NoWorkers(workers.stagesWithoutWorkers())));
-      return this;
-    }
-    int target = targetStage(m.request().exit());
-    if (target < 0) { // the runtime's API validates first; this guards direct senders
-      m.replyTo().tell(StatusReply.error(InvalidInputException.unknownExit(
-          String.valueOf(m.request().exit()), plan.exitLayers())));
+    Throwable refused = refusal(List.of(m.request()));
+    if (refused != null) {
+      m.replyTo().tell(StatusReply.error(refused));
       return this;
     }
     long now = System.nanoTime();
-    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), target, now);
+    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), targetStage(m.request().exit()), now);
     p.early = m.early();
-    if (inFlight >= settings.maxInFlight() || !batchers[0].offer(p, now)) {
-      rejected++;
-      plan.listener().onRejected();
-      m.replyTo().tell(StatusReply.error(new Overloaded(batchers[0].depth() + inFlight, retryAfter(now))));
+    return admit(List.of(p), now);
+  }
+
+  private Behavior<Command> onSubmitAll(SubmitAll m) {
+    Throwable refused = refusal(m.requests());
+    if (refused != null) {
+      m.replyTo().tell(StatusReply.error(refused));
       return this;
     }
-    admitted++;
-    inFlight++;
+    long now = System.nanoTime();
+    RequestGroup group = new RequestGroup(m.requests().size(), m.replyTo());
+    List<Pending> members = new ArrayList<>(m.requests().size());
+    for (int i = 0; i < m.requests().size(); i++) {
+      EmbeddingRequest r = m.requests().get(i);
+      members.add(new Pending(r, m.tokens().get(i), group, i, targetStage(r.exit()), now));
+    }
+    return admit(members, now);
+  }
+
+  /** Why these inputs cannot be admitted now (all of them: a request is admitted whole), or null. */
+  private Throwable refusal(List<EmbeddingRequest> requests) {
+    if (draining) {
+      return new ShuttingDown();
+    }
+    if (plan.clustered() && !ready) {
+      return new NoWorkers(workers.stagesWithoutWorkers());
+    }
+    for (EmbeddingRequest r : requests) {
+      if (targetStage(r.exit()) < 0) { // the runtime's API validates first; this guards direct senders
+        return InvalidInputException.unknownExit(String.valueOf(r.exit()), plan.exitLayers());
+      }
+    }
+    int n = requests.size();
+    int capacity = settings.firstStageQueueCapacity();
+    if (n > capacity || n > settings.maxInFlight()) { // start-up checks the configured limits; this guards direct senders
+      return new InvalidInputException("too_many_inputs", n + " inputs can never be admitted together: the first "
+          + "stage's queue has " + capacity + " places and at most " + settings.maxInFlight() + " may be in flight");
+    }
+    if (inFlight + n > settings.maxInFlight() || batchers[0].depth() + n > capacity) {
+      rejected++;
+      rejectedInputs += n;
+      plan.listener().onRejected(n);
+      return new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(),
+          retryAfter(System.nanoTime()));
+    }
+    return null;
+  }
+
+  /** Queues requests that {@link #refusal} found room for. */
+  private Behavior<Command> admit(List<Pending> members, long now) {
+    for (Pending p : members) {
+      batchers[0].offer(p, now);
+    }
+    admitted += members.size();
+    inFlight += members.size();
     return afterChange(0);
   }
 
@@ -349,7 +397,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return;
     }
     int layer = result.exitLayer();
-    p.replyTo.tell(StatusReply.success(result));
+    p.succeed(result);
     byExit.merge(layer, 1L, Long::sum);
     byReason.merge(reason, 1L, Long::sum);
     plan.listener().onExit(layer, reason, p.request.priority());
@@ -357,7 +405,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private void fail(Pending p, Throwable error) {
-    p.replyTo.tell(StatusReply.error(error));
+    p.fail(error);
     plan.listener().onFailed();
     failed++;
     inFlight--;
@@ -432,7 +480,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (int s = 0; s < batchers.length; s++) {
       stages.add(batchers[s].stats(now, workers.workersAt(s)));
     }
-    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, failed,
+    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, rejectedInputs, failed,
         Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
     return this;
   }

@@ -1,7 +1,7 @@
 package dev.exitflow.model;
 
 /** A request the engine cannot serve as asked: empty text, an unknown exit, bad dimensions. */
-public final class InvalidInputException extends ExitflowException {
+public class InvalidInputException extends ExitflowException {
   public InvalidInputException(String code, String message) {
     super(code, message, null);
   }

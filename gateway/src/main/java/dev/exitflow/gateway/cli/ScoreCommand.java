@@ -5,9 +5,12 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.actors.Priority;
 import dev.exitflow.gateway.http.BulkApi;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.streams.request.RequestDecoder;
+import dev.exitflow.streams.request.RequestDefaults;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -72,8 +75,9 @@ final class ScoreCommand implements Callable<Integer> {
       try (reader; ProgressBar bar = Progress.bar("score", total - done, "lines")) {
         Source.fromIterator(() -> reader.lines().skip(done).iterator())
             .map(line -> ByteString.fromString(line + "\n"))
-            .via(BulkApi.flow(runtime, policy, dimensions, settings.bulkParallelism(), settings.maxBulkLineBytes(),
-                settings.maxInputChars(), done + 1))
+            .via(BulkApi.flow(runtime, RequestDecoder.forRuntime(runtime, settings.requests()),
+                new RequestDefaults(policy, Priority.BULK, dimensions, null), settings.bulkParallelism(),
+                settings.maxBulkLineBytes(), done + 1, code -> { }))
             .wireTap(b -> bar.step())
             .runWith(FileIO.toPath(out, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)), system)

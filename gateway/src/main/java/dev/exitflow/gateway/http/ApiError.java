@@ -1,53 +1,32 @@
 package dev.exitflow.gateway.http;
 
-import dev.exitflow.actors.InferenceFailed;
-import dev.exitflow.actors.NoWorkers;
-import dev.exitflow.actors.WorkerLost;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.Overloaded;
-import dev.exitflow.actors.ShuttingDown;
-import dev.exitflow.model.ExitflowException;
-import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.streams.request.ErrorCode;
+import dev.exitflow.streams.request.InvalidRequest;
 import java.time.Duration;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeoutException;
 
 /**
- * An error as the API reports it, in OpenAI's shape {@code {"error": {"message", "type", "code"}}},
- * with its HTTP status. The one place where Exitflow's typed errors become statuses: 400 malformed,
- * 401 unauthenticated, 404 unknown route, 413 too large, 422 unknown model or invalid option,
- * 429 overloaded (with Retry-After), 503 not ready or shutting down.
+ * An error as the API reports it, in OpenAI's shape {@code {"error": {"message", "type", "param",
+ * "code"}}}: its {@link ErrorCode} (which fixes the HTTP status and type, the same for every
+ * transport), the message, the field at fault, and for 429 and 503 how long to wait (Retry-After).
  */
-public record ApiError(int status, String type, String code, String message, Duration retryAfter) {
-  /** Options that are well-formed JSON but not acceptable values: 422, not 400. */
-  private static final Set<String> INVALID_OPTIONS =
-      Set.of("unknown_exit", "dimensions_out_of_range", "unknown_priority", "bad_deadline", "unknown_model",
-          "unsupported_encoding");
-
-  public static ApiError badRequest(String code, String message) {
-    return new ApiError(400, "invalid_request_error", code, message, null);
-  }
-
-  public static ApiError tooLarge(String code, String message) {
-    return new ApiError(413, "invalid_request_error", code, message, null);
-  }
-
-  public static ApiError invalidOption(String code, String message) {
-    return new ApiError(422, "invalid_request_error", code, message, null);
+public record ApiError(ErrorCode error, String message, String param, Duration retryAfter) {
+  public static ApiError of(ErrorCode code, String message) {
+    return new ApiError(code, message, null, retryAfter(code, null));
   }
 
   public static ApiError notFound(String path) {
-    return new ApiError(404, "not_found_error", "not_found", "no route for " + path, null);
+    return of(ErrorCode.NOT_FOUND, "no route for " + path);
   }
 
   public static ApiError unauthorized() {
-    return new ApiError(401, "authentication_error", "invalid_api_key",
-        "missing or wrong API key: send Authorization: Bearer <key>", null);
+    return of(ErrorCode.INVALID_API_KEY, "missing or wrong API key: send Authorization: Bearer <key>");
   }
 
   public static ApiError notReady() {
-    return new ApiError(503, "server_error", "not_ready", "the model is still loading; retry shortly", Duration.ofSeconds(1));
+    return of(ErrorCode.NOT_READY, "the model is still loading; retry shortly");
   }
 
   /** Maps any failure of a request to its API error. */
@@ -56,34 +35,39 @@ public record ApiError(int status, String type, String code, String message, Dur
     if (e instanceof ApiException a) {
       return a.error();
     }
-    if (e instanceof Overloaded o) {
-      return new ApiError(429, "rate_limit_error", o.code(), o.getMessage(), o.retryAfter());
-    }
-    if (e instanceof ShuttingDown s) {
-      return new ApiError(503, "server_error", s.code(), s.getMessage(), Duration.ofSeconds(1));
-    }
-    if (e instanceof WorkerLost || e instanceof NoWorkers) { // nothing wrong with the request: safe to send again
-      ExitflowException x = (ExitflowException) e;
-      return new ApiError(503, "server_error", x.code(), x.getMessage(), Duration.ofSeconds(1));
-    }
-    if (e instanceof InferenceFailed f) {
-      return new ApiError(500, "server_error", f.code(), f.getMessage(), null);
-    }
-    if (e instanceof InvalidInputException || e instanceof LineRequest.Invalid) {
-      String code = ((ExitflowException) e).code();
-      return INVALID_OPTIONS.contains(code) ? invalidOption(code, e.getMessage()) : badRequest(code, e.getMessage());
-    }
-    if (e instanceof ExitflowException x) {
-      return new ApiError(500, "server_error", x.code(), x.getMessage(), null);
-    }
-    if (e instanceof TimeoutException) {
-      return new ApiError(503, "server_error", "timeout", "no answer in time: " + e.getMessage(), Duration.ofSeconds(1));
-    }
-    return new ApiError(500, "server_error", "internal_error", String.valueOf(e.getMessage()), null);
+    ErrorCode code = ErrorCode.of(e);
+    String param = e instanceof InvalidRequest r ? r.param() : null;
+    String message = code == ErrorCode.TIMEOUT ? "no answer in time: " + e.getMessage() : String.valueOf(e.getMessage());
+    return new ApiError(code, message, param, retryAfter(code, e));
   }
 
-  public Map<String, Object> body() {
-    return Map.of("error", Map.of("message", message, "type", type, "code", code));
+  /** Overload says when its queue will have drained; other transient errors: a second. */
+  private static Duration retryAfter(ErrorCode code, Throwable e) {
+    if (e instanceof Overloaded o) {
+      return o.retryAfter();
+    }
+    return code.status() == 429 || code.status() == 503 ? Duration.ofSeconds(1) : null;
+  }
+
+  public int status() {
+    return error.status();
+  }
+
+  public String code() {
+    return error.code();
+  }
+
+  /** The {@code error} object alone: what a WebSocket error frame and a bulk error line carry. */
+  public ObjectNode errorObject() {
+    ObjectNode o = Json.object().put("message", message).put("type", error.type());
+    o.put("param", param);
+    return o.put("code", error.code());
+  }
+
+  public ObjectNode body() {
+    ObjectNode out = Json.object();
+    out.set("error", errorObject());
+    return out;
   }
 
   /** Retry-After in whole seconds, rounded up, at least 1. */

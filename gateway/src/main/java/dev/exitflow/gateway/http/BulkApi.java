@@ -3,12 +3,15 @@ package dev.exitflow.gateway.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.actors.ExitPolicy;
-import dev.exitflow.actors.Priority;
 import dev.exitflow.streams.InferenceFlow;
 import dev.exitflow.streams.Job;
 import dev.exitflow.streams.Scored;
-import java.nio.charset.StandardCharsets;
+import dev.exitflow.streams.request.DecodedRequest;
+import dev.exitflow.streams.request.ErrorCode;
+import dev.exitflow.streams.request.InvalidRequest;
+import dev.exitflow.streams.request.RequestDecoder;
+import dev.exitflow.streams.request.RequestDefaults;
+import java.util.function.Consumer;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Framing;
@@ -17,8 +20,9 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * Bulk scoring, as NDJSON bytes in and NDJSON bytes out, in input order: the flow behind
- * {@code POST /v1/bulk} and {@code exitflow score}. Lines are JSON requests or plain text; blank
- * lines are skipped; a bad line yields an error line and the rest goes on. Memory stays constant
+ * {@code POST /v1/bulk} and {@code exitflow score}. Lines are JSON requests or plain text, read by
+ * the shared RequestDecoder (options a line leaves out come from {@code defaults}); blank lines are
+ * skipped; a bad line yields an error line and the rest goes on. Memory stays constant
  * in the input's size: at most {@code parallelism} lines are in flight and the output is
  * backpressured by whoever reads it.
  */
@@ -35,28 +39,27 @@ public final class BulkApi {
    * Each output line carries {@code line}: the input line's number, counting every input line from
    * {@code firstLine} (1 for a whole input; more when resuming).
    */
-  public static Flow<ByteString, ByteString, NotUsed> flow(EncoderRuntime runtime, ExitPolicy exit, Integer dimensions,
-      int parallelism, int maxLineBytes, int maxChars, long firstLine) {
-    LineRequest.Defaults defaults = new LineRequest.Defaults(exit, dimensions, Priority.BULK);
+  public static Flow<ByteString, ByteString, NotUsed> flow(EncoderRuntime runtime, RequestDecoder decoder,
+      RequestDefaults defaults, int parallelism, int maxLineBytes, long firstLine, Consumer<String> errors) {
     return Flow.<ByteString>create()
         .via(Framing.delimiter(ByteString.fromString("\n"), FRAME_LIMIT, FramingTruncation.ALLOW))
         .zipWithIndex()
         .filter(p -> !p.first().utf8String().isBlank())
-        .map(p -> job(p.first(), firstLine + p.second(), defaults, maxLineBytes, maxChars))
+        .map(p -> job(decoder, p.first(), firstLine + p.second(), defaults, maxLineBytes))
         .via(InferenceFlow.<Origin>ordered(runtime, parallelism))
-        .map(BulkApi::line);
+        .map(s -> line(s, errors));
   }
 
-  private static Job<Origin> job(ByteString bytes, long line, LineRequest.Defaults defaults, int maxLineBytes,
-      int maxChars) {
+  private static Job<Origin> job(RequestDecoder decoder, ByteString bytes, long line, RequestDefaults defaults,
+      int maxLineBytes) {
     if (bytes.size() > maxLineBytes) {
-      return Job.invalid(new Origin(line, null), new LineRequest.Invalid(null, "line_too_long",
-          "line of " + bytes.size() + " bytes; the limit is " + maxLineBytes));
+      return Job.invalid(new Origin(line, null), new InvalidRequest(ErrorCode.REQUEST_TOO_LARGE, null,
+          "line of " + bytes.size() + " bytes; the limit is " + maxLineBytes + " (exitflow.gateway.limits.max-bulk-line-bytes)"));
     }
     try {
-      LineRequest r = LineRequest.decode(bytes.decodeString(StandardCharsets.UTF_8), true, defaults, maxChars);
+      DecodedRequest r = decoder.line(bytes.toArray(), defaults);
       return Job.of(new Origin(line, r.id()), r.request());
-    } catch (LineRequest.Invalid e) {
+    } catch (InvalidRequest e) {
       return Job.invalid(new Origin(line, e.id()), e);
     }
   }
@@ -71,7 +74,8 @@ public final class BulkApi {
     return ByteString.fromString(Json.string(out) + "\n");
   }
 
-  private static ByteString line(Scored<Origin> s) {
+  /** The output line; {@code errors} hears the code of an error line (for metrics). */
+  private static ByteString line(Scored<Origin> s, Consumer<String> errors) {
     ObjectNode out = Json.object().put("line", s.context().line());
     if (s.context().id() != null) {
       out.set("id", s.context().id());
@@ -81,7 +85,9 @@ public final class BulkApi {
       out.put("exit_layer", s.result().exitLayer()).put("tokens", s.result().tokens())
           .put("truncated", s.result().truncated());
     } else {
-      out.setAll((ObjectNode) Json.MAPPER.valueToTree(ApiError.of(s.error()).body()));
+      ApiError e = ApiError.of(s.error());
+      errors.accept(e.code());
+      out.setAll(e.body());
     }
     return ByteString.fromString(Json.string(out) + "\n");
   }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.actors.Priority;
+import dev.exitflow.streams.request.DecodedRequest;
+import dev.exitflow.streams.request.RequestDecoder;
+import dev.exitflow.streams.request.RequestDefaults;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -17,14 +19,14 @@ final class EmbeddingApi {
   static final String EXIT_HEADER = "X-Exitflow-Exit-Layers";
 
   private final EncoderRuntime runtime;
-  private final GatewaySettings settings;
+  private final RequestDecoder decoder;
 
-  EmbeddingApi(EncoderRuntime runtime, GatewaySettings settings) {
+  EmbeddingApi(EncoderRuntime runtime, RequestDecoder decoder) {
     this.runtime = runtime;
-    this.settings = settings;
+    this.decoder = decoder;
   }
 
-  CompletionStage<HttpResponse> openAi(String body) {
+  CompletionStage<HttpResponse> openAi(byte[] body) {
     return run(body, (req, results) -> {
       ObjectNode out = Json.object().put("object", "list");
       ArrayNode data = out.putArray("data");
@@ -41,7 +43,7 @@ final class EmbeddingApi {
     });
   }
 
-  CompletionStage<HttpResponse> nativeEmbed(String body) {
+  CompletionStage<HttpResponse> nativeEmbed(byte[] body) {
     return run(body, (req, results) -> {
       ObjectNode out = Json.object().put("model", runtime.model().name());
       ArrayNode items = out.putArray("results");
@@ -61,18 +63,13 @@ final class EmbeddingApi {
   }
 
   private interface Render {
-    ObjectNode render(ParsedRequest request, List<EmbeddingResult> results);
+    ObjectNode render(DecodedRequest request, List<EmbeddingResult> results);
   }
 
-  private CompletionStage<HttpResponse> run(String body, Render render) {
-    ParsedRequest req;
+  private CompletionStage<HttpResponse> run(byte[] body, Render render) {
+    DecodedRequest req;
     try {
-      req = ParsedRequest.parse(Json.parse(body), settings, Priority.INTERACTIVE);
-      if (req.model() != null && !req.model().equals(runtime.model().name())) {
-        throw ApiError.invalidOption("unknown_model",
-            "model '" + req.model() + "' is not served here; GET /v1/models lists '" + runtime.model().name() + "'")
-            .exception();
-      }
+      req = decoder.body(body, RequestDefaults.INTERACTIVE);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(Json.error(ApiError.of(e)));
     }

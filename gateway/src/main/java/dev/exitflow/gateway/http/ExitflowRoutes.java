@@ -2,25 +2,37 @@ package dev.exitflow.gateway.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.ShuttingDown;
+import dev.exitflow.streams.request.ErrorCode;
+import dev.exitflow.streams.request.InvalidRequest;
+import dev.exitflow.streams.request.RequestDecoder;
+import dev.exitflow.streams.request.RequestDefaults;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
@@ -41,6 +53,8 @@ public final class ExitflowRoutes extends AllDirectives {
   private final EncoderRuntime runtime;
   private final GatewaySettings settings;
   private final GatewayMetrics metrics;
+  private final Materializer mat;
+  private final RequestDecoder decoder;
   private final EmbeddingApi embeddings;
   private final StreamApi stream;
   private final HttpDrain drain;
@@ -52,8 +66,11 @@ public final class ExitflowRoutes extends AllDirectives {
     this.runtime = runtime;
     this.settings = settings;
     this.metrics = metrics;
-    this.embeddings = new EmbeddingApi(runtime, settings);
-    this.stream = new StreamApi(runtime, settings, mat);
+    this.mat = mat;
+    this.decoder = RequestDecoder.forRuntime(runtime, settings.requests());
+    this.embeddings = new EmbeddingApi(runtime, decoder);
+    this.stream = new StreamApi(runtime, decoder, settings, mat, code -> metrics.recordStreamError("stream", code));
+    JsonParsingErrors.reportTo(metrics);
     this.drain = drain;
     this.health = health;
   }
@@ -75,6 +92,7 @@ public final class ExitflowRoutes extends AllDirectives {
     return concat(
         pathPrefix("v1", () -> authenticated(() -> concat(
             path("models", () -> get(() -> complete(Json.ok(models())))),
+            path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> complete(model(id)))),
             whenReady(() -> concat(
                 path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
                 path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
@@ -82,21 +100,47 @@ public final class ExitflowRoutes extends AllDirectives {
                 path("bulk", () -> post(this::bulkRoute))))))));
   }
 
-  private Route jsonBody(java.util.function.Function<String, CompletionStage<HttpResponse>> handler) {
-    return withSizeLimit(settings.maxBodyBytes(), () ->
-        entity(Unmarshaller.entityToString(), body -> completeWithFuture(handler.apply(body))));
+  /**
+   * Reads the whole body, at most {@code max-body-bytes} and within {@code body-read-timeout}
+   * (a body shorter than its Content-Length gets 400 incomplete_body then), and hands its bytes on.
+   */
+  private Route jsonBody(Function<byte[], CompletionStage<HttpResponse>> handler) {
+    return extractRequestEntity(entity -> completeWithFuture(
+        entity.toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), mat)
+            .thenCompose(strict -> handler.apply(strict.getData().toArray()))
+            .exceptionally(e -> Json.error(bodyError(e)))));
   }
 
+  private ApiError bodyError(Throwable t) {
+    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    // A known Content-Length over the limit fails toStrict at once with "Request too large".
+    if (e instanceof EntityStreamSizeException
+        || e instanceof EntityStreamException x && x.info().summary().startsWith("Request too large")) {
+      return ApiError.of(ErrorCode.REQUEST_TOO_LARGE, "the body exceeds " + settings.maxBodyBytes()
+          + " bytes (exitflow.gateway.limits.max-body-bytes)");
+    }
+    if (e instanceof TimeoutException) {
+      return ApiError.of(ErrorCode.INCOMPLETE_BODY, "the body did not arrive in full within "
+          + settings.bodyReadTimeout().toMillis() + " ms: fewer bytes than its Content-Length?");
+    }
+    return ApiError.of(e);
+  }
+
+  /** Bulk: the query's options become the lines' defaults, checked before the body is read. */
   private Route bulkRoute() {
-    return parameterOptional("exit", exit -> parameterOptional("dimensions", dims -> withoutSizeLimit(() ->
-        extractDataBytes(bytes -> {
-          ExitPolicy policy = exit.map(ExitPolicy::parse).orElse(ExitPolicy.Deep.INSTANCE);
-          Integer dimensions = dims.map(Integer::valueOf).orElse(null);
-          return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
-              bytes.via(BulkApi.flow(runtime, policy, dimensions, settings.bulkParallelism(),
-                  settings.maxBulkLineBytes(), settings.maxInputChars(), 1))
-                  .via(drain.bulk(BulkApi::stoppingLine)))));
-        }))));
+    return parameterMap(params -> {
+      RequestDefaults defaults;
+      try {
+        defaults = decoder.query(params, RequestDefaults.BULK);
+      } catch (InvalidRequest e) {
+        return complete(Json.error(ApiError.of(e)));
+      }
+      return withoutSizeLimit(() -> extractDataBytes(bytes ->
+          complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
+              bytes.via(BulkApi.flow(runtime, decoder, defaults, settings.bulkParallelism(),
+                  settings.maxBulkLineBytes(), 1, code -> metrics.recordStreamError("bulk", code)))
+                  .via(drain.bulk(BulkApi::stoppingLine)))))));
+    });
   }
 
   private Route metricsRoute() {
@@ -106,13 +150,27 @@ public final class ExitflowRoutes extends AllDirectives {
 
   private ObjectNode models() {
     ObjectNode out = Json.object().put("object", "list");
-    ObjectNode m = out.putArray("data").addObject()
+    out.putArray("data").add(modelObject());
+    return out;
+  }
+
+  /** {@code GET /v1/models/{id}}: the model, or OpenAI's 404 for a model not served here. */
+  private HttpResponse model(String id) {
+    if (!id.equals(runtime.model().name())) {
+      return Json.error(new ApiError(ErrorCode.MODEL_NOT_FOUND, "The model '" + id + "' does not exist; this server "
+          + "serves '" + runtime.model().name() + "'", "model", null));
+    }
+    return Json.ok(modelObject());
+  }
+
+  private ObjectNode modelObject() {
+    ObjectNode m = Json.object()
         .put("id", runtime.model().name())
         .put("object", "model")
         .put("created", created)
         .put("owned_by", "exitflow");
     runtime.exitLayers().forEach(m.putArray("exit_layers")::add);
-    return out;
+    return m;
   }
 
   private Route authenticated(Supplier<Route> inner) {
@@ -129,16 +187,32 @@ public final class ExitflowRoutes extends AllDirectives {
     return runtime.isReady() ? inner.get() : complete(Json.error(ApiError.notReady()));
   }
 
-  /** Counts and times every response by route and status. */
+  /** Counts and times every response by route and status, and every error by route, status and code. */
   private Route timed(Supplier<Route> inner) {
     return extractUri(uri -> {
       long start = System.nanoTime();
-      String label = ROUTE_LABELS.getOrDefault(uri.path(), "other");
+      String label = ROUTE_LABELS.getOrDefault(uri.path(), uri.path().startsWith("/v1/models/") ? "model" : "other");
       return mapResponse(r -> {
-        metrics.recordRequest(label, r.status().intValue(), System.nanoTime() - start);
+        int status = r.status().intValue();
+        metrics.recordRequest(label, status, System.nanoTime() - start);
+        if (status >= 400) {
+          metrics.recordError(label, status, errorCode(r));
+        }
         return r;
       }, inner);
     });
+  }
+
+  /** The code of an error response (every error body is ours, in OpenAI's shape). */
+  private static String errorCode(HttpResponse r) {
+    if (r.entity() instanceof HttpEntity.Strict s) {
+      try {
+        return Json.MAPPER.readTree(s.getData().toArray()).path("error").path("code").asText("unknown");
+      } catch (java.io.IOException e) {
+        return "unknown";
+      }
+    }
+    return "unknown";
   }
 
   private ExceptionHandler exceptions() {
@@ -147,14 +221,23 @@ public final class ExitflowRoutes extends AllDirectives {
         .build();
   }
 
-  /** Unknown routes, and Pekko's own rejections (wrong method, bad parameters...) with their status, as JSON errors. */
+  /**
+   * Unknown routes, wrong methods (with {@code Allow}), and Pekko's other rejections with their
+   * status, all as JSON errors in OpenAI's shape.
+   */
   private RejectionHandler rejections() {
     return RejectionHandler.newBuilder()
         .handleNotFound(extractUri(uri -> complete(Json.error(ApiError.notFound(uri.path())))))
+        .handleAll(MethodRejection.class, rs -> {
+          HttpMethod[] allowed = rs.stream().map(MethodRejection::supported).distinct().toArray(HttpMethod[]::new);
+          String names = Arrays.stream(allowed).map(HttpMethod::name).collect(Collectors.joining(", "));
+          return complete(Json.error(ApiError.of(ErrorCode.METHOD_NOT_ALLOWED, "this route takes " + names))
+              .addHeader(Allow.create(allowed)));
+        })
         .handle(MalformedRequestContentRejection.class, r -> complete(Json.error(
             r.getCause() instanceof EntityStreamSizeException
-                ? ApiError.tooLarge("body_too_large", "the body exceeds " + settings.maxBodyBytes() + " bytes")
-                : ApiError.badRequest("malformed_body", r.message()))))
+                ? ApiError.of(ErrorCode.REQUEST_TOO_LARGE, "the body exceeds " + settings.maxBodyBytes() + " bytes")
+                : ApiError.of(ErrorCode.BAD_REQUEST, r.message()))))
         .build()
         .withFallback(RejectionHandler.defaultHandler())
         .mapRejectionResponse(response -> {
@@ -163,9 +246,14 @@ public final class ExitflowRoutes extends AllDirectives {
       }
       String text = response.entity() instanceof HttpEntity.Strict s ? s.getData().utf8String() : "request rejected";
       int status = response.status().intValue();
-      ApiError e = new ApiError(status, status == 404 ? "not_found_error" : "invalid_request_error",
-          response.status().reason().toLowerCase().replace(' ', '_'), text, null);
-      return Json.error(e);
+      ErrorCode code = switch (status) {
+        case 401 -> ErrorCode.INVALID_API_KEY;
+        case 404 -> ErrorCode.NOT_FOUND;
+        case 405 -> ErrorCode.METHOD_NOT_ALLOWED;
+        case 413 -> ErrorCode.REQUEST_TOO_LARGE;
+        default -> ErrorCode.BAD_REQUEST;
+      };
+      return Json.error(ApiError.of(code, text)).withStatus(response.status()).addHeaders(response.getHeaders());
     });
   }
 }

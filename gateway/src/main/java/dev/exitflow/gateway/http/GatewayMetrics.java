@@ -30,7 +30,7 @@ public final class GatewayMetrics implements RuntimeListener {
       .help("HTTP request latency by route and status").labelNames("route", "status").classicOnly()
       .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).register(registry);
   private final Histogram batchSize = Histogram.builder().name("exitflow_batch_size")
-      .help("Requests per batch, by stage").labelNames("stage").classicOnly()
+      .help("Inputs (texts) per batch, by stage").labelNames("stage").classicOnly()
       .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
   private final Histogram paddedTokens = Histogram.builder().name("exitflow_batch_padded_tokens")
       .help("Padded tokens per batch (size x longest), by stage").labelNames("stage").classicOnly()
@@ -39,22 +39,31 @@ public final class GatewayMetrics implements RuntimeListener {
       .help("Compute time per batch, by stage").labelNames("stage").classicOnly()
       .classicExponentialUpperBounds(0.001, 2, 12).register(registry);
   private final Counter exits = Counter.builder().name("exitflow_exits")
-      .help("Completed requests by exit layer, reason and priority").labelNames("layer", "reason", "priority")
+      .help("Completed inputs (texts) by exit layer, reason and priority").labelNames("layer", "reason", "priority")
       .register(registry);
-  private final Counter rejected = Counter.builder().name("exitflow_rejected")
-      .help("Requests refused as overloaded").register(registry);
+  private final Counter errors = Counter.builder().name("exitflow_http_errors")
+      .help("HTTP error responses (4xx and 5xx) by route, status and error code").labelNames("route", "status", "code")
+      .register(registry);
+  private final Counter streamErrors = Counter.builder().name("exitflow_stream_errors")
+      .help("Requests refused inside a 200 stream: WebSocket error frames and bulk error lines, by route and code")
+      .labelNames("route", "code").register(registry);
+  // A request is admitted or refused whole, with all its inputs: one series counts each.
+  private final Counter rejectedRequests = Counter.builder().name("exitflow_rejected_requests")
+      .help("Requests refused as overloaded (each refused whole, with all its inputs)").register(registry);
+  private final Counter rejectedInputs = Counter.builder().name("exitflow_rejected_inputs")
+      .help("Inputs (texts) of the requests refused as overloaded").register(registry);
   private final Counter failed = Counter.builder().name("exitflow_failed")
-      .help("Requests failed by inference errors or shutdown").register(registry);
+      .help("Inputs (texts) that failed after admission: inference errors, lost workers, shutdown").register(registry);
   private final Gauge queueDepth = Gauge.builder().name("exitflow_stage_queue_depth")
-      .help("Requests queued at a stage").labelNames("stage").register(registry);
+      .help("Inputs (texts) queued at a stage").labelNames("stage").register(registry);
   private final Gauge serviceRate = Gauge.builder().name("exitflow_stage_service_rate")
-      .help("Measured requests per second a stage serves").labelNames("stage").register(registry);
+      .help("Measured inputs (texts) per second a stage serves").labelNames("stage").register(registry);
   private final Gauge depthLevel = Gauge.builder().name("exitflow_depth_controller_level")
       .help("Degradation level of auto traffic: 0 = full depth; bulk loses exits first").register(registry);
   private final Gauge workers = Gauge.builder().name("exitflow_workers")
       .help("Stage workers serving this gateway (in a cluster: on every worker node)").register(registry);
   private final Gauge inFlight = Gauge.builder().name("exitflow_in_flight")
-      .help("Requests admitted and not yet answered").register(registry);
+      .help("Inputs (texts) admitted and not yet answered").register(registry);
 
   /** Adds the Kafka pipeline's counters and state, read from {@code status} at each scrape. */
   public void watchKafka(java.util.function.Supplier<java.util.Optional<dev.exitflow.streams.kafka.KafkaService.Status>> status) {
@@ -80,9 +89,18 @@ public final class GatewayMetrics implements RuntimeListener {
     exits.labelValues(String.valueOf(exitLayer), reason.name().toLowerCase(), priority.name().toLowerCase()).inc();
   }
 
+  public void recordError(String route, int status, String code) {
+    errors.labelValues(route, String.valueOf(status), code).inc();
+  }
+
+  public void recordStreamError(String route, String code) {
+    streamErrors.labelValues(route, code).inc();
+  }
+
   @Override
-  public void onRejected() {
-    rejected.inc();
+  public void onRejected(int inputs) {
+    rejectedRequests.inc();
+    rejectedInputs.inc(inputs);
   }
 
   @Override

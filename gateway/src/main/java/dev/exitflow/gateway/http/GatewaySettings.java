@@ -1,17 +1,22 @@
 package dev.exitflow.gateway.http;
 
 import com.typesafe.config.Config;
+import dev.exitflow.streams.request.RequestLimits;
 import java.time.Duration;
 
-/** The {@code exitflow.gateway} section of the configuration (defaults in this module's reference.conf). */
+/**
+ * The {@code exitflow.gateway} section of the configuration (defaults in this module's reference.conf),
+ * with the request limits every transport shares ({@code exitflow.requests}). Creating it refuses a
+ * configuration in which the largest legal request could never be admitted.
+ */
 public record GatewaySettings(
     String host,
     int port,
     int backlog,
     String apiKey,
     long maxBodyBytes,
-    int maxInputs,
-    int maxInputChars,
+    Duration bodyReadTimeout,
+    RequestLimits requests,
     int maxBulkLineBytes,
     int websocketParallelism,
     int bulkParallelism,
@@ -26,8 +31,8 @@ public record GatewaySettings(
         c.getInt("backlog"),
         c.getString("api-key"),
         c.getBytes("limits.max-body-bytes"),
-        c.getInt("limits.max-inputs"),
-        c.getInt("limits.max-input-chars"),
+        c.getDuration("limits.body-read-timeout"),
+        RequestLimits.create(root),
         c.getBytes("limits.max-bulk-line-bytes").intValue(),
         c.getInt("websocket-parallelism"),
         c.getInt("bulk-parallelism"),
@@ -36,12 +41,12 @@ public record GatewaySettings(
   }
 
   public GatewaySettings withPort(int p) {
-    return new GatewaySettings(host, p, backlog, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+    return new GatewaySettings(host, p, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
         websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 
   public GatewaySettings withHost(String h) {
-    return new GatewaySettings(h, port, backlog, apiKey, maxBodyBytes, maxInputs, maxInputChars, maxBulkLineBytes,
+    return new GatewaySettings(h, port, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
         websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
   }
 }

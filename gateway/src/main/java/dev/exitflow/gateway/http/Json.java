@@ -18,12 +18,12 @@ final class Json {
     return MAPPER.createObjectNode();
   }
 
-  /** Parses a body; malformed JSON is a 400 naming the parser's complaint. */
+  /** Parses JSON the gateway itself trusts (tests, its own output); requests go through RequestDecoder. */
   static JsonNode parse(String body) {
     try {
       return MAPPER.readTree(body);
     } catch (JsonProcessingException e) {
-      throw ApiError.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage()).exception();
+      throw new IllegalArgumentException(e);
     }
   }
 
@@ -49,6 +49,8 @@ final class Json {
 
   static HttpResponse error(ApiError e) {
     HttpResponse r = HttpResponse.create().withStatus(e.status()).withEntity(ContentTypes.APPLICATION_JSON, bytes(e.body()));
-    return e.retryAfter() == null ? r : r.addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
+    // retry-after-ms: OpenAI's SDKs prefer it to the whole seconds of Retry-After.
+    return e.retryAfter() == null ? r : r.addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())))
+        .addHeader(RawHeader.create("retry-after-ms", String.valueOf(Math.max(1, e.retryAfter().toMillis()))));
   }
 }

@@ -6,66 +6,82 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
-import dev.exitflow.actors.Priority;
+import dev.exitflow.streams.request.DecodedRequest;
+import dev.exitflow.streams.request.ErrorCode;
+import dev.exitflow.streams.request.InvalidRequest;
+import dev.exitflow.streams.request.RequestDecoder;
+import dev.exitflow.streams.request.RequestDefaults;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 
 /**
  * {@code GET /v1/stream}: a WebSocket where each text frame is a request and each result comes
  * back as a frame with the same id as soon as it is done (any order). At most
  * {@code websocket-parallelism} requests of a connection are in flight; beyond that the flow stops
  * pulling frames, so a client that does not read its results stops being read from (TCP
- * backpressure) instead of making the server buffer. A bad frame gets an error frame and the
- * stream goes on. With {@code "upgrade": true} the first exit's result comes at once and the deep
+ * backpressure) instead of making the server buffer. A frame is a request as the shared
+ * RequestDecoder reads it, JSON in a text frame or UTF-8 bytes in a binary one; a bad frame gets
+ * an error frame (with its id, if it had a valid one) and the stream goes on. With {@code "upgrade": true} the first exit's result comes at once and the deep
  * one later, marked {@code "final": true}.
  */
 final class StreamApi {
-  private static final LineRequest.Defaults DEFAULTS =
-      new LineRequest.Defaults(ExitPolicy.Deep.INSTANCE, null, Priority.INTERACTIVE);
-
   private final EncoderRuntime runtime;
+  private final RequestDecoder decoder;
   private final GatewaySettings settings;
   private final Materializer materializer;
+  /** Hears the code of every error frame (for metrics). */
+  private final Consumer<String> errors;
 
-  StreamApi(EncoderRuntime runtime, GatewaySettings settings, Materializer materializer) {
+  StreamApi(EncoderRuntime runtime, RequestDecoder decoder, GatewaySettings settings, Materializer materializer,
+      Consumer<String> errors) {
     this.runtime = runtime;
+    this.decoder = decoder;
     this.settings = settings;
     this.materializer = materializer;
+    this.errors = errors;
   }
 
   Flow<Message, Message, NotUsed> flow() {
     return Flow.<Message>create()
-        .mapAsync(1, this::text)
+        .mapAsync(1, this::read)
         .flatMapMerge(settings.websocketParallelism(), this::answer)
         .map(node -> (Message) TextMessage.create(Json.string(node)));
   }
 
-  /** The frame's text (a streamed text frame is collected); empty for a binary frame, which is drained. */
-  private CompletableFuture<Optional<String>> text(Message m) {
-    if (m.isText()) {
-      return m.asTextMessage().getStreamedText().runFold("", String::concat, materializer)
-          .thenApply(Optional::of).toCompletableFuture();
-    }
-    m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), materializer);
-    return CompletableFuture.completedFuture(Optional.empty());
+  /**
+   * A frame decoded by the shared decoder: a text frame as text, a binary frame as UTF-8 bytes
+   * (where bad UTF-8 is caught); either collected up to {@code max-body-bytes}.
+   */
+  private CompletableFuture<Supplier<DecodedRequest>> read(Message m) {
+    long max = settings.maxBodyBytes();
+    CompletionStage<Supplier<DecodedRequest>> decoded = m.isText()
+        ? m.asTextMessage().getStreamedText().limitWeighted(max, t -> (long) t.length())
+            .runFold(new StringBuilder(), StringBuilder::append, materializer)
+            .thenApply(text -> () -> decoder.frame(text.toString(), RequestDefaults.INTERACTIVE))
+        : m.asBinaryMessage().getStreamedData().limitWeighted(max, b -> (long) b.size())
+            .runFold(ByteString.emptyByteString(), ByteString::concat, materializer)
+            .thenApply(bytes -> () -> decoder.frame(bytes.toArray(), RequestDefaults.INTERACTIVE));
+    return decoded.exceptionally(e -> () -> {
+      throw new InvalidRequest(ErrorCode.REQUEST_TOO_LARGE, null, "the frame exceeds " + max + " bytes");
+    }).toCompletableFuture();
   }
 
-  private Source<ObjectNode, NotUsed> answer(Optional<String> text) {
-    LineRequest line;
+  private Source<ObjectNode, NotUsed> answer(Supplier<DecodedRequest> frame) {
+    DecodedRequest line;
     try {
-      if (text.isEmpty()) {
-        throw new LineRequest.Invalid(null, "binary_frame", "binary frames are not supported; send JSON text frames");
-      }
-      line = LineRequest.decode(text.get(), false, DEFAULTS, settings.maxInputChars());
-    } catch (LineRequest.Invalid e) {
+      line = frame.get();
+    } catch (InvalidRequest e) {
       return Source.single(error(e.id(), ApiError.of(e)));
     }
     JsonNode id = line.id();
@@ -115,8 +131,9 @@ final class StreamApi {
         .put("final", fin);
   }
 
-  private static ObjectNode error(JsonNode id, ApiError e) {
-    ObjectNode out = Json.MAPPER.valueToTree(e.body());
+  private ObjectNode error(JsonNode id, ApiError e) {
+    errors.accept(e.code());
+    ObjectNode out = e.body();
     if (id != null) {
       out.set("id", id);
     }

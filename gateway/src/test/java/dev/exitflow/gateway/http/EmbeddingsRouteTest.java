@@ -24,7 +24,7 @@ class EmbeddingsRouteTest {
 
   @BeforeAll
   static void start() {
-    server = new RunningServer("exitflow.gateway.limits { max-body-bytes = 64k, max-inputs = 16 }");
+    server = new RunningServer("exitflow.gateway.limits.max-body-bytes = 64k\nexitflow.requests.max-inputs = 16");
   }
 
   @AfterAll
@@ -98,13 +98,13 @@ class EmbeddingsRouteTest {
   @Test
   void errorsHaveOpenAisShapeAndTheRightStatus() throws Exception {
     assertError(server.post("/v1/embeddings", "{not json"), 400, "invalid_json");
-    assertError(server.post("/v1/embeddings", "{\"input\": [[1, 2, 3]]}"), 400, "unsupported_input");
+    assertError(server.post("/v1/embeddings", "{\"input\": [[1, 2, 3]]}"), 400, "invalid_type");
     assertError(server.post("/v1/embeddings", "{\"input\": \"  \"}"), 400, "empty_input");
     assertError(server.post("/v1/embeddings", "{\"model\": \"gpt-4\", \"input\": \"x\"}"), 422, "unknown_model");
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"exit\": \"3\"}"), 422, "unknown_exit");
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"dimensions\": 1000}"), 422, "dimensions_out_of_range");
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"encoding_format\": \"int8\"}"), 422, "unsupported_encoding");
-    assertError(server.post("/v1/embeddings", "{\"input\": \"" + "x".repeat(70_000) + "\"}"), 413, "body_too_large");
+    assertError(server.post("/v1/embeddings", "{\"input\": \"" + "x".repeat(70_000) + "\"}"), 413, "request_too_large");
     assertError(server.post("/v1/embeddings", "{\"input\": " + Json.string(java.util.Collections.nCopies(17, "a")) + "}"), 413, "too_many_inputs");
     assertError(server.get("/v1/nowhere"), 404, "not_found");
     HttpResponse<String> wrongMethod = server.get("/v1/embeddings");
@@ -134,7 +134,7 @@ class EmbeddingsRouteTest {
     for (String name : List.of("exitflow_http_requests_total{route=\"embeddings\",status=\"200\"}",
         "exitflow_http_request_duration_seconds_bucket", "exitflow_stage_queue_depth{stage=\"1\"}",
         "exitflow_batch_size_bucket", "exitflow_batch_padded_tokens_bucket", "exitflow_exits_total{layer=\"2\"",
-        "exitflow_rejected_total", "exitflow_depth_controller_level")) {
+        "exitflow_rejected_requests_total", "exitflow_rejected_inputs_total", "exitflow_depth_controller_level")) {
       assertTrue(metrics.contains(name), name + " missing from\n" + metrics);
     }
   }

@@ -25,7 +25,7 @@ class LimitsAndAuthTest {
   @Test
   void overloadIs429WithRetryAfter() throws Exception {
     try (RunningServer s = new RunningServer(
-        "exitflow.actors.admission { first-stage-queue-capacity = 4, max-in-flight = 8 }")) {
+        "exitflow.actors.admission { first-stage-queue-capacity = 4, max-in-flight = 8 }\nexitflow.requests.max-inputs = 4")) {
       List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
       for (int i = 0; i < 60; i++) {
         String body = "{\"input\": [\"" + "a long sentence to keep the model busy ".repeat(8) + i + "\"]}";

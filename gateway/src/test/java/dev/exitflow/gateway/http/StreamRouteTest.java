@@ -86,7 +86,7 @@ class StreamRouteTest {
     assertEquals(384, byId.get("1").get("embedding").size());
     assertEquals(16, byId.get("two").get("embedding").size());
     assertEquals(6, byId.get("two").get("exit_layer").asInt());
-    assertEquals("missing_input", byId.get("3").get("error").get("code").asText());
+    assertEquals("invalid_type", byId.get("3").get("error").get("code").asText());
     assertEquals("unknown_exit", byId.get("6").get("error").get("code").asText());
     assertEquals(4, byId.get("7").get("exit_layer").asInt(), "the stream went on after bad frames");
     assertEquals(2, anonymousErrors, "the non-JSON and the binary frame");

@@ -8,7 +8,7 @@ public final class KafkaHeaders {
   public static final String EXIT_LAYER = "exitflow-exit-layer";
   /** On results: the model's name. */
   public static final String MODEL = "exitflow-model";
-  /** On dead letters: the error's stable code ({@code ExitflowException.code()}), e.g. {@code bad_json}. */
+  /** On dead letters: the error's stable code (an {@code ErrorCode}, as on every transport), e.g. {@code invalid_json}. */
   public static final String ERROR_CODE = "exitflow-error-code";
   /** On dead letters: the error's message, in words. */
   public static final String ERROR_MESSAGE = "exitflow-error-message";

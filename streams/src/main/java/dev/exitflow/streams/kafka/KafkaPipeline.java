@@ -140,7 +140,7 @@ public final class KafkaPipeline {
         .withParallelism(settings.commit().parallelism());
     RestartSettings restart = RestartSettings.create(settings.restart().minBackoff(),
         settings.restart().maxBackoff(), settings.restart().randomFactor());
-    RequestDecoder decoder = new RequestDecoder(settings);
+    RecordDecoder decoder = new RecordDecoder(settings, runtime);
     ResultEncoder encoder = new ResultEncoder(settings, runtime.model().name());
     int parallelism = settings.parallelism();
 

@@ -4,12 +4,16 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigUtil;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
+import dev.exitflow.streams.request.RequestLimits;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** The pipeline's settings, read from {@code exitflow.kafka} (see the module's reference.conf). */
+/**
+ * The pipeline's settings, read from {@code exitflow.kafka} (see the module's reference.conf), and
+ * the request limits every transport shares ({@code exitflow.requests}).
+ */
 public record KafkaSettings(
     String bootstrapServers,
     Topics topics,
@@ -28,7 +32,8 @@ public record KafkaSettings(
     Map<String, String> consumerProperties,
     Map<String, String> producerProperties,
     Map<String, String> clientProperties,
-    EmbeddedKafka.Settings embedded) {
+    EmbeddedKafka.Settings embedded,
+    RequestLimits requestLimits) {
 
   public enum RecordFormat { JSON, TEXT }
 
@@ -70,7 +75,8 @@ public record KafkaSettings(
         Map.copyOf(consumer),
         Map.copyOf(producer),
         Map.copyOf(client),
-        EmbeddedKafka.Settings.create(c.getConfig("embedded")));
+        EmbeddedKafka.Settings.create(c.getConfig("embedded")),
+        RequestLimits.create(root));
   }
 
   /** Whether an embedded broker has to be started: no bootstrap servers are configured. */
@@ -89,19 +95,19 @@ public record KafkaSettings(
   public KafkaSettings withBootstrapServers(String servers) {
     return new KafkaSettings(servers, topics, groupId, recordFormat, embeddingEncoding, defaultExit, priority, slo,
         maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
-        clientProperties, embedded);
+        clientProperties, embedded, requestLimits);
   }
 
   public KafkaSettings withTopics(Topics t) {
     return new KafkaSettings(bootstrapServers, t, groupId, recordFormat, embeddingEncoding, defaultExit, priority, slo,
         maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
-        clientProperties, embedded);
+        clientProperties, embedded, requestLimits);
   }
 
   public KafkaSettings withGroupId(String g) {
     return new KafkaSettings(bootstrapServers, topics, g, recordFormat, embeddingEncoding, defaultExit, priority, slo,
         maxRecordBytes, parallelism, reorderWindow, overloadMinBackoff, commit, restart, consumerProperties, producerProperties,
-        clientProperties, embedded);
+        clientProperties, embedded, requestLimits);
   }
 
   /** A config object's entries as kafka-clients properties: path segments joined by dots. */

@@ -3,7 +3,7 @@ package dev.exitflow.streams.kafka;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.exitflow.actors.EmbeddingResult;
-import dev.exitflow.model.ExitflowException;
+import dev.exitflow.streams.request.ErrorCode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,7 +43,7 @@ final class ResultEncoder {
     ConsumerRecord<byte[], byte[]> r = in.record();
     ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(settings.topics().deadLetter(), null,
         r.key(), r.value(), r.headers());
-    String code = error instanceof ExitflowException e ? e.code() : "internal_error";
+    String code = ErrorCode.of(error).code();
     out.headers().add(KafkaHeaders.ERROR_CODE, utf8(code));
     out.headers().add(KafkaHeaders.ERROR_MESSAGE, utf8(String.valueOf(error.getMessage())));
     out.headers().add(KafkaHeaders.SOURCE_TOPIC, utf8(r.topic()));

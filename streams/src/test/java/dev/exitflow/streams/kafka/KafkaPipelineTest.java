@@ -128,13 +128,13 @@ class KafkaPipelineTest {
     KafkaSettings s = settings("poison", kafka.bootstrapServers());
     Topics.ensure(s);
     Map<String, byte[]> poison = new java.util.LinkedHashMap<>();
-    poison.put("bad_json", "{\"input\": \"no closing brace\"".getBytes(StandardCharsets.UTF_8));
+    poison.put("invalid_json", "{\"input\": \"no closing brace\"".getBytes(StandardCharsets.UTF_8));
     poison.put("bad_utf8", new byte[] {'{', '"', 'i', 'n', (byte) 0xff, (byte) 0xfe, '"', '}'});
     poison.put("empty_input", "{\"id\":\"empty\",\"input\":\"   \"}".getBytes(StandardCharsets.UTF_8));
-    poison.put("input_too_large", ("{\"input\":\"" + "word ".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8));
+    poison.put("request_too_large", ("{\"input\":\"" + "word ".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8));
     poison.put("unknown_exit", "{\"input\":\"fine text\",\"exit\":\"7\"}".getBytes(StandardCharsets.UTF_8));
     poison.put("dimensions_out_of_range", "{\"input\":\"fine text\",\"dimensions\":4096}".getBytes(StandardCharsets.UTF_8));
-    poison.put("bad_input", "{\"input\":[1,2]}".getBytes(StandardCharsets.UTF_8));
+    poison.put("invalid_type", "{\"input\":[1,2]}".getBytes(StandardCharsets.UTF_8));
     int good = 0;
     try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
       producer.send(record(s.topics().requests(), "k", new byte[0])).get(); // no value at all: empty_input too

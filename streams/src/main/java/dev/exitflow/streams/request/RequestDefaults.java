@@ -1,0 +1,16 @@
+package dev.exitflow.streams.request;
+
+import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.actors.Priority;
+
+/**
+ * What a transport assumes for the options a request leaves out: HTTP and WebSocket requests are
+ * deep and interactive, bulk lines take their upload's query parameters, Kafka records its
+ * configured exit and priority. {@code dimensions} and {@code deadlineMs} may be null (none).
+ */
+public record RequestDefaults(ExitPolicy exit, Priority priority, Integer dimensions, Long deadlineMs) {
+  public static final RequestDefaults INTERACTIVE =
+      new RequestDefaults(ExitPolicy.Deep.INSTANCE, Priority.INTERACTIVE, null, null);
+
+  public static final RequestDefaults BULK = new RequestDefaults(ExitPolicy.Deep.INSTANCE, Priority.BULK, null, null);
+}

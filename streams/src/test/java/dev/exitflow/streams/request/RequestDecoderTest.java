@@ -1,0 +1,101 @@
+package dev.exitflow.streams.request;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.actors.Priority;
+import dev.exitflow.model.InvalidInputException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The decoder alone, with a stand-in for the model's checks (exits 2, 4, 6; 384 dimensions). */
+class RequestDecoderTest {
+  private final RequestDecoder decoder = new RequestDecoder(new RequestLimits(3, 20), "m", r -> {
+    if (r.exit() instanceof ExitPolicy.Exact e && !List.of(2, 4, 6).contains(e.layer())) {
+      throw InvalidInputException.unknownExit(String.valueOf(e.layer()), "[2, 4, 6]");
+    }
+    if (r.dimensions() != null && r.dimensions() > 384) {
+      throw InvalidInputException.dimensionsOutOfRange(r.dimensions(), 384);
+    }
+  });
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private ErrorCode code(Runnable r) {
+    return assertThrows(InvalidRequest.class, r::run).errorCode();
+  }
+
+  @Test
+  void aBodyWithEveryField() {
+    DecodedRequest r = decoder.body(utf8("{\"input\": [\"a\", \"b\"], \"model\": \"m\", \"exit\": 4, \"deadline_ms\": 50,"
+        + " \"dimensions\": 8, \"priority\": \"bulk\", \"encoding_format\": \"base64\", \"user\": \"u\", \"id\": 12}"),
+        RequestDefaults.INTERACTIVE);
+    assertEquals(List.of("a", "b"), r.inputs());
+    assertEquals(new ExitPolicy.Exact(4), r.exit());
+    assertEquals(50L, r.deadlineMs());
+    assertEquals(8, r.dimensions());
+    assertEquals(Priority.BULK, r.priority());
+    assertTrue(r.base64());
+    assertEquals(12, r.id().asInt());
+    assertEquals(2, r.requests().size());
+  }
+
+  @Test
+  void nullsAreAbsentAndDefaultsApply() {
+    DecodedRequest r = decoder.frame("{\"input\": \"a\", \"exit\": null, \"dimensions\": null, \"id\": null}",
+        new RequestDefaults(ExitPolicy.Auto.INSTANCE, Priority.BULK, 16, 500L));
+    assertEquals(ExitPolicy.Auto.INSTANCE, r.exit());
+    assertEquals(16, r.dimensions());
+    assertEquals(500L, r.deadlineMs());
+    assertNull(r.id());
+    assertFalse(r.upgrade());
+  }
+
+  @Test
+  void linesArePlainTextUnlessTheyAreJsonObjects() {
+    assertEquals(List.of("just words"), decoder.line(utf8("  just words \r"), RequestDefaults.BULK).inputs());
+    assertEquals(ErrorCode.INVALID_JSON, code(() -> decoder.line(utf8("{oops"), RequestDefaults.BULK)));
+    assertEquals(ErrorCode.BAD_UTF8, code(() -> decoder.line(new byte[] {'a', (byte) 0xff}, RequestDefaults.BULK)));
+    assertEquals(ErrorCode.INPUT_TOO_LONG, code(() -> decoder.text(utf8("x".repeat(21)), RequestDefaults.BULK)));
+  }
+
+  @Test
+  void limitsAndUnicode() {
+    assertEquals(ErrorCode.TOO_MANY_INPUTS, code(() -> decoder.body(utf8("{\"input\": [\"a\", \"b\", \"c\", \"d\"]}"),
+        RequestDefaults.INTERACTIVE)));
+    assertEquals(ErrorCode.INVALID_TYPE, code(() -> decoder.frame("{\"input\": [\"a\"]}", RequestDefaults.INTERACTIVE)));
+    assertEquals(ErrorCode.BAD_UTF8, code(() -> decoder.frame("{\"input\": \"\\udc00\"}", RequestDefaults.INTERACTIVE)));
+    assertEquals(List.of("\uD83D\uDE00"), decoder.frame("{\"input\": \"\\ud83d\\ude00\"}", RequestDefaults.INTERACTIVE).inputs());
+    assertEquals(ErrorCode.UNKNOWN_EXIT, code(() -> decoder.frame("{\"input\": \"a\", \"exit\": 99999999999}",
+        RequestDefaults.INTERACTIVE)));
+  }
+
+  @Test
+  void errorsKeepAValidIdAndNameTheField() {
+    InvalidRequest e = assertThrows(InvalidRequest.class, () ->
+        decoder.frame("{\"id\": \"r1\", \"input\": \"a\", \"dimensions\": 999}", RequestDefaults.INTERACTIVE));
+    assertEquals(ErrorCode.DIMENSIONS_OUT_OF_RANGE, e.errorCode());
+    assertEquals("dimensions", e.param());
+    assertEquals("r1", e.id().asText());
+  }
+
+  @Test
+  void theBulkQueryIsReadAsStrictly() {
+    RequestDefaults d = decoder.query(Map.of("exit", "shallow", "dimensions", "8", "priority", "interactive",
+        "deadline_ms", "100", "model", "m"), RequestDefaults.BULK);
+    assertEquals(new RequestDefaults(ExitPolicy.Shallow.INSTANCE, Priority.INTERACTIVE, 8, 100L), d);
+    assertEquals(ErrorCode.INVALID_TYPE, code(() -> decoder.query(Map.of("dimensions", "x"), RequestDefaults.BULK)));
+    assertEquals(ErrorCode.INVALID_TYPE, code(() -> decoder.query(Map.of("dimensions", " 8"), RequestDefaults.BULK)));
+    assertEquals(ErrorCode.UNKNOWN_MODEL, code(() -> decoder.query(Map.of("model", "nope"), RequestDefaults.BULK)));
+    assertEquals(ErrorCode.UNKNOWN_PRIORITY, code(() -> decoder.query(Map.of("priority", "x"), RequestDefaults.BULK)));
+    assertEquals(RequestDefaults.BULK, decoder.query(Map.of("unrelated", "1"), RequestDefaults.BULK));
+  }
+}
