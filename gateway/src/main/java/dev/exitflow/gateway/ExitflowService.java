@@ -7,6 +7,11 @@ import dev.exitflow.actors.WorkerNode;
 import dev.exitflow.gateway.http.ExitflowServer;
 import dev.exitflow.gateway.http.GatewayMetrics;
 import dev.exitflow.gateway.http.GatewaySettings;
+import dev.exitflow.gateway.batch.BatchRunner;
+import dev.exitflow.gateway.batch.BatchSettings;
+import dev.exitflow.gateway.batch.FileStore;
+import dev.exitflow.gateway.http.BatchApi;
+import dev.exitflow.gateway.http.Batches;
 import dev.exitflow.gateway.http.HttpDrain;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.streams.kafka.KafkaService;
@@ -22,6 +27,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 
@@ -85,31 +91,55 @@ public final class ExitflowService {
     java.util.function.Supplier<Optional<KafkaService.Status>> kafkaStatus =
         () -> Optional.ofNullable(kafka).map(KafkaService::status);
     metrics.watchKafka(kafkaStatus);
-    ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics, new HttpDrain(), kafkaStatus)
+    Batches batches = batches(config, system, runtime, settings, metrics);
+    ExitflowServer server = ExitflowServer.start(system, runtime, settings, metrics, new HttpDrain(), kafkaStatus, batches)
         .toCompletableFuture().join();
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(Adapter.toClassic(system));
     shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "http-drain-and-unbind", server::stop);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "kafka-drain", () -> kafka != null
         ? kafka.drainAndShutdown()
         : CompletableFuture.completedFuture(Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "batch-checkpoint", () -> batches != null
+        ? batches.runner().stop()
+        : CompletableFuture.completedFuture(Done.getInstance()));
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "runtime-drain", runtime::stop);
     return new ExitflowService(system, runtime, server, kafka, runtime.ready());
   }
 
   /**
-   * Locks {@code exitflow.data-dir} when this process keeps data there (the embedded broker's log,
-   * unless it was given a temporary directory), so that a second {@code serve} on the same
-   * directory is refused at once with a message naming the holder.
+   * Locks {@code exitflow.data-dir} when this process keeps data there (batch files and state, the
+   * embedded broker's log unless it was given a temporary directory), so that a second {@code
+   * serve} on the same directory is refused at once with a message naming the holder.
    */
   private static DirectoryLock lockDataDirectory(Config config, ClusterSettings cluster, GatewaySettings settings) {
-    if (!cluster.gateway() || !settings.kafka()) {
+    if (!cluster.gateway()) {
       return null;
     }
     KafkaSettings kafka = KafkaSettings.create(config);
-    if (!kafka.needsEmbeddedBroker() || kafka.embedded().dataDir().isBlank()) {
+    boolean brokerLog = settings.kafka() && kafka.needsEmbeddedBroker() && !kafka.embedded().dataDir().isBlank();
+    if (!brokerLog && !BatchSettings.create(config).enabled()) {
       return null;
     }
-    return DirectoryLock.acquire(Path.of(config.getString("exitflow.data-dir")).toAbsolutePath());
+    return DirectoryLock.acquire(dataDir(config));
+  }
+
+  private static Path dataDir(Config config) {
+    return Path.of(config.getString("exitflow.data-dir")).toAbsolutePath();
+  }
+
+  /** The Files and Batch API's stores, and the runner, which starts once the model is ready (null when off). */
+  private static Batches batches(Config config, ActorSystem<Void> system, EncoderRuntime runtime,
+      GatewaySettings settings, GatewayMetrics metrics) {
+    BatchSettings s = BatchSettings.create(config);
+    if (!s.enabled()) {
+      return null;
+    }
+    FileStore files = new FileStore(dataDir(config).resolve("files"));
+    BatchRunner runner = new BatchRunner(files, dataDir(config).resolve("batches"),
+        BatchApi.lineEmbedder(runtime, settings), Materializer.matFromSystem(system), s);
+    runtime.ready().thenRun(runner::start);
+    metrics.watchBatches(runner::progress);
+    return new Batches(files, runner, s.maxFileBytes());
   }
 
   /**

@@ -24,8 +24,10 @@ final class ServerProcess implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's.
-    ProcessBuilder pb = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off", "-jar",
+    // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's;
+    // a data directory of its own, so a serve the user runs keeps its lock.
+    ProcessBuilder pb = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
+        "-Dexitflow.data-dir=" + home.resolve("load-tests/results/server-data"), "-jar",
         home.resolve("gateway/target/exitflow.jar").toString(),
         "serve", "--host", "127.0.0.1", "--port", String.valueOf(port))
         .redirectErrorStream(true)

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "exitflow 0.1.0",
     description = "Streaming multi-exit inference for transformer encoders.",
-    subcommands = {ServeCommand.class, EmbedCommand.class, ScoreCommand.class, EvalCommand.class, ReportCommand.class, CalibrateCommand.class, BlocksCommand.class,
+    subcommands = {ServeCommand.class, EmbedCommand.class, ScoreCommand.class, BatchCommand.class, EvalCommand.class, ReportCommand.class, CalibrateCommand.class, BlocksCommand.class,
         BenchCommand.class, ProduceCommand.class, ConsumeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {

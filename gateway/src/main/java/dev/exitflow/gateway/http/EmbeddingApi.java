@@ -27,7 +27,12 @@ final class EmbeddingApi {
   }
 
   CompletionStage<HttpResponse> openAi(byte[] body) {
-    return run(body, (req, results) -> {
+    return openAi(body, RequestDefaults.INTERACTIVE);
+  }
+
+  /** As {@code POST /v1/embeddings}, with other defaults (a batch line: bulk priority). */
+  CompletionStage<HttpResponse> openAi(byte[] body, RequestDefaults defaults) {
+    return run(body, defaults, (req, results) -> {
       ObjectNode out = Json.object().put("object", "list");
       ArrayNode data = out.putArray("data");
       for (int i = 0; i < results.size(); i++) {
@@ -44,7 +49,7 @@ final class EmbeddingApi {
   }
 
   CompletionStage<HttpResponse> nativeEmbed(byte[] body) {
-    return run(body, (req, results) -> {
+    return run(body, RequestDefaults.INTERACTIVE, (req, results) -> {
       ObjectNode out = Json.object().put("model", runtime.model().name());
       ArrayNode items = out.putArray("results");
       for (int i = 0; i < results.size(); i++) {
@@ -66,10 +71,10 @@ final class EmbeddingApi {
     ObjectNode render(DecodedRequest request, List<EmbeddingResult> results);
   }
 
-  private CompletionStage<HttpResponse> run(byte[] body, Render render) {
+  private CompletionStage<HttpResponse> run(byte[] body, RequestDefaults defaults, Render render) {
     DecodedRequest req;
     try {
-      req = decoder.body(body, RequestDefaults.INTERACTIVE);
+      req = decoder.body(body, defaults);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(Json.error(ApiError.of(e)));
     }

@@ -61,8 +61,11 @@ public final class ExitflowRoutes extends AllDirectives {
   private final Health health;
   private final long created = Instant.now().getEpochSecond();
 
+  private final BatchApi batch;
+
+  /** {@code batches} may be null: no Files and Batch API. */
   public ExitflowRoutes(EncoderRuntime runtime, GatewaySettings settings, GatewayMetrics metrics, Materializer mat,
-      HttpDrain drain, Health health) {
+      HttpDrain drain, Health health, Batches batches) {
     this.runtime = runtime;
     this.settings = settings;
     this.metrics = metrics;
@@ -73,6 +76,7 @@ public final class ExitflowRoutes extends AllDirectives {
     JsonParsingErrors.reportTo(metrics);
     this.drain = drain;
     this.health = health;
+    this.batch = batches == null ? null : new BatchApi(batches.files(), batches.runner(), batches.maxFileBytes(), mat);
   }
 
   /** Health and metrics answer while draining (readiness says so); everything else goes through the drain's gate. */
@@ -93,6 +97,7 @@ public final class ExitflowRoutes extends AllDirectives {
         pathPrefix("v1", () -> authenticated(() -> concat(
             path("models", () -> get(() -> complete(Json.ok(models())))),
             path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> complete(model(id)))),
+            batch == null ? reject() : batch.routes(),
             whenReady(() -> concat(
                 path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
                 path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
@@ -139,6 +144,8 @@ public final class ExitflowRoutes extends AllDirectives {
           complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               bytes.via(BulkApi.flow(runtime, decoder, defaults, settings.bulkParallelism(),
                   settings.maxBulkLineBytes(), 1, code -> metrics.recordStreamError("bulk", code)))
+                  .via(SpillBuffer.flow(settings.bulkBuffer().memoryBytes(), settings.bulkBuffer().maxSpillBytes(),
+                      settings.bulkBuffer().dir()))
                   .via(drain.bulk(BulkApi::stoppingLine)))))));
     });
   }

@@ -35,14 +35,18 @@ public final class ExitflowServer {
 
   public static CompletionStage<ExitflowServer> start(ActorSystem<?> system, EncoderRuntime runtime,
       GatewaySettings settings, GatewayMetrics metrics) {
-    return start(system, runtime, settings, metrics, new HttpDrain(), Optional::empty);
+    return start(system, runtime, settings, metrics, new HttpDrain(), Optional::empty, null);
   }
 
-  /** The gateway's server; {@code kafka} is the Kafka pipeline's status for health (empty when it is off). */
+  /**
+   * The gateway's server; {@code kafka} is the Kafka pipeline's status for health (empty when it is
+   * off); {@code batches} serve the Files and Batch API (null: none).
+   */
   public static CompletionStage<ExitflowServer> start(ActorSystem<?> system, EncoderRuntime runtime,
-      GatewaySettings settings, GatewayMetrics metrics, HttpDrain drain, Supplier<Optional<KafkaService.Status>> kafka) {
+      GatewaySettings settings, GatewayMetrics metrics, HttpDrain drain, Supplier<Optional<KafkaService.Status>> kafka,
+      Batches batches) {
     ExitflowRoutes routes = new ExitflowRoutes(runtime, settings, metrics, Materializer.matFromSystem(system), drain,
-        new Health(runtime, drain, kafka));
+        new Health(runtime, drain, kafka), batches);
     return bind(system, settings, routes.routes(), drain);
   }
 

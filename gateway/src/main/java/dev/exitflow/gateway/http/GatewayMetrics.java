@@ -70,6 +70,19 @@ public final class GatewayMetrics implements RuntimeListener {
     KafkaMetrics.register(registry, status);
   }
 
+  /** Adds each running batch's lines done and lines per second, read from {@code progress} at each scrape. */
+  public void watchBatches(java.util.function.Supplier<java.util.List<dev.exitflow.gateway.batch.BatchRunner.Progress>> progress) {
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("exitflow_batch_lines_done")
+        .help("Lines of a running batch done so far (completed and failed)").labelNames("batch")
+        .callback(cb -> progress.get().forEach(p -> cb.call(p.done(), p.id()))).register(registry);
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("exitflow_batch_lines_total")
+        .help("Requests in a running batch's input file").labelNames("batch")
+        .callback(cb -> progress.get().forEach(p -> cb.call(p.total(), p.id()))).register(registry);
+    io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("exitflow_batch_lines_per_second")
+        .help("Lines per second of a running batch since it (re)started").labelNames("batch")
+        .callback(cb -> progress.get().forEach(p -> cb.call(p.linesPerSecond(), p.id()))).register(registry);
+  }
+
   public void recordRequest(String route, int status, long nanos) {
     String s = String.valueOf(status);
     requests.labelValues(route, s).inc();

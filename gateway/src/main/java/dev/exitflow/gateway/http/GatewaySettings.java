@@ -20,8 +20,12 @@ public record GatewaySettings(
     int maxBulkLineBytes,
     int websocketParallelism,
     int bulkParallelism,
+    BulkBuffer bulkBuffer,
     Duration shutdownDeadline,
     boolean kafka) {
+
+  /** Where a bulk response's results wait for a client that does not read yet ({@code bulk-buffer}). */
+  public record BulkBuffer(long memoryBytes, long maxSpillBytes, java.nio.file.Path dir) {}
 
   public static GatewaySettings create(Config root) {
     Config c = root.getConfig("exitflow.gateway");
@@ -36,17 +40,19 @@ public record GatewaySettings(
         c.getBytes("limits.max-bulk-line-bytes").intValue(),
         c.getInt("websocket-parallelism"),
         c.getInt("bulk-parallelism"),
+        new BulkBuffer(c.getBytes("bulk-buffer.memory"), c.getBytes("bulk-buffer.max-spill"),
+            java.nio.file.Path.of(c.getString("bulk-buffer.dir"))),
         c.getDuration("shutdown-deadline"),
         c.getBoolean("kafka"));
   }
 
   public GatewaySettings withPort(int p) {
     return new GatewaySettings(host, p, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
+        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka);
   }
 
   public GatewaySettings withHost(String h) {
     return new GatewaySettings(h, port, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, shutdownDeadline, kafka);
+        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka);
   }
 }

@@ -38,6 +38,11 @@ public enum ErrorCode {
   BAD_REQUEST(Scope.HTTP, 400, "an HTTP request Exitflow cannot read (bad header, query or content type)"),
   URI_TOO_LONG(Scope.HTTP, 414, "the request line is too long"),
   HEADERS_TOO_LARGE(Scope.HTTP, 431, "a header or all headers together are too large"),
+  FILE_NOT_FOUND(Scope.HTTP, 404, "`/v1/files/{id}` or a batch's `input_file_id` names no stored file"),
+  BATCH_NOT_FOUND(Scope.HTTP, 404, "`/v1/batches/{id}` names no batch"),
+  INVALID_BATCH(Scope.HTTP, 400, "a file upload or batch that cannot be accepted (purpose, endpoint, completion window, "
+      + "a batch not in a state that allows it); a batch whose input file is not valid JSONL fails with this code "
+      + "naming the line"),
   // The runtime: nothing wrong with the request.
   OVERLOADED(Scope.RUNTIME, 429, "the runtime's admission queue has no room for the whole request; retry after `Retry-After`"),
   NOT_READY(Scope.RUNTIME, 503, "the model is still loading"),

@@ -1,0 +1,403 @@
+package dev.exitflow.gateway.batch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.exitflow.streams.request.ErrorCode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.pekko.Done;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.FileIO;
+import org.apache.pekko.stream.javadsl.Framing;
+import org.apache.pekko.stream.javadsl.FramingTruncation;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs batches, one at a time in the order they were created, and keeps each in
+ * {@code <data-dir>/batches/<id>/}: {@code batch.json} (the batch object), {@code checkpoint.json},
+ * {@code output.jsonl} and {@code errors.jsonl}. A batch is validated, then its lines go through
+ * the {@link LineEmbedder} ({@code parallelism} at a time, results written in input order), then
+ * its two files become files of the {@link FileStore} ({@code output_file_id}, {@code error_file_id}).
+ *
+ * <p>Durable: results are written before the checkpoint that counts them (at least every
+ * {@code checkpoint-interval}), so after SIGTERM, SIGKILL or a crash, {@link #start()} truncates
+ * the files to the checkpoint and goes on after its line; lines in flight at a crash are computed
+ * again, and each line's result appears once. {@link #stop()} (on SIGTERM) lets the lines in
+ * flight finish and checkpoints; the batch stays {@code in_progress} for the next start.
+ */
+public final class BatchRunner {
+  private static final Logger log = LoggerFactory.getLogger(BatchRunner.class);
+  /** File writes and forces block. */
+  private static final String BLOCKING_IO = "pekko.stream.materializer.blocking-io-dispatcher";
+
+  private final FileStore files;
+  private final Path dir;
+  private final LineEmbedder embedder;
+  private final Materializer materializer;
+  private final BatchSettings settings;
+  private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "exitflow-batch");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<String, ObjectNode> batches = new ConcurrentHashMap<>();
+  private final Map<String, Progress> progress = new ConcurrentHashMap<>();
+  private volatile Running running;
+  private volatile boolean stopping;
+
+  /** A batch's progress while it runs, for metrics. */
+  public record Progress(String id, long total, long done, double linesPerSecond) {}
+
+  private record Running(String id, UniqueKillSwitch stop, CompletionStage<Done> finished) {}
+
+  public BatchRunner(FileStore files, Path dir, LineEmbedder embedder, Materializer materializer, BatchSettings settings) {
+    this.files = files;
+    this.dir = dir;
+    this.embedder = embedder;
+    this.materializer = materializer;
+    this.settings = settings;
+  }
+
+  /** Loads every batch and queues the unfinished ones (oldest first) to run again. */
+  public void start() {
+    try {
+      Files.createDirectories(dir);
+      try (Stream<Path> dirs = Files.list(dir)) {
+        dirs.filter(d -> Files.exists(d.resolve("batch.json"))).forEach(d -> {
+          try {
+            ObjectNode b = (ObjectNode) FileStore.JSON.readTree(d.resolve("batch.json").toFile());
+            batches.put(b.get("id").asText(), b);
+          } catch (IOException e) {
+            log.error("batch in {} is unreadable, skipped: {}", d, e.toString());
+          }
+        });
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    batches.values().stream().filter(b -> BatchState.UNFINISHED.contains(BatchState.status(b)))
+        .sorted(Comparator.comparingLong((ObjectNode b) -> b.get("created_at").asLong()).thenComparing(b -> b.get("id").asText()))
+        .forEach(b -> {
+          log.info("batch {} resumes ({})", b.get("id").asText(), BatchState.status(b));
+          runner.execute(() -> run(b.get("id").asText()));
+        });
+  }
+
+  /** Creates a batch (validating) and queues it. Throws {@link BatchException} for what cannot be accepted. */
+  public ObjectNode create(String inputFileId, String endpoint, String window, JsonNode metadata) {
+    if (!"/v1/embeddings".equals(endpoint)) {
+      throw new BatchException(ErrorCode.INVALID_BATCH, "endpoint must be \"/v1/embeddings\", got " + endpoint);
+    }
+    if (!"24h".equals(window)) {
+      throw new BatchException(ErrorCode.INVALID_BATCH, "completion_window must be \"24h\", got " + window);
+    }
+    StoredFile input = files.get(String.valueOf(inputFileId)).orElseThrow(() ->
+        new BatchException(ErrorCode.FILE_NOT_FOUND, "no file " + inputFileId));
+    if (!"batch".equals(input.purpose())) {
+      throw new BatchException(ErrorCode.INVALID_BATCH, "file " + inputFileId + " has purpose " + input.purpose()
+          + "; a batch's input file needs purpose \"batch\"");
+    }
+    String id = "batch_" + UUID.randomUUID().toString().replace("-", "");
+    ObjectNode b = BatchState.create(id, inputFileId, endpoint, window, metadata);
+    save(b);
+    runner.execute(() -> run(id));
+    return b.deepCopy();
+  }
+
+  public Optional<ObjectNode> get(String id) {
+    return Optional.ofNullable(batches.get(id)).map(ObjectNode::deepCopy);
+  }
+
+  /** Newest first, after the batch {@code after} (if given), at most {@code limit}; and whether there are more. */
+  public Pair<List<ObjectNode>, Boolean> list(String after, int limit) {
+    List<ObjectNode> all = new ArrayList<>(batches.values());
+    all.sort(Comparator.comparingLong((ObjectNode b) -> b.get("created_at").asLong()).reversed()
+        .thenComparing(b -> b.get("id").asText(), Comparator.reverseOrder()));
+    int from = 0;
+    if (after != null) {
+      for (int i = 0; i < all.size(); i++) {
+        if (all.get(i).get("id").asText().equals(after)) {
+          from = i + 1;
+        }
+      }
+    }
+    List<ObjectNode> page = all.subList(Math.min(from, all.size()), Math.min(from + limit, all.size()))
+        .stream().map(ObjectNode::deepCopy).toList();
+    return Pair.create(page, from + limit < all.size());
+  }
+
+  /** Cancels a batch that has not finished: it stops after the lines in flight; its partial results are kept. */
+  public ObjectNode cancel(String id) {
+    ObjectNode b = batches.get(id);
+    if (b == null) {
+      throw new BatchException(ErrorCode.BATCH_NOT_FOUND, "no batch " + id);
+    }
+    synchronized (b) {
+      String status = BatchState.status(b);
+      if (status.equals("validating") || status.equals("in_progress")) {
+        BatchState.status(b, "cancelling");
+        save(b);
+        Running r = running;
+        if (r != null && r.id().equals(id)) {
+          r.stop().shutdown();
+        }
+      } else if (!status.equals("cancelling") && !status.equals("cancelled")) {
+        throw new BatchException(ErrorCode.INVALID_BATCH, "batch " + id + " is " + status + " and cannot be cancelled");
+      }
+    }
+    return b.deepCopy();
+  }
+
+  public List<Progress> progress() {
+    return List.copyOf(progress.values());
+  }
+
+  /** On SIGTERM: the running batch finishes its lines in flight and checkpoints; queued ones wait for the next start. */
+  public CompletionStage<Done> stop() {
+    stopping = true;
+    Running r = running;
+    if (r != null) {
+      r.stop().shutdown();
+    }
+    CompletableFuture<Done> done = new CompletableFuture<>();
+    runner.execute(() -> done.complete(Done.getInstance())); // after the running batch's run() returned
+    runner.shutdown();
+    return done;
+  }
+
+  /** Runs on the runner thread: validation, the lines, finalizing; each step saved before the next. */
+  private void run(String id) {
+    ObjectNode b = batches.get(id);
+    if (stopping || b == null) {
+      return;
+    }
+    try {
+      if (BatchState.status(b).equals("cancelling")) {
+        finish(b, "cancelled", Checkpoint.START);
+        return;
+      }
+      Path input = files.data(b.get("input_file_id").asText());
+      if (BatchState.status(b).equals("validating")) {
+        if (!validate(b, input)) {
+          return;
+        }
+      }
+      Checkpoint reached = BatchState.status(b).equals("finalizing") ? readCheckpoint(id) : runLines(b, input);
+      if (stopping && !BatchState.status(b).equals("cancelling")) {
+        return; // stopped on SIGTERM: resumes (or just finishes) at the next start
+      }
+      finish(b, BatchState.status(b).equals("cancelling") ? "cancelled" : "completed", reached);
+    } catch (Exception e) {
+      log.error("batch {} failed: {}", id, e.toString(), e);
+      synchronized (b) {
+        b.set("errors", errors(ErrorCode.INTERNAL_ERROR.code(), e.toString()));
+        BatchState.status(b, "failed");
+        save(b);
+      }
+    } finally {
+      progress.remove(id);
+    }
+  }
+
+  private boolean validate(ObjectNode b, Path input) throws IOException {
+    if (!Files.exists(input)) {
+      synchronized (b) {
+        b.set("errors", errors(ErrorCode.FILE_NOT_FOUND.code(), "the input file was deleted"));
+        BatchState.status(b, "failed");
+        save(b);
+      }
+      return false;
+    }
+    BatchValidator.Result result = BatchValidator.validate(input, b.get("endpoint").asText());
+    synchronized (b) {
+      if (!result.valid()) {
+        ObjectNode errors = FileStore.JSON.createObjectNode().put("object", "list");
+        errors.set("data", result.errors());
+        b.set("errors", errors);
+        BatchState.status(b, "failed");
+        save(b);
+        return false;
+      }
+      BatchState.counts(b, result.requests(), 0, 0);
+      if (!BatchState.status(b).equals("cancelling")) {
+        BatchState.status(b, "in_progress");
+      }
+      save(b);
+    }
+    return true;
+  }
+
+  private long lineCount(ObjectNode b) {
+    return b.path("request_counts").path("total").asLong();
+  }
+
+  /** Computes the lines after the checkpoint; returns the last checkpoint written. */
+  private Checkpoint runLines(ObjectNode b, Path input) throws Exception {
+    String id = b.get("id").asText();
+    Checkpoint from = readCheckpoint(id);
+    BatchOutput out = BatchOutput.open(dir.resolve(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
+    try {
+      long started = System.nanoTime();
+      long total = lineCount(b);
+      Pair<UniqueKillSwitch, CompletionStage<Done>> run = FileIO.fromPath(input)
+          .via(Framing.delimiter(ByteString.fromString("\n"), Integer.MAX_VALUE, FramingTruncation.ALLOW))
+          .zipWithIndex()
+          .drop(from.line())
+          .viaMat(KillSwitches.single(), Keep.right())
+          .mapAsync(settings.parallelism(), p -> line(p.first(), p.second()))
+          .toMat(Sink.<BatchOutput.Line>foreach(result -> {
+            out.write(result);
+            long done = out.completed() + out.failed();
+            double seconds = (System.nanoTime() - started) / 1e9;
+            progress.put(id, new Progress(id, total, done,
+                (done - from.completed() - from.failed()) / Math.max(seconds, 1e-3)));
+          }).async(BLOCKING_IO), Keep.both())
+          .run(materializer);
+      running = new Running(id, run.first(), run.second());
+      if (stopping || BatchState.status(b).equals("cancelling")) {
+        run.first().shutdown();
+      }
+      run.second().toCompletableFuture().get();
+    } finally {
+      running = null;
+      out.close(); // the last checkpoint, also when the stream failed
+    }
+    return out.lastCheckpoint();
+  }
+
+  /** One input line's result: blank lines count as lines but produce nothing. */
+  private CompletionStage<BatchOutput.Line> line(ByteString bytes, long index) {
+    if (bytes.utf8String().isBlank()) {
+      return CompletableFuture.completedFuture(new BatchOutput.Line(index, null, false));
+    }
+    JsonNode request;
+    try {
+      request = FileStore.JSON.readTree(bytes.toArray());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // validated before: the file changed under us
+    }
+    String customId = request.get("custom_id").asText();
+    byte[] body;
+    try {
+      body = FileStore.JSON.writeValueAsBytes(request.get("body"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return submit(body, 0).thenApply(answer -> {
+      ObjectNode line = FileStore.JSON.createObjectNode()
+          .put("id", "batch_req_" + UUID.randomUUID().toString().replace("-", ""))
+          .put("custom_id", customId);
+      ObjectNode response = line.putObject("response").put("status_code", answer.status());
+      response.put("request_id", "req_" + index);
+      response.set("body", answer.body());
+      line.putNull("error");
+      return new BatchOutput.Line(index, line, answer.status() != 200);
+    });
+  }
+
+  /** Overload and transient unavailability are waited out (as the Kafka pipeline does), unless stopping. */
+  private CompletionStage<LineEmbedder.Answer> submit(byte[] body, int attempt) {
+    return embedder.embed(body).thenCompose(answer -> {
+      if (!answer.transientFailure() || stopping && attempt > 0) {
+        return CompletableFuture.completedFuture(answer);
+      }
+      Duration wait = answer.retryAfter() == null ? Duration.ofMillis(100) : answer.retryAfter();
+      long ms = Math.min(Math.max(wait.toMillis(), 20), 5_000);
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(ms, TimeUnit.MILLISECONDS))
+          .thenCompose(x -> submit(body, attempt + 1));
+    });
+  }
+
+  /** Registers the output and error files and ends the batch as {@code status}. */
+  private void finish(ObjectNode b, String status, Checkpoint reached) throws IOException {
+    String id = b.get("id").asText();
+    synchronized (b) {
+      if (!BatchState.status(b).equals("finalizing")) {
+        BatchState.status(b, "finalizing");
+        save(b);
+      }
+      Path batchDir = dir.resolve(id);
+      b.put("output_file_id", register(batchDir.resolve("output.jsonl"), reached.outputBytes(), id + "_output.jsonl"));
+      b.put("error_file_id", register(batchDir.resolve("errors.jsonl"), reached.errorBytes(), id + "_error.jsonl"));
+      BatchState.counts(b, lineCount(b), reached.completed(), reached.failed());
+      BatchState.status(b, status);
+      save(b);
+      log.info("batch {} {}: {} completed, {} failed", id, status, reached.completed(), reached.failed());
+    }
+  }
+
+  /** The file as a stored file (null if it holds nothing); idempotent if a crash repeats it. */
+  private String register(Path file, long bytes, String name) throws IOException {
+    if (!Files.exists(file) || bytes == 0) {
+      return null;
+    }
+    try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+      channel.truncate(bytes);
+    }
+    Path upload = files.newUpload();
+    Files.move(file, upload, StandardCopyOption.ATOMIC_MOVE);
+    return files.add(upload, name, "batch_output").id();
+  }
+
+  private Checkpoint readCheckpoint(String id) throws IOException {
+    Path file = dir.resolve(id).resolve("checkpoint.json");
+    return Files.exists(file) ? FileStore.JSON.readValue(file.toFile(), Checkpoint.class) : Checkpoint.START;
+  }
+
+  private void saveCheckpoint(String id, ObjectNode b, Checkpoint c) {
+    writeAtomically(dir.resolve(id).resolve("checkpoint.json"), c);
+    synchronized (b) {
+      BatchState.counts(b, lineCount(b), c.completed(), c.failed());
+      save(b);
+    }
+  }
+
+  private void save(ObjectNode b) {
+    String id = b.get("id").asText();
+    batches.put(id, b);
+    writeAtomically(dir.resolve(id).resolve("batch.json"), b);
+  }
+
+  private static void writeAtomically(Path file, Object value) {
+    try {
+      Files.createDirectories(file.getParent());
+      Path part = file.resolveSibling(file.getFileName() + ".part");
+      FileStore.JSON.writeValue(part.toFile(), value);
+      Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static ObjectNode errors(String code, String message) {
+    ObjectNode errors = FileStore.JSON.createObjectNode().put("object", "list");
+    ObjectNode e = errors.putArray("data").addObject().put("code", code).put("message", message);
+    e.putNull("param");
+    e.putNull("line");
+    return errors;
+  }
+}
