@@ -90,6 +90,18 @@ final class Harness implements AutoCloseable {
     return done / ((System.nanoTime() - start) / 1e9);
   }
 
+  /** Waits (at most 30 s) until nothing is in flight and the depth controller is back at full depth. */
+  void awaitIdle() throws InterruptedException {
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < until) {
+      dev.exitflow.actors.RuntimeStats s = runtime.stats().toCompletableFuture().join();
+      if (s.inFlight() == 0 && s.degradationLevel() == 0) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+  }
+
   String sentence(int i) {
     return sentences.get(Math.floorMod(i, sentences.size()));
   }

@@ -3,7 +3,6 @@ package dev.exitflow.loadtests;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
-import dev.exitflow.actors.RuntimeStats;
 import dev.exitflow.model.eval.StsDataset;
 import dev.exitflow.model.eval.StsEvaluator;
 import dev.exitflow.model.eval.StsFiles;
@@ -68,7 +67,7 @@ final class OverloadCommand implements Callable<Integer> {
       Map<String, Mode> modes = new LinkedHashMap<>();
       Map<String, List<OpenLoop.Sample>> timelines = new LinkedHashMap<>();
       for (var w : workloads.entrySet()) {
-        awaitIdle(h);
+        h.awaitIdle();
         System.err.printf("mode %s...%n", w.getKey());
         OpenLoop.Outcome o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds), w.getValue());
         modes.put(w.getKey(), summarize(o, spearman));
@@ -112,17 +111,6 @@ final class OverloadCommand implements Callable<Integer> {
         mix, implied, p99 <= sloMs && o.rejected() == 0);
   }
 
-  /** Waits until nothing is in flight and the controller is back at full depth. */
-  private static void awaitIdle(Harness h) throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < until) {
-      RuntimeStats s = h.runtime.stats().toCompletableFuture().join();
-      if (s.inFlight() == 0 && s.degradationLevel() == 0) {
-        return;
-      }
-      Thread.sleep(100);
-    }
-  }
 
   private void print(Result r) {
     System.out.printf("%s: deep capacity %.1f/s, offered %.1f/s (x%.1f) for %d s, SLO p99 <= %d ms%n",

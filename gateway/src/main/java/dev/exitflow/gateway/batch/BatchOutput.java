@@ -1,6 +1,5 @@
 package dev.exitflow.gateway.batch;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -18,8 +17,10 @@ import java.util.function.Consumer;
  * {@code onCheckpoint}. {@link #close()} writes the last one.
  */
 final class BatchOutput implements AutoCloseable {
-  /** One input line's outcome: {@code json} is null for a blank line. */
-  record Line(long index, ObjectNode json, boolean failed) {}
+  /** One input line's outcome: the output line's JSON (without its newline), null for a blank line. */
+  record Line(long index, byte[] json, boolean failed) {}
+
+  private static final byte[] NEWLINE = {'\n'};
 
   private final FileChannel output;
   private final FileChannel errors;
@@ -61,10 +62,9 @@ final class BatchOutput implements AutoCloseable {
   void write(Line l) {
     try {
       if (l.json() != null) {
-        ByteBuffer bytes = ByteBuffer.wrap((FileStore.JSON.writeValueAsString(l.json()) + "\n")
-            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         FileChannel target = l.failed() ? errors : output;
-        while (bytes.hasRemaining()) {
+        ByteBuffer[] bytes = {ByteBuffer.wrap(l.json()), ByteBuffer.wrap(NEWLINE)};
+        while (bytes[1].hasRemaining()) {
           target.write(bytes);
         }
         if (l.failed()) {

@@ -307,16 +307,27 @@ public final class BatchRunner {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return submit(body, 0).thenApply(answer -> {
-      ObjectNode line = FileStore.JSON.createObjectNode()
-          .put("id", "batch_req_" + UUID.randomUUID().toString().replace("-", ""))
-          .put("custom_id", customId);
-      ObjectNode response = line.putObject("response").put("status_code", answer.status());
-      response.put("request_id", "req_" + index);
-      response.set("body", answer.body());
-      line.putNull("error");
-      return new BatchOutput.Line(index, line, answer.status() != 200);
-    });
+    return submit(body, 0).thenApply(answer -> new BatchOutput.Line(index, outputLine(customId, index, answer),
+        answer.status() != 200));
+  }
+
+  /**
+   * {@code {"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}},
+   * OpenAI's output line, with the answer's body bytes put in as they came.
+   */
+  private static byte[] outputLine(String customId, long index, LineEmbedder.Answer answer) {
+    try {
+      byte[] head = ("{\"id\":\"batch_req_" + UUID.randomUUID().toString().replace("-", "") + "\",\"custom_id\":"
+          + FileStore.JSON.writeValueAsString(customId) + ",\"response\":{\"status_code\":" + answer.status()
+          + ",\"request_id\":\"req_" + index + "\",\"body\":").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      byte[] tail = "},\"error\":null}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      byte[] line = java.util.Arrays.copyOf(head, head.length + answer.body().length + tail.length);
+      System.arraycopy(answer.body(), 0, line, head.length, answer.body().length);
+      System.arraycopy(tail, 0, line, head.length + answer.body().length, tail.length);
+      return line;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** Overload and transient unavailability are waited out (as the Kafka pipeline does), unless stopping. */

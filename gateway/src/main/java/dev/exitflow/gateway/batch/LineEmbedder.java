@@ -1,6 +1,5 @@
 package dev.exitflow.gateway.batch;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
@@ -10,8 +9,11 @@ import java.util.concurrent.CompletionStage;
  */
 @FunctionalInterface
 public interface LineEmbedder {
-  /** The HTTP answer: status, body, and for 429 and 503 how long to wait before sending it again. */
-  record Answer(int status, JsonNode body, Duration retryAfter) {
+  /**
+   * The HTTP answer: status, body (its JSON bytes, written to the output as they are: an embedding's
+   * floats are not parsed and printed again), and for 429 and 503 how long to wait before sending it again.
+   */
+  record Answer(int status, byte[] body, Duration retryAfter) {
     /** Overload and transient unavailability: the runner waits and submits the line again. */
     boolean transientFailure() {
       return status == 429 || status == 503;

@@ -201,8 +201,7 @@ public final class BatchApi extends AllDirectives {
 
   /** The answer of {@code POST /v1/embeddings} to a batch line's body, for {@link BatchRunner}. */
   static CompletionStage<dev.exitflow.gateway.batch.LineEmbedder.Answer> answer(HttpResponse r) {
-    ByteString data = ((org.apache.pekko.http.javadsl.model.HttpEntity.Strict) r.entity()).getData();
-    JsonNode body = Json.parse(data.utf8String());
+    byte[] body = ((org.apache.pekko.http.javadsl.model.HttpEntity.Strict) r.entity()).getData().toArray();
     java.time.Duration retry = r.getHeader("retry-after-ms").map(h -> java.time.Duration.ofMillis(Long.parseLong(h.value())))
         .or(() -> r.getHeader("Retry-After").map(h -> java.time.Duration.ofSeconds(Long.parseLong(h.value()))))
         .orElse(null);
