@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--corpus", defaultValue = "sts-train.csv",
       description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
-          + "in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
+          + "shipped in data/stsbenchmark (default: ${DEFAULT-VALUE})")
   String corpus;
 
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--dataset", defaultValue = "sts-test.csv",
-      description = "STS CSV (sentence1,sentence2,score); a bare name is looked up in ../shared/data/stsbenchmark "
+      description = "STS CSV (sentence1,sentence2,score); a bare name is one shipped in data/stsbenchmark "
           + "(default: ${DEFAULT-VALUE})")
   String dataset;
 
