@@ -49,6 +49,7 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    long started = System.nanoTime();
     Plan p = model.plan(plan, spec);
     ModelDescriptor descriptor = model.resolve(p.model());
     Path corpusFile = StsFiles.locate(corpus);
@@ -88,6 +89,7 @@ final class CalibrateCommand implements Callable<Integer> {
       out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fitCosine(),
           f.seconds(), files.get(i));
     }
+    out.printf("calibrated in %.1f s%n", (System.nanoTime() - started) / 1e9);
     out.flush();
     return 0;
   }
