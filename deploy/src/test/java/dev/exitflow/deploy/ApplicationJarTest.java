@@ -34,6 +34,7 @@ class ApplicationJarTest {
     Files.writeString(plan, "{\"name\": \"packaged\", \"model\": \"all-minilm-l6-v2-q\", \"keep_ratios\": [1.0, 0.75]}");
     Process p = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
         "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
+        "-Dexitflow.model.adapters.calibrate-on-start=" + System.getProperty("exitflow.model.adapters.calibrate-on-start"),
         "-jar", jar.toString(), "serve", "--port", "0", "--plan", plan.toString())
         .redirectErrorStream(true).start();
     try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
