@@ -3,7 +3,9 @@ package dev.exitflow.actors;
 /**
  * The answer to one request: the embedding, the exit layer it left at and why, tokens processed
  * (truncated when the text was longer than the model allows), and where its time went: waiting in
- * stage queues and computing in stage batches.
+ * stage queues and computing in stage batches. {@code fidelity} is what calibration measured of
+ * that exit (held-out mean cosine to the deep embedding; 1 at the deep exit; NaN when unknown, e.g.
+ * an exit without adapter).
  */
 public record EmbeddingResult(
     float[] embedding,
@@ -12,4 +14,5 @@ public record EmbeddingResult(
     int tokens,
     boolean truncated,
     double queueMs,
-    double computeMs) {}
+    double computeMs,
+    double fidelity) {}

@@ -4,12 +4,15 @@ import ai.onnxruntime.OrtException;
 import com.typesafe.config.Config;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.compile.CompiledModel;
+import dev.exitflow.model.eval.SpearmanRecord;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.ExitPoints;
 import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,9 +43,12 @@ public final class EncoderRuntime {
   private final RuntimeSettings settings;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final Readiness readiness;
+  private final List<ExitQuality> exits;
 
   private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
-      ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings, Readiness readiness) {
+      ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings, Readiness readiness,
+      List<ExitQuality> exits) {
+    this.exits = exits;
     this.system = system;
     this.model = model;
     this.tokenizer = tokenizer;
@@ -93,7 +99,7 @@ public final class EncoderRuntime {
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
     return new EncoderRuntime(system, served.model(), new TextTokenizer(served.model()), scheduler, heads, settings,
-        readiness);
+        readiness, exits(served.model().exitLayers(), heads, served.compiled()));
   }
 
   /** The scheduler actor, for tests that speak its protocol directly. */
@@ -107,6 +113,25 @@ public final class EncoderRuntime {
 
   public List<Integer> exitLayers() {
     return exitLayers;
+  }
+
+  /** Each exit with its adapter (null when it pools plainly), fidelity and recorded Spearman, shallow to deep. */
+  public List<ExitQuality> exits() {
+    return exits;
+  }
+
+  private static List<ExitQuality> exits(List<Integer> layers, List<ExitHead> heads, CompiledModel compiled) {
+    Map<Integer, Map<String, Double>> spearman = SpearmanRecord.read(compiled);
+    List<ExitQuality> out = new ArrayList<>();
+    for (int s = 0; s < layers.size(); s++) {
+      boolean deep = s == layers.size() - 1;
+      ExitHead head = heads.get(s);
+      // Figures eval measured with adapters hold only while these are the adapters served.
+      boolean served = heads.stream().anyMatch(h -> h.adapter() != null);
+      out.add(new ExitQuality(layers.get(s), deep, head.adapter() == null ? null : head.adapter().summary(),
+          ExitQuality.fidelity(head, deep), served ? spearman.getOrDefault(layers.get(s), Map.of()) : Map.of()));
+    }
+    return List.copyOf(out);
   }
 
   /**
@@ -176,6 +201,22 @@ public final class EncoderRuntime {
     heads.get(0).checkDimensions(r.dimensions());
     if (r.deadlineMs() != null && r.deadlineMs() <= 0) {
       throw new InvalidInputException("deadline_out_of_range", "deadline_ms must be positive, got " + r.deadlineMs());
+    }
+    if (r.minFidelity() != null) {
+      if (!(r.minFidelity() >= 0 && r.minFidelity() <= 1)) {
+        throw new InvalidInputException("fidelity_out_of_range", "min_fidelity must be between 0 and 1, got "
+            + r.minFidelity());
+      }
+      // An exact exit is a promise: below the floor it is refused rather than silently deepened.
+      if (r.exit() instanceof ExitPolicy.Exact exact) {
+        int s = exitLayers.indexOf(exact.layer());
+        double f = ExitQuality.fidelity(heads.get(s), s == exitLayers.size() - 1);
+        if (!(f >= r.minFidelity())) {
+          throw new InvalidInputException("exit_below_min_fidelity", "exit " + exact.layer() + " has fidelity "
+              + (Double.isNaN(f) ? "unknown (no adapter)" : String.format("%.4f", f)) + ", below min_fidelity "
+              + r.minFidelity());
+        }
+      }
     }
   }
 

@@ -4,7 +4,9 @@ package dev.exitflow.actors;
  * The decision at an exit point: does a request leave after the stage it just finished, or
  * continue to the next? Promise policies ({@code shallow}, {@code deep}, an exact layer) leave
  * exactly at their target. {@code auto} continues only while the depth controller allows it for
- * the request's priority and the next stage's expected wait plus compute fits its deadline.
+ * the request's priority and the next stage's expected wait plus compute fits its deadline, and never
+ * leaves below its floor ({@code Pending.minStage}: the first exit with an adapter whose fidelity
+ * meets the request's {@code min_fidelity}, or the deep one).
  */
 final class ExitRouter {
   /** Leave now, and why; or continue (reason null). */
@@ -24,6 +26,9 @@ final class ExitRouter {
     }
     if (finishedStage >= lastStage) {
       return Decision.exit(ExitReason.POLICY);
+    }
+    if (finishedStage < p.minStage) {
+      return Decision.CONTINUE; // below the quality floor: neither load nor deadline may stop it here
     }
     if (finishedStage >= allowedStage) {
       return Decision.exit(ExitReason.LOAD);

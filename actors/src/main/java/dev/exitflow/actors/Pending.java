@@ -18,6 +18,8 @@ final class Pending {
   private final int index;
   /** Stage after which a promise policy must exit; the last stage for {@code auto}. */
   final int targetStage;
+  /** Shallowest stage an {@code auto} request may leave after: exits below it lack adapters or fidelity. */
+  int minStage;
   final long admittedNanos;
   /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none. */
   final long deadlineNanos;

@@ -20,7 +20,8 @@ public record RuntimeSettings(
     Duration drainTimeout,
     int lostBatchRetries,
     Map<Integer, List<String>> stageProviders,
-    List<Integer> workerDevices) {
+    List<Integer> workerDevices,
+    boolean autoUsesUncalibratedExits) {
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {}
 
@@ -75,6 +76,7 @@ public record RuntimeSettings(
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),
         stageProviders(c.getConfig("stage-providers")),
-        c.getIntList("worker-devices"));
+        c.getIntList("worker-devices"),
+        c.getBoolean("auto-uses-uncalibrated-exits"));
   }
 }

@@ -188,7 +188,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return this;
     }
     long now = System.nanoTime();
-    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), targetStage(m.request().exit()), now);
+    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), targetStage(m.request()), now);
+    p.minStage = floorStage(m.request().minFidelity());
     p.early = m.early();
     return admit(List.of(p), now);
   }
@@ -204,7 +205,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     List<Pending> members = new ArrayList<>(m.requests().size());
     for (int i = 0; i < m.requests().size(); i++) {
       EmbeddingRequest r = m.requests().get(i);
-      members.add(new Pending(r, m.tokens().get(i), group, i, targetStage(r.exit()), now));
+      Pending member = new Pending(r, m.tokens().get(i), group, i, targetStage(r), now);
+      member.minStage = floorStage(r.minFidelity());
+      members.add(member);
     }
     return admit(members, now);
   }
@@ -218,7 +221,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return new NoWorkers(workers.stagesWithoutWorkers());
     }
     for (EmbeddingRequest r : requests) {
-      if (targetStage(r.exit()) < 0) { // the runtime's API validates first; this guards direct senders
+      if (targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
         return InvalidInputException.unknownExit(String.valueOf(r.exit()), plan.exitLayers());
       }
     }
@@ -248,9 +251,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     return afterChange(0);
   }
 
-  private int targetStage(ExitPolicy policy) {
+  private int targetStage(EmbeddingRequest r) {
+    ExitPolicy policy = r.exit();
     if (policy instanceof ExitPolicy.Shallow) {
-      return 0;
+      return r.minFidelity() == null ? 0 : floorStage(r.minFidelity()); // the shallowest exit meeting the floor
     }
     if (policy instanceof ExitPolicy.Exact exact) {
       return plan.exitLayers().indexOf(exact.layer()); // -1 when it is not an exit
@@ -385,7 +389,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
     return new EmbeddingResult(vector, plan.exitLayers().get(stage), reason, p.length(), p.tokens.truncated(),
-        p.queueNanos / 1e6, p.computeNanos / 1e6);
+        p.queueNanos / 1e6, p.computeNanos / 1e6, fidelity(stage));
   }
 
   private void complete(Pending p, int stage, ExitReason reason) {
@@ -443,7 +447,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     if (!p.isAuto()) {
       return p.targetStage >= stage && adapted(p.targetStage);
     }
-    for (int e = stage; e <= lastStage; e++) {
+    for (int e = Math.max(stage, p.minStage); e <= lastStage; e++) {
       if (adapted(e)) {
         return true;
       }
@@ -453,6 +457,24 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   private boolean adapted(int stage) {
     return plan.heads().get(stage).adapter() != null;
+  }
+
+  /**
+   * The shallowest stage whose exit {@code auto} may take: one with an adapter (uncalibrated exits
+   * serve only requests that name them) whose fidelity is at least {@code floor}, or the deep one.
+   */
+  private int floorStage(Double floor) {
+    for (int s = 0; s < lastStage; s++) {
+      boolean calibrated = adapted(s) || (floor == null && settings.autoUsesUncalibratedExits());
+      if (calibrated && (floor == null || fidelity(s) >= floor)) {
+        return s;
+      }
+    }
+    return lastStage;
+  }
+
+  private double fidelity(int stage) {
+    return ExitQuality.fidelity(plan.heads().get(stage), stage == lastStage);
   }
 
   private Behavior<Command> afterChange(int stage) {

@@ -6,6 +6,8 @@ import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.calibrate.CalibrationSettings;
+import dev.exitflow.model.calibrate.StartupCalibration;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
@@ -40,7 +42,10 @@ record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, Mod
       }
     }
     ModelDescriptor planned = plan.apply(model);
-    return new ServedModel(planned, plan, new StageCache(settings.cacheDir()).load(planned, plan.drops()), settings);
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
+    StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
+    return new ServedModel(planned, plan, compiled, settings);
   }
 
   /** One exit head per stage, with the compiled stages' adapters when the plan and settings enable them. */

@@ -3,6 +3,7 @@ package dev.exitflow.actors;
 import static dev.exitflow.model.runtime.Vectors.cosine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -133,7 +134,7 @@ class EncoderRuntimeTest {
 
   @Test
   void autoWithATightDeadlineLeavesAtTheFirstExit() {
-    EncoderRuntime runtime = start("");
+    EncoderRuntime runtime = start("exitflow.actors.auto-uses-uncalibrated-exits = true");
     EmbeddingResult tight = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Auto.INSTANCE).withDeadlineMs(1)));
     assertEquals(2, tight.exitLayer());
     assertEquals(ExitReason.DEADLINE, tight.reason());
@@ -144,8 +145,27 @@ class EncoderRuntimeTest {
   }
 
   @Test
+  void withoutAdaptersAutoGoesDeepAndShallowExitsServeOnlyWhenNamed() {
+    EncoderRuntime runtime = start("");
+    assertTrue(runtime.exits().stream().allMatch(q -> q.adapter() == null));
+    EmbeddingResult tight = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Auto.INSTANCE).withDeadlineMs(1)));
+    assertEquals(6, tight.exitLayer(), "an uncalibrated exit is no place for auto, even past its deadline");
+    assertEquals(1.0, tight.fidelity());
+    EmbeddingResult named = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Shallow.INSTANCE)));
+    assertEquals(2, named.exitLayer());
+    assertTrue(Double.isNaN(named.fidelity()), "no adapter, no measured fidelity");
+    // A floor on an exit without adapter: its fidelity is unknown, so it is refused.
+    Throwable below = assertThrows(InvalidInputException.class, () -> runtime.validate(
+        EmbeddingRequest.of("x", new ExitPolicy.Exact(2)).withMinFidelity(0.5)));
+    assertEquals("exit_below_min_fidelity", ((InvalidInputException) below).code());
+    assertEquals(6, await(runtime.submit(EmbeddingRequest.of("x", ExitPolicy.Shallow.INSTANCE)
+        .withMinFidelity(0.5))).exitLayer(), "shallow with a floor: the shallowest exit meeting it, here the deep one");
+  }
+
+  @Test
   void controllerLowersDepthUnderLoadAndRestoresItAfterwards() throws Exception {
-    EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000");
+    EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000\n"
+        + "exitflow.actors.auto-uses-uncalibrated-exits = true");
     List<EmbeddingRequest> flood = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
       flood.add(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()) + " " + i, ExitPolicy.Auto.INSTANCE)

@@ -79,6 +79,23 @@ class RuntimeWithAdaptersTest {
       assertFalse(previews.isEmpty());
       assertTrue(Vectors.cosine(engineShallow.get(0).vector(), previews.get(0).embedding()) > 0.9999,
           "the preview is the adapted shallow embedding");
+      // Quality per exit, and the floor: auto may take the calibrated exit 2, but not below min_fidelity.
+      List<ExitQuality> exits = runtime.exits();
+      double f2 = exits.get(0).fidelity();
+      double f4 = exits.get(1).fidelity();
+      assertTrue(f2 > 0.5 && f2 < f4 && f4 < 1, "held-out fidelity rises with depth: " + f2 + ", " + f4);
+      assertEquals(1.0, exits.get(2).fidelity());
+      EmbeddingResult tight = runtime.submit(EmbeddingRequest.of(texts.get(1), ExitPolicy.Auto.INSTANCE)
+          .withDeadlineMs(1)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertEquals(2, tight.exitLayer(), "a calibrated exit serves auto");
+      assertEquals(f2, tight.fidelity());
+      EmbeddingResult floored = runtime.submit(EmbeddingRequest.of(texts.get(1), ExitPolicy.Auto.INSTANCE)
+          .withDeadlineMs(1).withMinFidelity((f2 + f4) / 2)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertEquals(4, floored.exitLayer(), "past its deadline rather than below its floor");
+      assertTrue(floored.fidelity() >= (f2 + f4) / 2);
+      EmbeddingResult shallowFloored = runtime.submit(EmbeddingRequest.of(texts.get(1), ExitPolicy.Shallow.INSTANCE)
+          .withMinFidelity(Math.nextUp(f4))).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertEquals(6, shallowFloored.exitLayer());
       assertEquals(0, runtime.stats().toCompletableFuture().get().failed());
     } finally {
       kit.shutdownTestKit();

@@ -35,6 +35,7 @@ class ApplicationJarTest {
     Process p = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
         "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
         "-Dexitflow.data-dir=" + Path.of("target/packaged-plan-data").toAbsolutePath(),
+        "-Dexitflow.model.adapters.calibrate-on-start=" + System.getProperty("exitflow.model.adapters.calibrate-on-start"),
         "-jar", jar.toString(), "serve", "--port", "0", "--plan", plan.toString())
         .redirectErrorStream(true).start();
     try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

@@ -23,7 +23,8 @@ final class ClusterProcesses {
   static Process node(String role, int clusterPort, int seedPort, Path log, String... jvmOptions) throws IOException {
     List<String> command = new ArrayList<>(List.of("java", "-Dexitflow.gateway.kafka=off",
         "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
-        "-Dexitflow.data-dir=" + log.toAbsolutePath() + ".data"));
+        "-Dexitflow.data-dir=" + log.toAbsolutePath() + ".data",
+        "-Dexitflow.model.adapters.calibrate-on-start=" + System.getProperty("exitflow.model.adapters.calibrate-on-start")));
     command.addAll(List.of(jvmOptions));
     command.addAll(List.of("-jar", JAR.toString(), "serve", "--port", "0"));
     ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());

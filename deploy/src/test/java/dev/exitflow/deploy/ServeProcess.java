@@ -38,7 +38,8 @@ final class ServeProcess {
   static ServeProcess start(Path dir, String logName, Path data, int kafkaPort, String... serveArgs) throws IOException {
     Files.createDirectories(dir);
     List<String> command = new ArrayList<>(List.of("java", "-Xmx1g",
-        "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir")));
+        "-Dexitflow.model.cache-dir=" + System.getProperty("exitflow.model.cache-dir"),
+        "-Dexitflow.model.adapters.calibrate-on-start=" + System.getProperty("exitflow.model.adapters.calibrate-on-start")));
     if (kafkaPort == 0) {
       command.add("-Dexitflow.gateway.kafka=off");
     }

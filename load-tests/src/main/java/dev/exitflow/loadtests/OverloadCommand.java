@@ -1,6 +1,7 @@
 package dev.exitflow.loadtests;
 
 import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.ExitQuality;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
 import dev.exitflow.model.eval.StsDataset;
@@ -43,8 +44,12 @@ final class OverloadCommand implements Callable<Integer> {
   @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
   String model;
 
+  @Option(names = "--min-fidelity", paramLabel = "F",
+      description = "Also run mode auto-floor: the auto requests with min_fidelity F; reports results below the floor")
+  Double minFidelity;
+
   record Mode(long offered, long completed, long rejected, long failed, double p50Ms, double p99Ms, double p999Ms,
-      Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo) {}
+      Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor) {}
 
   record Result(String model, double deepCapacityRps, double offeredRps, int seconds, long sloMs,
       Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
@@ -64,13 +69,17 @@ final class OverloadCommand implements Callable<Integer> {
       workloads.put("deep", i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE));
       workloads.put("auto", i -> new EmbeddingRequest(h.sentence(i), ExitPolicy.Auto.INSTANCE, sloMs,
           i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE, null));
+      if (minFidelity != null) {
+        workloads.put("auto-floor", i -> new EmbeddingRequest(h.sentence(i), ExitPolicy.Auto.INSTANCE, sloMs,
+            i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE, null, minFidelity));
+      }
       Map<String, Mode> modes = new LinkedHashMap<>();
       Map<String, List<OpenLoop.Sample>> timelines = new LinkedHashMap<>();
       for (var w : workloads.entrySet()) {
         h.awaitIdle();
         System.err.printf("mode %s...%n", w.getKey());
         OpenLoop.Outcome o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds), w.getValue());
-        modes.put(w.getKey(), summarize(o, spearman));
+        modes.put(w.getKey(), summarize(o, spearman, w.getKey().equals("auto-floor") ? belowFloor(h, o) : 0));
         timelines.put(w.getKey(), o.timeline());
       }
       Result result = new Result(h.model.name(), capacity, rate, seconds, sloMs, spearman, modes);
@@ -96,7 +105,20 @@ final class OverloadCommand implements Callable<Integer> {
     }
   }
 
-  private Mode summarize(OpenLoop.Outcome o, Map<String, Double> spearman) {
+  /** Results of the floor mode that left at an exit whose fidelity is below the floor (should be 0). */
+  private long belowFloor(Harness h, OpenLoop.Outcome o) {
+    long below = 0;
+    for (ExitQuality q : h.runtime.exits()) {
+      if (!(q.fidelity() >= minFidelity)) {
+        below += o.exits().getOrDefault(q.layer(), 0L);
+      }
+    }
+    System.err.printf("exit fidelity %s; floor %.4f%n", h.runtime.exits().stream()
+        .map(q -> q.layer() + "=" + q.fidelity()).toList(), minFidelity);
+    return below;
+  }
+
+  private Mode summarize(OpenLoop.Outcome o, Map<String, Double> spearman, long belowFloor) {
     long served = o.exits().values().stream().mapToLong(Long::longValue).sum();
     Map<String, Double> mix = new TreeMap<>();
     double implied = 0;
@@ -108,19 +130,21 @@ final class OverloadCommand implements Callable<Integer> {
     double p99 = o.latencyUs().getValueAtPercentile(99) / 1000.0;
     return new Mode(o.offered(), o.completed(), o.rejected(), o.failed(),
         o.latencyUs().getValueAtPercentile(50) / 1000.0, p99, o.latencyUs().getValueAtPercentile(99.9) / 1000.0,
-        mix, implied, p99 <= sloMs && o.rejected() == 0);
+        mix, implied, p99 <= sloMs && o.rejected() == 0, belowFloor);
   }
 
 
   private void print(Result r) {
     System.out.printf("%s: deep capacity %.1f/s, offered %.1f/s (x%.1f) for %d s, SLO p99 <= %d ms%n",
         r.model(), r.deepCapacityRps(), r.offeredRps(), factor, r.seconds(), r.sloMs());
-    System.out.printf("%-6s %9s %9s %9s %9s %9s %10s %9s  %s%n",
-        "mode", "offered", "completed", "rejected", "p50 ms", "p99 ms", "p99.9 ms", "spearman", "exit mix");
+    System.out.printf("%-10s %9s %9s %9s %9s %9s %10s %9s %11s  %s%n",
+        "mode", "offered", "completed", "rejected", "p50 ms", "p99 ms", "p99.9 ms", "spearman", "below floor",
+        "exit mix");
     for (var e : r.modes().entrySet()) {
       Mode m = e.getValue();
-      System.out.printf("%-6s %9d %9d %9d %9.1f %9.1f %10.1f %9.2f  %s%n", e.getKey(), m.offered(), m.completed(),
-          m.rejected(), m.p50Ms(), m.p99Ms(), m.p999Ms(), m.impliedSpearman() * 100, m.exitMix());
+      System.out.printf("%-10s %9d %9d %9d %9.1f %9.1f %10.1f %9.2f %11d  %s%n", e.getKey(), m.offered(),
+          m.completed(), m.rejected(), m.p50Ms(), m.p99Ms(), m.p999Ms(), m.impliedSpearman() * 100, m.belowFloor(),
+          m.exitMix());
     }
   }
 }

@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 final class BlocksCommand implements Callable<Integer> {
   @Option(names = "--corpus", defaultValue = "sts-train.csv",
       description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
-          + "in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
+          + "shipped in data/stsbenchmark (default: ${DEFAULT-VALUE})")
   String corpus;
 
   @Option(names = "--json", description = "Also print the table as one JSON object, last on stdout")

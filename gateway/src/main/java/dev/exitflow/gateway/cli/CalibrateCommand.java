@@ -1,9 +1,11 @@
 package dev.exitflow.gateway.cli;
 
+import com.typesafe.config.ConfigFactory;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.adapter.ExitAdapter;
 import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.calibrate.AdapterCalibrator;
+import dev.exitflow.model.calibrate.CalibrationSettings;
 import dev.exitflow.model.calibrate.Corpus;
 import dev.exitflow.model.eval.StsFiles;
 import dev.exitflow.model.plan.Plan;
@@ -25,7 +27,7 @@ import picocli.CommandLine.Spec;
 final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--corpus", defaultValue = "sts-train.csv",
       description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
-          + "in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
+          + "shipped in data/stsbenchmark (default: ${DEFAULT-VALUE})")
   String corpus;
 
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
@@ -33,7 +35,8 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Option(names = "--means-and-sep",
       description = "Adapters read only each layer's content mean and, from layer 1 on, its [SEP] state (no [CLS]): "
-          + "fewer features to multiply; better for the int8 model, worse for fp32")
+          + "fewer features to multiply; better for the int8 model, worse for fp32 (default: on for the models in "
+          + "exitflow.model.adapters.means-and-sep)")
   boolean meansAndSep;
 
   @Option(names = "--plan", paramLabel = "FILE",
@@ -45,14 +48,17 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  record Fitted(int exitLayer, int features, double penalty, double fitCosine, double seconds) {}
+  record Fitted(int exitLayer, int features, double penalty, double fidelity, double seconds) {}
 
   @Override
   public Integer call() throws Exception {
+    long started = System.nanoTime();
     Plan p = model.plan(plan, spec);
     ModelDescriptor descriptor = model.resolve(p.model());
     Path corpusFile = StsFiles.locate(corpus);
     List<String> sentences = Corpus.read(corpusFile);
+    boolean readsMeansAndSep = meansAndSep
+        || CalibrationSettings.create(ConfigFactory.load()).meansAndSep(descriptor.name());
     double lambda = penalty != null ? penalty : model.settings().adapterPenalty();
     List<Fitted> fitted = new ArrayList<>();
     ExitAdapters adapters;
@@ -60,7 +66,7 @@ final class CalibrateCommand implements Callable<Integer> {
     try (StagedEncoder encoder = StagedEncoder.openForCalibration(descriptor, model.settings(), p)) {
       // One step per sentence embedded, then as many for the fit (one shared solve for all exits).
       try (ProgressBar bar = Progress.bar("calibrate " + descriptor.name(), 2L * sentences.size(), "steps")) {
-        adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, meansAndSep, new AdapterCalibrator.Listener() {
+        adapters = AdapterCalibrator.calibrate(encoder, sentences, lambda, readsMeansAndSep, new AdapterCalibrator.Listener() {
           @Override
           public void embedded(int n) {
             bar.stepBy(n);
@@ -74,20 +80,23 @@ final class CalibrateCommand implements Callable<Integer> {
           @Override
           public void fitted(List<ExitAdapter> all, double seconds) {
             bar.stepBy(sentences.size());
-            all.forEach(a -> fitted.add(new Fitted(a.exitLayer(), a.features(), a.penalty(), a.fitCosine(), seconds)));
+            all.forEach(a -> fitted.add(new Fitted(a.exitLayer(), a.features(), a.penalty(), a.fidelity(), seconds)));
           }
         });
       }
       files = adapters.save(encoder.compiled());
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("%s: adapters fitted on %d sentences of %s%n", descriptor.name(), sentences.size(), corpusFile);
-    out.printf("%-6s %9s %9s %12s %12s  %s%n", "exit", "features", "penalty", "fit cosine", "fit seconds", "file");
+    int fittedOn = fitted.isEmpty() ? sentences.size() : adapters.byLayer().values().iterator().next().corpusSentences();
+    out.printf("%s: adapters fitted on %d of the %d sentences of %s; fidelity on the other %d (held out)%n",
+        descriptor.name(), fittedOn, sentences.size(), corpusFile, sentences.size() - fittedOn);
+    out.printf("%-6s %9s %9s %12s %12s  %s%n", "exit", "features", "penalty", "fidelity", "fit seconds", "file");
     for (int i = 0; i < fitted.size(); i++) {
       Fitted f = fitted.get(i);
-      out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fitCosine(),
+      out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fidelity(),
           f.seconds(), files.get(i));
     }
+    out.printf("calibrated in %.1f s%n", (System.nanoTime() - started) / 1e9);
     out.flush();
     return 0;
   }

@@ -4,6 +4,7 @@ import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.compile.Drop;
 import dev.exitflow.model.eval.StsDataset;
 import dev.exitflow.model.eval.StsEvaluator;
+import dev.exitflow.model.eval.SpearmanRecord;
 import dev.exitflow.model.eval.StsFiles;
 import dev.exitflow.model.eval.StsReport;
 import dev.exitflow.model.plan.Plan;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--dataset", defaultValue = "sts-test.csv",
-      description = "STS CSV (sentence1,sentence2,score); a bare name is looked up in ../shared/data/stsbenchmark "
+      description = "STS CSV (sentence1,sentence2,score); a bare name is one shipped in data/stsbenchmark "
           + "(default: ${DEFAULT-VALUE})")
   String dataset;
 
@@ -50,19 +51,24 @@ final class EvalCommand implements Callable<Integer> {
         ProgressBar bar = Progress.bar("eval " + p.name(),
             (long) data.sentences().size() * descriptor.exitLayers().size(), "sentences")) {
       report = StsEvaluator.evaluate(encoder, data, bar::stepBy);
+      if (!encoder.adapters().isEmpty() && p.keepRatios().isEmpty()) {
+        SpearmanRecord.record(encoder.compiled(), report); // shown per exit by GET /v1/models
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     out.printf("%s (%s) on %s (%d pairs)%n", report.model(), report.precision(), report.dataset(), report.pairs());
     out.printf("plan %s: keep ratios %s, drops %s%n", p.name(), p.keepRatios().isEmpty() ? "none" : p.keepRatios(),
         p.drops().isEmpty() ? "none" : p.drops().stream().map(Drop::label).toList());
-    out.printf("%-6s %10s %14s %12s %12s  %s%n", "exit", "spearman", "sentences/s", "mean tokens", "at exit",
-        "adapter");
+    out.printf("%-6s %10s %9s %14s %12s %12s  %s%n", "exit", "spearman", "fidelity", "sentences/s", "mean tokens",
+        "at exit", "adapter");
     for (StsReport.Exit e : report.exits()) {
       String adapter = e.adapter() == null ? "none"
           : String.format("%s, %d features, penalty %g, %d sentences", e.adapter().kind(), e.adapter().features(),
               e.adapter().penalty(), e.adapter().corpusSentences());
-      out.printf("%-6d %10.2f %14.1f %12.1f %12.1f  %s%n", e.layer(), e.spearman() * 100, e.sentencesPerS(),
-          e.meanTokens(), e.meanTokensAtExit(), adapter);
+      String fidelity = e.layer() == report.exits().get(report.exits().size() - 1).layer() ? "1"
+          : e.adapter() == null || Double.isNaN(e.adapter().fidelity()) ? "-" : String.format("%.4f", e.adapter().fidelity());
+      out.printf("%-6d %10.2f %9s %14.1f %12.1f %12.1f  %s%n", e.layer(), e.spearman() * 100, fidelity,
+          e.sentencesPerS(), e.meanTokens(), e.meanTokensAtExit(), adapter);
     }
     if (json) {
       out.println(Json.of(report));

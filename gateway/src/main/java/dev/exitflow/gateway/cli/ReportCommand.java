@@ -42,7 +42,7 @@ final class ReportCommand implements Callable<Integer> {
   Path plans;
 
   @Option(names = "--dataset", defaultValue = "sts-test.csv",
-      description = "STS CSV; a bare name is looked up in ../shared/data/stsbenchmark (default: ${DEFAULT-VALUE})")
+      description = "STS CSV; a bare name is one shipped in data/stsbenchmark (default: ${DEFAULT-VALUE})")
   String dataset;
 
   @Option(names = "--speed-sentences", defaultValue = "512",

@@ -82,7 +82,8 @@ public final class BulkApi {
     }
     if (s.ok()) {
       EmbeddingApi.putEmbedding(out, "embedding", s.result().embedding(), false);
-      out.put("exit_layer", s.result().exitLayer()).put("tokens", s.result().tokens())
+      out.put("exit_layer", s.result().exitLayer()).put("exit_fidelity", EmbeddingApi.fidelity(s.result()))
+          .put("tokens", s.result().tokens())
           .put("truncated", s.result().truncated());
     } else {
       ApiError e = ApiError.of(s.error());

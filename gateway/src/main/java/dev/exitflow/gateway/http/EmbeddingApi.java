@@ -39,7 +39,7 @@ final class EmbeddingApi {
         EmbeddingResult r = results.get(i);
         ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
         putEmbedding(item, "embedding", r.embedding(), req.base64());
-        item.put("exit_layer", r.exitLayer());
+        item.put("exit_layer", r.exitLayer()).put("exit_fidelity", fidelity(r));
       }
       out.put("model", runtime.model().name());
       int tokens = results.stream().mapToInt(EmbeddingResult::tokens).sum();
@@ -57,6 +57,7 @@ final class EmbeddingApi {
         ObjectNode item = items.addObject().put("index", i);
         putEmbedding(item, "embedding", r.embedding(), req.base64());
         item.put("exit_layer", r.exitLayer())
+            .put("exit_fidelity", fidelity(r))
             .put("exit_reason", r.reason().name().toLowerCase())
             .put("tokens", r.tokens())
             .put("truncated", r.truncated())
@@ -96,5 +97,10 @@ final class EmbeddingApi {
         a.add(x);
       }
     }
+  }
+
+  /** The fidelity of a result's exit, null when unknown (an exit without adapter). */
+  static Double fidelity(EmbeddingResult r) {
+    return Double.isNaN(r.fidelity()) ? null : r.fidelity();
   }
 }

@@ -1,7 +1,9 @@
 package dev.exitflow.gateway.http;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.ExitQuality;
 import dev.exitflow.actors.ShuttingDown;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
@@ -177,6 +179,20 @@ public final class ExitflowRoutes extends AllDirectives {
         .put("created", created)
         .put("owned_by", "exitflow");
     runtime.exitLayers().forEach(m.putArray("exit_layers")::add);
+    // What each exit is worth: its adapter, fidelity to the deep exit, and eval's Spearman x100.
+    ArrayNode exits = m.putArray("exits");
+    for (ExitQuality q : runtime.exits()) {
+      ObjectNode e = exits.addObject().put("layer", q.layer()).put("deep", q.deep());
+      if (q.adapter() == null) {
+        e.putNull("adapter");
+      } else {
+        e.putObject("adapter").put("kind", q.adapter().kind()).put("features", q.adapter().features())
+            .put("penalty", q.adapter().penalty()).put("corpus_sentences", q.adapter().corpusSentences());
+      }
+      e.put("fidelity", Double.isNaN(q.fidelity()) ? null : q.fidelity());
+      ObjectNode spearman = e.putObject("spearman");
+      q.spearman().forEach(spearman::put);
+    }
     return m;
   }
 

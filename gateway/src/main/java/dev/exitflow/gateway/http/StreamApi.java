@@ -125,6 +125,7 @@ final class StreamApi {
     }
     EmbeddingApi.putEmbedding(out, "embedding", r.embedding(), false);
     return out.put("exit_layer", r.exitLayer())
+        .put("exit_fidelity", EmbeddingApi.fidelity(r))
         .put("exit_reason", r.reason().name().toLowerCase())
         .put("tokens", r.tokens())
         .put("truncated", r.truncated())

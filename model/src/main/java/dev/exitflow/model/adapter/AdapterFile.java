@@ -16,7 +16,7 @@ import java.nio.file.StandardCopyOption;
  */
 public final class AdapterFile {
   private static final int MAGIC = 0x45584144; // "EXAD"
-  private static final int VERSION = 2; // 2: input means kept apart from the bias
+  private static final int VERSION = 3; // 2: input means kept apart from the bias; 3: the cosine is held-out fidelity
 
   private AdapterFile() {}
 
@@ -37,7 +37,7 @@ public final class AdapterFile {
         out.writeInt(a.hiddenSize());
         out.writeDouble(a.penalty());
         out.writeInt(a.corpusSentences());
-        out.writeDouble(a.fitCosine());
+        out.writeDouble(a.fidelity());
         for (float m : a.inputMean()) {
           out.writeFloat(m);
         }
@@ -60,7 +60,7 @@ public final class AdapterFile {
         throw new AdapterFormatException(file + " is not an Exitflow adapter file");
       }
       int version = in.readInt();
-      if (version != VERSION) {
+      if (version != VERSION && version != 2) {
         throw new AdapterFormatException(
             file + " is adapter format version " + version + ", this build reads " + VERSION + "; run calibrate again");
       }
@@ -70,7 +70,11 @@ public final class AdapterFile {
       int hidden = in.readInt();
       double penalty = in.readDouble();
       int sentences = in.readInt();
-      double fitCosine = in.readDouble();
+      // Version 2 stored the cosine on the fitted sentences themselves, not a held-out fidelity.
+      double fidelity = version == 2 ? Double.NaN : in.readDouble();
+      if (version == 2) {
+        in.readDouble();
+      }
       if (features <= 0 || hidden <= 0 || (long) features * hidden > Integer.MAX_VALUE) {
         throw new AdapterFormatException(file + " declares an impossible size " + features + " x " + hidden);
       }
@@ -86,7 +90,7 @@ public final class AdapterFile {
       for (int i = 0; i < hidden; i++) {
         bias[i] = in.readFloat();
       }
-      return new ExitAdapter(model, exitLayer, features, hidden, penalty, sentences, fitCosine, mean, weights, bias);
+      return new ExitAdapter(model, exitLayer, features, hidden, penalty, sentences, fidelity, mean, weights, bias);
     } catch (IOException e) {
       throw new AdapterFormatException("cannot read adapter " + file + ": " + e.getMessage(), e);
     }

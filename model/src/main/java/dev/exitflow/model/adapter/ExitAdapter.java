@@ -18,11 +18,12 @@ import java.util.List;
  * fit made for that size.
  *
  * @param weights row-major [features, hiddenSize]
- * @param corpusSentences sentences of the corpus it was fitted on; {@code fitCosine} their mean
- *     cosine to the deep embedding after adaptation
+ * @param corpusSentences sentences of the corpus it was fitted on
+ * @param fidelity mean cosine between the adapted and the deep embedding on held-out corpus
+ *     sentences (every {@value #HOLD_OUT}th, not fitted on); NaN when unknown (older files)
  */
 public record ExitAdapter(
-    String model, int exitLayer, int features, int hiddenSize, double penalty, int corpusSentences, double fitCosine,
+    String model, int exitLayer, int features, int hiddenSize, double penalty, int corpusSentences, double fidelity,
     float[] inputMean, float[] weights, float[] bias) {
 
   public ExitAdapter {
@@ -36,32 +37,47 @@ public record ExitAdapter(
   /**
    * Fits one adapter per exit by ridge regression from the first {@code widths[i]} floats of each
    * row of {@code x} (the features available at exit {@code exitLayers[i]}; nested, ascending) to
-   * the rows of {@code targets} (deep embeddings, unit length). {@code fitCosine} is measured on up
-   * to {@value #COSINE_SAMPLE} of the corpus rows.
+   * the rows of {@code targets} (deep embeddings, unit length). Every {@value #HOLD_OUT}th row is
+   * held out of the fit and measures its {@code fidelity}.
    */
   public static List<ExitAdapter> fit(String model, List<Integer> exitLayers, List<Integer> widths, float[][] x,
       float[][] targets, double penalty) {
-    List<RidgeFit.Solution> solutions = RidgeFit.fit(x, widths, targets, penalty);
+    List<float[]> fitX = new ArrayList<>();
+    List<float[]> fitY = new ArrayList<>();
+    List<Integer> heldOut = new ArrayList<>();
+    for (int i = 0; i < x.length; i++) {
+      if (x.length >= 2 * HOLD_OUT && i % HOLD_OUT == HOLD_OUT - 1) {
+        heldOut.add(i);
+      } else {
+        fitX.add(x[i]);
+        fitY.add(targets[i]);
+      }
+    }
+    List<RidgeFit.Solution> solutions =
+        RidgeFit.fit(fitX.toArray(float[][]::new), widths, fitY.toArray(float[][]::new), penalty);
     List<ExitAdapter> adapters = new ArrayList<>();
     int hidden = targets[0].length;
     for (int e = 0; e < exitLayers.size(); e++) {
       int features = widths.get(e);
       RidgeFit.Solution s = solutions.get(e);
       ExitAdapter a = new ExitAdapter(
-          model, exitLayers.get(e), features, hidden, penalty, x.length, Double.NaN, s.mean(), s.weights(), s.bias());
-      int sample = Math.min(x.length, COSINE_SAMPLE);
-      double sum = 0;
-      for (int i = 0; i < sample; i++) {
-        int row = (int) ((long) i * x.length / sample);
-        sum += cosine(a.apply(Arrays.copyOf(x[row], features)), targets[row]);
+          model, exitLayers.get(e), features, hidden, penalty, fitX.size(), Double.NaN, s.mean(), s.weights(), s.bias());
+      double fidelity = Double.NaN;
+      if (!heldOut.isEmpty()) {
+        double sum = 0;
+        for (int row : heldOut) {
+          sum += cosine(a.apply(Arrays.copyOf(x[row], features)), targets[row]);
+        }
+        fidelity = sum / heldOut.size();
       }
       adapters.add(new ExitAdapter(
-          model, exitLayers.get(e), features, hidden, penalty, x.length, sum / sample, s.mean(), s.weights(), s.bias()));
+          model, exitLayers.get(e), features, hidden, penalty, fitX.size(), fidelity, s.mean(), s.weights(), s.bias()));
     }
     return adapters;
   }
 
-  private static final int COSINE_SAMPLE = 1000;
+  /** One corpus sentence in this many is held out of the fit to measure fidelity (corpora of 40 or more). */
+  public static final int HOLD_OUT = 20;
 
   /** The unnormalised adapted embedding of one text's features. */
   public float[] apply(float[] x) {
@@ -98,8 +114,8 @@ public record ExitAdapter(
 
   /** What eval reports as the adapter used at an exit. */
   public Summary summary() {
-    return new Summary("ridge", features, penalty, corpusSentences, fitCosine);
+    return new Summary("ridge", features, penalty, corpusSentences, fidelity);
   }
 
-  public record Summary(String kind, int features, double penalty, int corpusSentences, double fitCosine) {}
+  public record Summary(String kind, int features, double penalty, int corpusSentences, double fidelity) {}
 }

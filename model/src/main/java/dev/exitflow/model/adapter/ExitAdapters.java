@@ -59,6 +59,11 @@ public record ExitAdapters(Map<Integer, ExitAdapter> byLayer) {
   /** Writes every adapter into the compiled model's adapter directory; returns the files in exit order. */
   public List<Path> save(CompiledModel compiled) {
     Path dir = directory(compiled);
+    try {
+      Files.deleteIfExists(dir.resolve("spearman.json")); // eval's figures were for the adapters replaced here
+    } catch (java.io.IOException e) {
+      throw new AdapterFormatException("cannot remove the stale " + dir.resolve("spearman.json"), e);
+    }
     return byLayer.values().stream().map(a -> {
       Path file = dir.resolve(AdapterFile.name(a.exitLayer()));
       AdapterFile.write(a, file);

@@ -1,41 +1,60 @@
 package dev.exitflow.model.eval;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * Finds the STS Benchmark files, which live beside the checkout in {@code ../shared/data/stsbenchmark}
- * rather than in it. Looked up from the working directory and the launcher's directory
- * ({@code exitflow.home}) upwards, so it works from the root, from a module, and in CI.
+ * Finds the datasets that ship with Exitflow: the repository's {@code data/} folder is packed
+ * into the model module's jar under {@code dev/exitflow/data/}, so a bare name such as
+ * {@code sts-test.csv} resolves from the classpath (a file under {@code target/classes} or an
+ * entry of the jar, read through its zip file system), never from beside the checkout.
  */
 public final class StsFiles {
-  static final String RELATIVE = "shared/data/stsbenchmark";
+  static final String RESOURCES = "/dev/exitflow/data/";
+  static final String STS = "stsbenchmark/";
 
   private StsFiles() {}
 
-  /** A file given by path if it exists, else the named STS-B file found next to the checkout. */
+  /** A file given by path if it exists, else the STS-B file of that name shipped in the jar. */
   public static Path locate(String file) {
     Path direct = Path.of(file);
     if (Files.isRegularFile(direct)) {
       return direct;
     }
-    List<Path> starts = new ArrayList<>();
-    starts.add(Path.of("").toAbsolutePath());
-    String home = System.getProperty("exitflow.home");
-    if (home != null) {
-      starts.add(Path.of(home).toAbsolutePath());
+    String name = direct.getFileName().toString();
+    return bundled(STS + name).orElseThrow(() -> new IllegalArgumentException(
+        "dataset " + file + " is neither a file nor one shipped with Exitflow (sts-train.csv, sts-dev.csv, sts-test.csv)"));
+  }
+
+  /** A shipped data file by its path under {@code data/}, e.g. {@code stsbenchmark/sts-dev.csv}. */
+  public static Optional<Path> bundled(String relative) {
+    URL url = StsFiles.class.getResource(RESOURCES + relative);
+    if (url == null) {
+      return Optional.empty();
     }
-    for (Path start : starts) {
-      for (Path d = start; d != null; d = d.getParent()) {
-        Path candidate = d.resolve(RELATIVE).resolve(direct.getFileName());
-        if (Files.isRegularFile(candidate)) {
-          return candidate;
+    try {
+      URI uri = url.toURI();
+      if ("jar".equals(uri.getScheme())) {
+        try {
+          FileSystems.newFileSystem(uri, Map.of());
+        } catch (FileSystemAlreadyExistsException e) {
+          // opened by an earlier lookup: Path.of finds it
         }
       }
+      return Optional.of(Path.of(uri));
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException("bad resource URL " + url, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + url, e);
     }
-    throw new IllegalArgumentException(
-        "dataset " + file + " not found, neither as a path nor in a " + RELATIVE + " folder above " + starts);
   }
 }

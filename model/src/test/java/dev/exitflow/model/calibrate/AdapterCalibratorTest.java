@@ -35,7 +35,7 @@ class AdapterCalibratorTest {
       adapters = AdapterCalibrator.calibrate(calibration, corpus, 0.01, new AdapterCalibrator.Listener() {});
     }
     assertEquals(List.of(2, 4), adapters.byLayer().keySet().stream().sorted().toList());
-    assertTrue(adapters.forLayer(4).fitCosine() > adapters.forLayer(2).fitCosine());
+    assertTrue(adapters.forLayer(4).fidelity() > adapters.forLayer(2).fidelity());
 
     StsDataset dev = StsDataset.read(TestModels.sts("sts-dev.csv"));
     Map<String, Integer> index = dev.sentences();

@@ -70,6 +70,9 @@ final class ResultEncoder {
         g.writeEndArray();
       }
       g.writeNumberField("exit_layer", result.exitLayer());
+      if (!Double.isNaN(result.fidelity())) {
+        g.writeNumberField("exit_fidelity", result.fidelity());
+      }
       g.writeStringField("model", model);
       g.writeNumberField("tokens", result.tokens());
       g.writeNumberField("latency_ms", Math.round((System.nanoTime() - in.decodedAtNanos()) / 1e4) / 100.0);

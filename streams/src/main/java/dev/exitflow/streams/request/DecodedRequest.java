@@ -13,15 +13,15 @@ import java.util.List;
  * and otherwise unused.
  */
 public record DecodedRequest(JsonNode id, List<String> inputs, String model, ExitPolicy exit, Long deadlineMs,
-    Priority priority, Integer dimensions, boolean base64, boolean upgrade, String user) {
+    Priority priority, Integer dimensions, boolean base64, boolean upgrade, String user, Double minFidelity) {
 
   /** One runtime request per input. */
   public List<EmbeddingRequest> requests() {
-    return inputs.stream().map(t -> new EmbeddingRequest(t, exit, deadlineMs, priority, dimensions)).toList();
+    return inputs.stream().map(t -> new EmbeddingRequest(t, exit, deadlineMs, priority, dimensions, minFidelity)).toList();
   }
 
   /** The runtime request of a single-input transport (frame, line, record). */
   public EmbeddingRequest request() {
-    return new EmbeddingRequest(inputs.get(0), exit, deadlineMs, priority, dimensions);
+    return new EmbeddingRequest(inputs.get(0), exit, deadlineMs, priority, dimensions, minFidelity);
   }
 }

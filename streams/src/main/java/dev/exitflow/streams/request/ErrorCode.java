@@ -29,6 +29,9 @@ public enum ErrorCode {
   UNSUPPORTED_ENCODING(Scope.REQUEST, 422, "`encoding_format` is not float or base64"),
   DIMENSIONS_OUT_OF_RANGE(Scope.REQUEST, 422, "`dimensions` is not between 1 and the model's embedding size"),
   DEADLINE_OUT_OF_RANGE(Scope.REQUEST, 422, "`deadline_ms` is not a positive number of milliseconds up to a day"),
+  FIDELITY_OUT_OF_RANGE(Scope.REQUEST, 422, "`min_fidelity` is not a number between 0 and 1"),
+  EXIT_BELOW_MIN_FIDELITY(Scope.REQUEST, 422,
+      "`exit` names an exit whose fidelity (see `GET /v1/models`) is below `min_fidelity`"),
   // HTTP only: before a request is decoded.
   INVALID_API_KEY(Scope.HTTP, 401, "missing or wrong `Authorization: Bearer` key"),
   NOT_FOUND(Scope.HTTP, 404, "no such route"),

@@ -38,7 +38,8 @@ public final class RequestDecoder {
   private static final long MAX_DEADLINE_MS = 86_400_000L;
   private static final Map<String, String> PARAM_OF_CODE = Map.of(
       "unknown_exit", "exit", "dimensions_out_of_range", "dimensions", "deadline_out_of_range", "deadline_ms",
-      "unknown_priority", "priority", "empty_input", "input");
+      "unknown_priority", "priority", "empty_input", "input", "fidelity_out_of_range", "min_fidelity",
+      "exit_below_min_fidelity", "min_fidelity");
 
   private final RequestLimits limits;
   private final String model;
@@ -103,14 +104,16 @@ public final class RequestDecoder {
         ? Integer.valueOf(dimensions(parseLong("dimensions", params.get("dimensions")))) : base.dimensions();
     Long deadline = params.containsKey("deadline_ms")
         ? Long.valueOf(deadline(parseLong("deadline_ms", params.get("deadline_ms")))) : base.deadlineMs();
-    validate(new EmbeddingRequest("query", exit, deadline, priority, dims));
-    return new RequestDefaults(exit, priority, dims, deadline);
+    Double floor = params.containsKey("min_fidelity")
+        ? Double.valueOf(fidelity(parseNumber("min_fidelity", params.get("min_fidelity")))) : base.minFidelity();
+    validate(new EmbeddingRequest("query", exit, deadline, priority, dims, floor));
+    return new RequestDefaults(exit, priority, dims, deadline, floor);
   }
 
   private DecodedRequest plain(String text, RequestDefaults d) {
     checkText(text, -1);
     DecodedRequest r = new DecodedRequest(null, List.of(text), null, d.exit(), d.deadlineMs(), d.priority(),
-        d.dimensions(), false, false, null);
+        d.dimensions(), false, false, null, d.minFidelity());
     validate(r.request());
     return r;
   }
@@ -130,6 +133,8 @@ public final class RequestDecoder {
       Long deadline = deadlineField == null ? d.deadlineMs() : Long.valueOf(deadline(deadlineField));
       Long dimsField = integer(node, "dimensions");
       Integer dims = dimsField == null ? d.dimensions() : Integer.valueOf(dimensions(dimsField));
+      Double floorField = number(node, "min_fidelity");
+      Double floor = floorField == null ? d.minFidelity() : Double.valueOf(fidelity(floorField));
       String priorityField = string(node, "priority");
       Priority priority = priorityField == null ? d.priority() : priority(priorityField);
       String encoding = string(node, "encoding_format");
@@ -142,7 +147,7 @@ public final class RequestDecoder {
         throw type("upgrade", "a boolean", upgrade);
       }
       DecodedRequest r = new DecodedRequest(id, inputs, named, exit, deadline, priority, dims,
-          "base64".equals(encoding), upgrade != null && upgrade.booleanValue(), string(node, "user"));
+          "base64".equals(encoding), upgrade != null && upgrade.booleanValue(), string(node, "user"), floor);
       validate(r.request());
       return r;
     } catch (InvalidRequest e) {
@@ -300,6 +305,38 @@ public final class RequestDecoder {
       throw type(field, "an integer", n);
     }
     return n.canConvertToLong() ? n.longValue() : (n.bigIntegerValue().signum() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE);
+  }
+
+  private static Double number(JsonNode node, String field) {
+    JsonNode n = present(node, field);
+    if (n == null) {
+      return null;
+    }
+    if (!n.isNumber()) {
+      throw type(field, "a number", n);
+    }
+    return n.doubleValue();
+  }
+
+  private static double fidelity(double floor) {
+    if (!(floor >= 0 && floor <= 1)) {
+      throw new InvalidRequest(ErrorCode.FIDELITY_OUT_OF_RANGE, "min_fidelity",
+          "min_fidelity must be between 0 and 1, got " + floor);
+    }
+    return floor;
+  }
+
+  /** A query parameter that must be a number, read as strictly as a JSON one. */
+  private static double parseNumber(String field, String text) {
+    try {
+      JsonNode n = JSON.readTree(text);
+      if (n != null && n.isNumber()) {
+        return n.doubleValue();
+      }
+    } catch (JsonProcessingException e) {
+      // not JSON: reported as the wrong type below
+    }
+    throw new InvalidRequest(ErrorCode.INVALID_TYPE, field, "'" + field + "' must be a number, got " + text);
   }
 
   /** A query parameter that must be an integer, read as strictly as a JSON one. */

@@ -6,9 +6,15 @@ import dev.exitflow.actors.Priority;
 /**
  * What a transport assumes for the options a request leaves out: HTTP and WebSocket requests are
  * deep and interactive, bulk lines take their upload's query parameters, Kafka records its
- * configured exit and priority. {@code dimensions} and {@code deadlineMs} may be null (none).
+ * configured exit and priority. {@code dimensions}, {@code deadlineMs} and {@code minFidelity} may be
+ * null (none).
  */
-public record RequestDefaults(ExitPolicy exit, Priority priority, Integer dimensions, Long deadlineMs) {
+public record RequestDefaults(ExitPolicy exit, Priority priority, Integer dimensions, Long deadlineMs,
+    Double minFidelity) {
+  public RequestDefaults(ExitPolicy exit, Priority priority, Integer dimensions, Long deadlineMs) {
+    this(exit, priority, dimensions, deadlineMs, null);
+  }
+
   public static final RequestDefaults INTERACTIVE =
       new RequestDefaults(ExitPolicy.Deep.INSTANCE, Priority.INTERACTIVE, null, null);
 

@@ -88,6 +88,32 @@ class RequestDecoderTest {
   }
 
   @Test
+  void minFidelityIsANumberFromZeroToOneOnEveryTransport() {
+    DecodedRequest body = decoder.body(utf8("{\"input\": [\"a\", \"b\"], \"exit\": \"auto\", \"min_fidelity\": 0.9}"),
+        RequestDefaults.INTERACTIVE);
+    assertEquals(0.9, body.minFidelity());
+    assertTrue(body.requests().stream().allMatch(r -> r.minFidelity() == 0.9));
+    assertEquals(1.0, decoder.frame("{\"input\": \"a\", \"min_fidelity\": 1}", RequestDefaults.INTERACTIVE)
+        .request().minFidelity(), "an integer is a number too");
+    assertNull(decoder.frame("{\"input\": \"a\", \"min_fidelity\": null}", RequestDefaults.INTERACTIVE).minFidelity());
+    InvalidRequest range = assertThrows(InvalidRequest.class,
+        () -> decoder.frame("{\"input\": \"a\", \"min_fidelity\": 1.5, \"id\": 3}", RequestDefaults.INTERACTIVE));
+    assertEquals(ErrorCode.FIDELITY_OUT_OF_RANGE, range.errorCode());
+    assertEquals("min_fidelity", range.param());
+    assertEquals(3, range.id().asInt());
+    assertEquals(ErrorCode.FIDELITY_OUT_OF_RANGE,
+        code(() -> decoder.frame("{\"input\": \"a\", \"min_fidelity\": -0.1}", RequestDefaults.INTERACTIVE)));
+    assertEquals(ErrorCode.INVALID_TYPE,
+        code(() -> decoder.frame("{\"input\": \"a\", \"min_fidelity\": \"0.9\"}", RequestDefaults.INTERACTIVE)));
+    RequestDefaults q = decoder.query(Map.of("exit", "auto", "min_fidelity", "0.8"), RequestDefaults.BULK);
+    assertEquals(0.8, q.minFidelity());
+    assertEquals(0.8, decoder.line(utf8("plain text"), q).request().minFidelity(), "bulk lines take the query's floor");
+    assertEquals(ErrorCode.INVALID_TYPE, code(() -> decoder.query(Map.of("min_fidelity", "high"), RequestDefaults.BULK)));
+    assertEquals(ErrorCode.FIDELITY_OUT_OF_RANGE,
+        code(() -> decoder.query(Map.of("min_fidelity", "2"), RequestDefaults.BULK)));
+  }
+
+  @Test
   void theBulkQueryIsReadAsStrictly() {
     RequestDefaults d = decoder.query(Map.of("exit", "shallow", "dimensions", "8", "priority", "interactive",
         "deadline_ms", "100", "model", "m"), RequestDefaults.BULK);
