@@ -99,8 +99,11 @@ class DrainOnSigtermTest {
 
   private static volatile int linesSent;
 
+  /** Polls (with a deadline) until the upload has sent {@code n} lines. */
   private static void awaitLinesSent(int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (linesSent < n) {
+      assertTrue(System.nanoTime() < deadline, "the upload sent only " + linesSent + " lines in 60 s");
       Thread.sleep(10);
     }
   }

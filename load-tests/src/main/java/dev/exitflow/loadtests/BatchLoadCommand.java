@@ -92,7 +92,7 @@ final class BatchLoadCommand implements Callable<Integer> {
       System.err.printf("interactive deep at %.0f/s for %d s, alone...%n", rate, seconds);
       result.put("interactive_alone", interactive(h, rate));
       String running = submit(files, runner, jsonl);
-      Thread.sleep(2000); // the job under way
+      awaitUnderWay(runner, running);
       System.err.printf("interactive deep at %.0f/s for %d s, with a batch job running...%n", rate, seconds);
       long before = runner.progress().stream().mapToLong(BatchRunner.Progress::done).sum();
       long t0 = System.nanoTime();
@@ -129,6 +129,17 @@ final class BatchLoadCommand implements Callable<Integer> {
     Files.copy(jsonl, copy);
     String fileId = files.add(copy, "batch-input.jsonl", "batch").id();
     return runner.create(fileId, "/v1/embeddings", "24h", null).get("id").asText();
+  }
+
+  /** Waits until the job has lines done (validated and computing), at most 60 s. */
+  private static void awaitUnderWay(BatchRunner runner, String id) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (runner.progress().stream().noneMatch(p -> p.id().equals(id) && p.done() > 0)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("batch " + id + " did not start within 60 s: " + runner.get(id).orElseThrow());
+      }
+      Thread.sleep(20);
+    }
   }
 
   private static Void awaitEnd(BatchRunner runner, String id) {

@@ -41,7 +41,14 @@ final class BatchValidator {
         if (line.isBlank()) {
           continue;
         }
-        String problem = problem(line, endpoint);
+        JsonNode json;
+        try {
+          json = FileStore.JSON.readTree(line);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+          error(errors, lineNumber, "not a JSON object: " + e.getOriginalMessage());
+          continue;
+        }
+        String problem = problem(json, endpoint);
         if (problem != null) {
           error(errors, lineNumber, problem);
           continue;
@@ -49,7 +56,7 @@ final class BatchValidator {
         if (n == hashes.length) {
           hashes = Arrays.copyOf(hashes, n * 2);
         }
-        hashes[n++] = hash(FileStore.JSON.readTree(line).get("custom_id").asText());
+        hashes[n++] = hash(json.get("custom_id").asText());
       }
     } catch (java.nio.charset.MalformedInputException e) {
       error(errors, lineNumber + 1, "the line is not valid UTF-8");
@@ -65,13 +72,8 @@ final class BatchValidator {
     return new Result(n, errors);
   }
 
-  private static String problem(String line, String endpoint) throws IOException {
-    JsonNode json;
-    try {
-      json = FileStore.JSON.readTree(line);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      return "not a JSON object: " + e.getOriginalMessage();
-    }
+  /** What is wrong with a line's parsed JSON, or null. */
+  private static String problem(JsonNode json, String endpoint) {
     if (json == null || !json.isObject()) {
       return "not a JSON object";
     }

@@ -35,6 +35,9 @@ public record ApiError(ErrorCode error, String message, String param, Duration r
     if (e instanceof ApiException a) {
       return a.error();
     }
+    if (e instanceof dev.exitflow.gateway.batch.BatchException b) {
+      return of(b.code(), b.getMessage());
+    }
     ErrorCode code = ErrorCode.of(e);
     String param = e instanceof InvalidRequest r ? r.param() : null;
     String message = code == ErrorCode.TIMEOUT ? "no answer in time: " + e.getMessage() : String.valueOf(e.getMessage());

@@ -28,7 +28,6 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.util.ByteString;
 
 /**
  * OpenAI's Files and Batch APIs for {@code /v1/embeddings}: {@code POST /v1/files} (multipart,
@@ -122,8 +121,12 @@ public final class BatchApi extends AllDirectives {
       try {
         if (error != null) {
           Files.deleteIfExists(target);
-          return Json.error(error.getCause() instanceof BatchException b ? ApiError.of(b.code(), b.getMessage())
-              : error instanceof BatchException b ? ApiError.of(b.code(), b.getMessage()) : ApiError.of(error));
+          // the limit's BatchException arrives wrapped (by the future, and by FileIO's IOOperationIncompleteException)
+          Throwable cause = error;
+          while (cause != null && !(cause instanceof BatchException)) {
+            cause = cause.getCause();
+          }
+          return Json.error(ApiError.of(cause != null ? cause : error));
         }
         if (filename.get() == null) {
           return Json.error(ApiError.of(ErrorCode.INVALID_BATCH, "the form has no `file` part"));
@@ -187,7 +190,7 @@ public final class BatchApi extends AllDirectives {
     try {
       return action.get();
     } catch (BatchException e) {
-      return Json.error(ApiError.of(e.code(), e.getMessage()));
+      return Json.error(ApiError.of(e));
     }
   }
 
