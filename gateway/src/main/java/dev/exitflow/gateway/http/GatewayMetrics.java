@@ -10,6 +10,7 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -121,8 +122,11 @@ public final class GatewayMetrics implements RuntimeListener {
     failed.inc();
   }
 
-  /** The text exposition, with the runtime's current queues and controller level. */
-  public String scrape(RuntimeStats stats) {
+  /**
+   * Every series now, with the runtime's current queues and controller level: what {@code /metrics}
+   * writes out and what the console ({@link ConsoleFeed}) turns into rates.
+   */
+  public MetricSnapshots snapshot(RuntimeStats stats) {
     for (StageStats s : stats.stages()) {
       queueDepth.labelValues(String.valueOf(s.stage() + 1)).set(s.queueDepth());
       serviceRate.labelValues(String.valueOf(s.stage() + 1)).set(s.serviceRatePerS());
@@ -130,9 +134,14 @@ public final class GatewayMetrics implements RuntimeListener {
     depthLevel.set(stats.degradationLevel());
     inFlight.set(stats.inFlight());
     workers.set(stats.workers());
+    return registry.scrape();
+  }
+
+  /** The text exposition of {@link #snapshot}. */
+  public String scrape(RuntimeStats stats) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      writer.write(out, registry.scrape());
+      writer.write(out, snapshot(stats));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
