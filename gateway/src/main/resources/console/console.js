@@ -90,7 +90,7 @@
         }
       }
       const plot = new uPlot({ width: Math.max(300, card.clientWidth - 20), height: 200, series, axes, scales, bands,
-        legend: { live: true } }, [[]].concat(all.map(() => [])), card);
+        legend: { live: false } }, [[]].concat(all.map(() => [])), card);
       state.charts[spec.id] = plot;
       return { spec, all, raw, plot, card };
     });
