@@ -66,7 +66,7 @@ class ConsoleBrowserTest {
     ChromeOptions options = new ChromeOptions();
     options.setBinary(BROWSER.toFile());
     options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-        "--window-size=1500,1900", "--hide-scrollbars");
+        "--window-size=1500,1420", "--hide-scrollbars");
     LoggingPreferences logs = new LoggingPreferences();
     logs.enable(LogType.BROWSER, Level.ALL);
     options.setCapability("goog:loggingPrefs", logs);
@@ -187,8 +187,9 @@ class ConsoleBrowserTest {
           shallowSeen = true;
           shallowAt = System.nanoTime();
         }
-        // a few seconds more of overload after the shift, so the screenshot shows it
-        if (shallowSeen && System.nanoTime() - shallowAt > TimeUnit.SECONDS.toNanos(6)) {
+        // overload for a while after the shift too (15 s in all at least), so the screenshot shows it
+        if (shallowSeen && System.nanoTime() - shallowAt > TimeUnit.SECONDS.toNanos(6)
+            && System.nanoTime() - start > TimeUnit.SECONDS.toNanos(15)) {
           break;
         }
       }
