@@ -23,7 +23,7 @@
       series: stages.map((_, i) => ({ label: 'stage ' + (i + 1), value: s => s.stages[i] ? s.stages[i][key] : null })),
     });
     return [
-      { id: 'rps', title: 'Requests/s by transport', unit: 'stream = WebSocket sessions opened, batch = lines/s',
+      { id: 'rps', title: 'Requests/s by transport', unit: 'HTTP calls, WebSocket frames, bulk lines, Kafka records, batch lines',
         series: ['embeddings', 'embed', 'stream', 'bulk', 'kafka', 'batch']
           .map(k => ({ label: k, value: s => s.rps[k] })) },
       { id: 'latency', title: 'Latency, /v1/embeddings and /v1/embed', unit: 'ms, over the last seconds',

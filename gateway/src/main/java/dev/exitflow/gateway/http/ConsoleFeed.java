@@ -30,8 +30,8 @@ import org.apache.pekko.util.ByteString;
 final class ConsoleFeed {
   /** Routes whose latency the console charts: the inference calls (bulk's is a whole upload's). */
   private static final Set<String> LATENCY_ROUTES = Set.of("embeddings", "embed");
-  /** Routes that are requests/s by transport; stream counts WebSocket sessions opened. */
-  private static final List<String> TRANSPORTS = List.of("embeddings", "embed", "stream", "bulk");
+  /** HTTP routes whose every request is one call; WebSocket frames and bulk lines count apart. */
+  private static final List<String> TRANSPORTS = List.of("embeddings", "embed");
 
   private final Supplier<CompletionStage<MetricReading>> read;
   private final Supplier<ObjectNode> health;
@@ -133,6 +133,8 @@ final class ConsoleFeed {
     for (String route : TRANSPORTS) {
       rps.put(route, rate(now, before, "exitflow_http_requests", Map.of("route", route), seconds));
     }
+    rps.put("stream", rate(now, before, "exitflow_stream_requests", Map.of("route", "stream"), seconds));
+    rps.put("bulk", rate(now, before, "exitflow_stream_requests", Map.of("route", "bulk"), seconds));
     rps.put("kafka", rate(now, before, "exitflow_kafka_records_consumed", Map.of(), seconds));
     double batchLines = 0;
     for (MetricReading.Series b : now.series("exitflow_batch_lines_per_second")) {

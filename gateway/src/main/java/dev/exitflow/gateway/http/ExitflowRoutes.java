@@ -115,8 +115,18 @@ public final class ExitflowRoutes extends AllDirectives {
             whenReady(() -> concat(
                 path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
                 path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
-                path("stream", () -> handleWebSocketMessages(drain.websocket(stream.flow(), StreamApi::goodbye))),
+                path("stream", () -> handleWebSocketMessages(drain.websocket(countedFrames().via(stream.flow()),
+                    StreamApi::goodbye))),
                 path("bulk", () -> post(this::bulkRoute))))))));
+  }
+
+  /** Counts each WebSocket frame received: a request, whatever becomes of it. */
+  private org.apache.pekko.stream.javadsl.Flow<org.apache.pekko.http.javadsl.model.ws.Message,
+      org.apache.pekko.http.javadsl.model.ws.Message, org.apache.pekko.NotUsed> countedFrames() {
+    return org.apache.pekko.stream.javadsl.Flow.<org.apache.pekko.http.javadsl.model.ws.Message>create().map(m -> {
+      metrics.recordStreamRequest("stream");
+      return m;
+    });
   }
 
   /**
@@ -158,6 +168,10 @@ public final class ExitflowRoutes extends AllDirectives {
           complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               bytes.via(BulkApi.flow(runtime, decoder, defaults, settings.bulkParallelism(),
                   settings.maxBulkLineBytes(), 1, code -> metrics.recordStreamError("bulk", code)))
+                  .map(line -> {
+                    metrics.recordStreamRequest("bulk"); // one result line per request line
+                    return line;
+                  })
                   .via(SpillBuffer.flow(settings.bulkBuffer().memoryBytes(), settings.bulkBuffer().maxSpillBytes(),
                       settings.bulkBuffer().dir()))
                   .via(drain.bulk(BulkApi::stoppingLine)))))));

@@ -45,6 +45,9 @@ public final class GatewayMetrics implements RuntimeListener {
   private final Counter errors = Counter.builder().name("exitflow_http_errors")
       .help("HTTP error responses (4xx and 5xx) by route, status and error code").labelNames("route", "status", "code")
       .register(registry);
+  private final Counter streamRequests = Counter.builder().name("exitflow_stream_requests")
+      .help("Requests inside a 200 stream: WebSocket frames received and bulk lines answered, by route")
+      .labelNames("route").register(registry);
   private final Counter streamErrors = Counter.builder().name("exitflow_stream_errors")
       .help("Requests refused inside a 200 stream: WebSocket error frames and bulk error lines, by route and code")
       .labelNames("route", "code").register(registry);
@@ -105,6 +108,10 @@ public final class GatewayMetrics implements RuntimeListener {
 
   public void recordError(String route, int status, String code) {
     errors.labelValues(route, String.valueOf(status), code).inc();
+  }
+
+  public void recordStreamRequest(String route) {
+    streamRequests.labelValues(route).inc();
   }
 
   public void recordStreamError(String route, String code) {

@@ -72,28 +72,56 @@ class ConsoleTest {
         assertEquals(200, server.post("/v1/embed", "{\"input\": [\"one\", \"two\", \"three\"], \"exit\": \"shallow\"}")
             .statusCode());
       }
-      // the samples that follow count those requests: 6 embed requests, 18 inputs out at exit 2
+      HttpResponse<String> bulk = server.http.send(HttpRequest.newBuilder(URI.create(server.base()
+          + "/v1/bulk?exit=shallow")).POST(HttpRequest.BodyPublishers.ofString("a\nb\nc\n")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(3, bulk.body().lines().count(), bulk.body());
+      // the samples that follow count those requests: 6 embed requests, 3 bulk lines, 21 inputs out at exit 2
       double requests = 0;
+      double bulkLines = 0;
       double shallowInputs = 0;
       JsonNode last = null;
       double p50 = 0;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while ((requests < 5.99 || shallowInputs < 17.99 || p50 == 0) && System.nanoTime() < deadline) {
+      while ((requests < 5.99 || bulkLines < 2.99 || shallowInputs < 20.99 || p50 == 0)
+          && System.nanoTime() < deadline) {
         String[] e = next(in);
         assertEquals("sample", e[0]);
         last = JSON.readTree(e[1]);
         double seconds = last.get("seconds").asDouble();
         requests += last.at("/rps/embed").asDouble() * seconds;
+        bulkLines += last.at("/rps/bulk").asDouble() * seconds;
         shallowInputs += last.at("/exits/2").asDouble() * seconds;
         p50 = Math.max(p50, last.at("/latency_ms/p50").asDouble());
       }
       assertEquals(6, requests, 0.01, "embed requests counted, from exitflow_http_requests");
-      assertEquals(18, shallowInputs, 0.01, "inputs out at exit 2, from exitflow_exits");
+      assertEquals(3, bulkLines, 0.01, "bulk lines counted, from exitflow_stream_requests");
+      assertEquals(21, shallowInputs, 0.01, "inputs out at exit 2, from exitflow_exits");
       assertTrue(p50 > 0 && p50 < 10_000, "p50 " + p50 + " ms");
       assertEquals(3, last.get("stages").size());
       assertEquals("off", last.at("/kafka/state").asText());
       assertEquals("ready", last.get("status").asText());
       assertTrue(last.get("workers").asInt() >= 3, last.toString());
+    }
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void anOpenPageDoesNotHoldUpAShutdown() throws Exception {
+    try (RunningServer other = new RunningServer("exitflow.gateway.shutdown-deadline = 20s")) {
+      HttpResponse<InputStream> r = other.http.send(HttpRequest.newBuilder(URI.create(other.base() + "/console/events"))
+          .build(), HttpResponse.BodyHandlers.ofInputStream());
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+        assertEquals("history", next(in)[0]);
+        long start = System.nanoTime();
+        var stopped = other.server.stop().toCompletableFuture();
+        // the stream ends (the page's EventSource will reconnect to whatever serves next)...
+        while (in.readLine() != null) {
+          assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "the event stream goes on draining");
+        }
+        // ...and the drain completes long before its 20 s deadline
+        stopped.get(10, TimeUnit.SECONDS);
+      }
     }
   }
 
