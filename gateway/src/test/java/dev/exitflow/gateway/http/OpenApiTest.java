@@ -123,6 +123,51 @@ class OpenApiTest {
     }
   }
 
+  /**
+   * Every field of real answers is described, Exitflow's extra ones included, at every depth
+   * (a described field may be absent: Kafka's counters, say, exist only with a pipeline).
+   */
+  @Test
+  void realAnswersHaveExactlyTheDescribedFields() throws Exception {
+    HttpResponse<String> embed = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + service.server().port() + "/v1/embed")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"a text\", \"exit\": \"auto\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, embed.statusCode());
+    HttpResponse<String> embeddings = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + service.server().port() + "/v1/embeddings")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"input\": [\"a\", \"b\"], \"exit\": \"shallow\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, embeddings.statusCode());
+    Map<String, String> answers = Map.of(
+        "EmbedResponse", embed.body(), "EmbeddingsResponse", embeddings.body(),
+        "ModelList", send("GET", "/v1/models").body(), "Health", send("GET", "/health").body(),
+        "Error", send("GET", "/v1/undescribed").body());
+    for (var a : answers.entrySet()) {
+      sameFields(a.getKey(), readTree().at("/components/schemas/" + a.getKey()), JSON.readTree(a.getValue()));
+    }
+  }
+
+  private static void sameFields(String where, JsonNode schema, JsonNode value) {
+    if (schema.has("$ref")) {
+      schema = readTree().at(schema.get("$ref").asText().substring(1));
+    }
+    if (value.isObject() && schema.has("properties")) {
+      Set<String> described = new TreeSet<>();
+      schema.get("properties").fieldNames().forEachRemaining(described::add);
+      Set<String> answered = new TreeSet<>();
+      value.fieldNames().forEachRemaining(answered::add);
+      assertTrue(described.containsAll(answered), where + ": answered " + answered + ", described " + described);
+      for (String f : answered) {
+        sameFields(where + "." + f, schema.get("properties").get(f), value.get(f));
+      }
+    } else if (value.isArray() && schema.has("items")) {
+      for (JsonNode item : value) {
+        sameFields(where + "[]", schema.get("items"), item);
+      }
+    }
+  }
+
   @Test
   void everyDescribedOperationAnswers() throws Exception {
     assertTrue(api.getPaths().size() >= 20, "paths: " + api.getPaths().keySet());
