@@ -48,9 +48,11 @@ public final class ExitflowRoutes extends AllDirectives {
   static final ContentType NDJSON =
       ContentTypes.create(MediaTypes.customWithFixedCharset("application", "x-ndjson", HttpCharsets.UTF_8,
           Map.of(), false, new String[] {"ndjson"}));
-  private static final Map<String, String> ROUTE_LABELS = Map.of(
-      "/v1/embeddings", "embeddings", "/v1/embed", "embed", "/v1/stream", "stream", "/v1/bulk", "bulk",
-      "/v1/models", "models", "/health/live", "live", "/health/ready", "ready", "/metrics", "metrics");
+  private static final Map<String, String> ROUTE_LABELS = Map.ofEntries(
+      Map.entry("/v1/embeddings", "embeddings"), Map.entry("/v1/embed", "embed"), Map.entry("/v1/stream", "stream"),
+      Map.entry("/v1/bulk", "bulk"), Map.entry("/v1/models", "models"), Map.entry("/health/live", "live"),
+      Map.entry("/health/ready", "ready"), Map.entry("/metrics", "metrics"), Map.entry("/", "console"),
+      Map.entry("/console/events", "console_events"), Map.entry("/openapi.json", "openapi"));
 
   private final EncoderRuntime runtime;
   private final GatewaySettings settings;
@@ -64,6 +66,7 @@ public final class ExitflowRoutes extends AllDirectives {
   private final long created = Instant.now().getEpochSecond();
 
   private final BatchApi batch;
+  private final ConsoleRoutes console;
 
   /** {@code batches} may be null: no Files and Batch API. */
   public ExitflowRoutes(EncoderRuntime runtime, GatewaySettings settings, GatewayMetrics metrics, Materializer mat,
@@ -79,9 +82,17 @@ public final class ExitflowRoutes extends AllDirectives {
     this.drain = drain;
     this.health = health;
     this.batch = batches == null ? null : new BatchApi(batches.files(), batches.runner(), batches.maxFileBytes(), mat);
+    GatewaySettings.Console c = settings.console();
+    ConsoleFeed feed = new ConsoleFeed(
+        () -> runtime.stats().thenApply(stats -> new MetricReading(metrics.snapshot(stats), stats)),
+        health::components, consoleAbout(), c.interval(), c.history(), c.latencyWindow()).start(mat);
+    this.console = new ConsoleRoutes(feed, drain::draining);
   }
 
-  /** Health and metrics answer while draining (readiness says so); everything else goes through the drain's gate. */
+  /**
+   * Health, metrics and the console answer while draining (readiness says so; the console's event
+   * stream ends); everything else goes through the drain's gate.
+   */
   public Route routes() {
     return timed(() -> handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path("metrics", () -> get(this::metricsRoute)),
@@ -91,6 +102,7 @@ public final class ExitflowRoutes extends AllDirectives {
             path("ready", () -> get(() -> health.ready()
                 ? complete(Json.ok(Map.of("status", "ready", "model", runtime.model().name())))
                 : complete(Json.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady())))))),
+        console.routes(),
         drain.gate(this::api)))));
   }
 
@@ -103,8 +115,18 @@ public final class ExitflowRoutes extends AllDirectives {
             whenReady(() -> concat(
                 path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
                 path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
-                path("stream", () -> handleWebSocketMessages(drain.websocket(stream.flow(), StreamApi::goodbye))),
+                path("stream", () -> handleWebSocketMessages(drain.websocket(countedFrames().via(stream.flow()),
+                    StreamApi::goodbye))),
                 path("bulk", () -> post(this::bulkRoute))))))));
+  }
+
+  /** Counts each WebSocket frame received: a request, whatever becomes of it. */
+  private org.apache.pekko.stream.javadsl.Flow<org.apache.pekko.http.javadsl.model.ws.Message,
+      org.apache.pekko.http.javadsl.model.ws.Message, org.apache.pekko.NotUsed> countedFrames() {
+    return org.apache.pekko.stream.javadsl.Flow.<org.apache.pekko.http.javadsl.model.ws.Message>create().map(m -> {
+      metrics.recordStreamRequest("stream");
+      return m;
+    });
   }
 
   /**
@@ -146,6 +168,10 @@ public final class ExitflowRoutes extends AllDirectives {
           complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               bytes.via(BulkApi.flow(runtime, decoder, defaults, settings.bulkParallelism(),
                   settings.maxBulkLineBytes(), 1, code -> metrics.recordStreamError("bulk", code)))
+                  .map(line -> {
+                    metrics.recordStreamRequest("bulk"); // one result line per request line
+                    return line;
+                  })
                   .via(SpillBuffer.flow(settings.bulkBuffer().memoryBytes(), settings.bulkBuffer().maxSpillBytes(),
                       settings.bulkBuffer().dir()))
                   .via(drain.bulk(BulkApi::stoppingLine)))))));
@@ -155,6 +181,12 @@ public final class ExitflowRoutes extends AllDirectives {
   private Route metricsRoute() {
     return completeWithFuture(runtime.stats().thenApply(stats -> HttpResponse.create().withEntity(
         ContentTypes.parse(metrics.contentType()), ByteString.fromString(metrics.scrape(stats)))));
+  }
+
+  private ObjectNode consoleAbout() {
+    ObjectNode about = Json.object().put("model", runtime.model().name());
+    runtime.exitLayers().forEach(about.putArray("exit_layers")::add);
+    return about;
   }
 
   private ObjectNode models() {
@@ -214,7 +246,8 @@ public final class ExitflowRoutes extends AllDirectives {
   private Route timed(Supplier<Route> inner) {
     return extractUri(uri -> {
       long start = System.nanoTime();
-      String label = ROUTE_LABELS.getOrDefault(uri.path(), uri.path().startsWith("/v1/models/") ? "model" : "other");
+      String label = ROUTE_LABELS.getOrDefault(uri.path(), uri.path().startsWith("/v1/models/") ? "model"
+          : uri.path().startsWith("/console/") ? "console" : "other");
       return mapResponse(r -> {
         int status = r.status().intValue();
         metrics.recordRequest(label, status, System.nanoTime() - start);

@@ -10,6 +10,7 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,6 +45,9 @@ public final class GatewayMetrics implements RuntimeListener {
   private final Counter errors = Counter.builder().name("exitflow_http_errors")
       .help("HTTP error responses (4xx and 5xx) by route, status and error code").labelNames("route", "status", "code")
       .register(registry);
+  private final Counter streamRequests = Counter.builder().name("exitflow_stream_requests")
+      .help("Requests inside a 200 stream: WebSocket frames received and bulk lines answered, by route")
+      .labelNames("route").register(registry);
   private final Counter streamErrors = Counter.builder().name("exitflow_stream_errors")
       .help("Requests refused inside a 200 stream: WebSocket error frames and bulk error lines, by route and code")
       .labelNames("route", "code").register(registry);
@@ -106,6 +110,10 @@ public final class GatewayMetrics implements RuntimeListener {
     errors.labelValues(route, String.valueOf(status), code).inc();
   }
 
+  public void recordStreamRequest(String route) {
+    streamRequests.labelValues(route).inc();
+  }
+
   public void recordStreamError(String route, String code) {
     streamErrors.labelValues(route, code).inc();
   }
@@ -121,8 +129,11 @@ public final class GatewayMetrics implements RuntimeListener {
     failed.inc();
   }
 
-  /** The text exposition, with the runtime's current queues and controller level. */
-  public String scrape(RuntimeStats stats) {
+  /**
+   * Every series now, with the runtime's current queues and controller level: what {@code /metrics}
+   * writes out and what the console ({@link ConsoleFeed}) turns into rates.
+   */
+  public MetricSnapshots snapshot(RuntimeStats stats) {
     for (StageStats s : stats.stages()) {
       queueDepth.labelValues(String.valueOf(s.stage() + 1)).set(s.queueDepth());
       serviceRate.labelValues(String.valueOf(s.stage() + 1)).set(s.serviceRatePerS());
@@ -130,9 +141,14 @@ public final class GatewayMetrics implements RuntimeListener {
     depthLevel.set(stats.degradationLevel());
     inFlight.set(stats.inFlight());
     workers.set(stats.workers());
+    return registry.scrape();
+  }
+
+  /** The text exposition of {@link #snapshot}. */
+  public String scrape(RuntimeStats stats) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      writer.write(out, registry.scrape());
+      writer.write(out, snapshot(stats));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

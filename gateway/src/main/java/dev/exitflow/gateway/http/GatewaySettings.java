@@ -22,10 +22,14 @@ public record GatewaySettings(
     int bulkParallelism,
     BulkBuffer bulkBuffer,
     Duration shutdownDeadline,
-    boolean kafka) {
+    boolean kafka,
+    Console console) {
 
   /** Where a bulk response's results wait for a client that does not read yet ({@code bulk-buffer}). */
   public record BulkBuffer(long memoryBytes, long maxSpillBytes, java.nio.file.Path dir) {}
+
+  /** The console's feed ({@code console}): how often it samples, how much it keeps, the latency window. */
+  public record Console(Duration interval, Duration history, Duration latencyWindow) {}
 
   public static GatewaySettings create(Config root) {
     Config c = root.getConfig("exitflow.gateway");
@@ -43,16 +47,18 @@ public record GatewaySettings(
         new BulkBuffer(c.getBytes("bulk-buffer.memory"), c.getBytes("bulk-buffer.max-spill"),
             java.nio.file.Path.of(c.getString("bulk-buffer.dir"))),
         c.getDuration("shutdown-deadline"),
-        c.getBoolean("kafka"));
+        c.getBoolean("kafka"),
+        new Console(c.getDuration("console.interval"), c.getDuration("console.history"),
+            c.getDuration("console.latency-window")));
   }
 
   public GatewaySettings withPort(int p) {
     return new GatewaySettings(host, p, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka);
+        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka, console);
   }
 
   public GatewaySettings withHost(String h) {
     return new GatewaySettings(h, port, backlog, apiKey, maxBodyBytes, bodyReadTimeout, requests, maxBulkLineBytes,
-        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka);
+        websocketParallelism, bulkParallelism, bulkBuffer, shutdownDeadline, kafka, console);
   }
 }
