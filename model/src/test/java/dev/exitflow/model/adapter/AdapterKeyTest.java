@@ -22,6 +22,7 @@ import dev.exitflow.model.runtime.StagedEncoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +85,15 @@ class AdapterKeyTest {
     assertFalse(StartupCalibration.ensure(mean, settings, Plan.of(mean.name()), meanStages, otherOn),
         "fitted as configured now: kept");
     assertEquals(other.toString(), ExitAdapters.fit(meanStages).corpus());
+
+    // Timed by calibrate: an exit no faster than the next is flagged on its head, for the runtime's auto.
+    ExitAdapters.saveFit(meanStages, ExitAdapters.fit(meanStages).withSpeed(Map.of(
+        2, new AdapterFit.ExitSpeed(900, 1000), 4, new AdapterFit.ExitSpeed(1000, 700))));
+    try (StagedEncoder engine = StagedEncoder.open(mean, settings)) {
+      assertTrue(engine.head(0).notFasterThanNext(), "exit 2 at 0.9x exit 4");
+      assertFalse(engine.head(1).notFasterThanNext(), "exit 4 at 1.4x the deep exit");
+      assertEquals(java.util.Set.of(2), engine.adapters().notFaster());
+    }
   }
 
   private static CalibrationSettings calibration(String setting, Config base) {
