@@ -14,6 +14,7 @@ public record ModelSettings(
     int interOpThreads,
     boolean allowSpinning,
     String optimizationLevel,
+    String stageOptimizationLevel,
     int batchSize,
     boolean adaptersEnabled,
     double adapterPenalty,
@@ -38,13 +39,13 @@ public record ModelSettings(
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        batchSize, enabled, adapterPenalty, providers, plan);
+        stageOptimizationLevel, batchSize, enabled, adapterPenalty, providers, plan);
   }
 
   /** The same settings with other execution providers (e.g. for one worker on its own device). */
   public ModelSettings withProviders(ExecutionProviders other) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        batchSize, adaptersEnabled, adapterPenalty, other, plan);
+        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, other, plan);
   }
 
   /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
@@ -64,6 +65,7 @@ public record ModelSettings(
         c.getInt("onnx.inter-op-threads"),
         c.getBoolean("onnx.allow-spinning"),
         c.getString("onnx.optimization-level"),
+        c.getString("onnx.stage-optimization-level"),
         c.getInt("batch-size"),
         c.getBoolean("adapters.enabled"),
         c.getDouble("adapters.penalty"),

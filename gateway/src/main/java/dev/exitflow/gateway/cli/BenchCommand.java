@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
  * similar length; the row "same batches" runs the deep exit on the reference's own batches, to
  * show what the staging alone costs or saves.
  */
-@Command(name = "bench", description = "Sentences/s of every exit against a plain ONNX Runtime session and langchain4j.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Sentences/s of every exit against a plain ONNX Runtime session and langchain4j.")
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sentences", defaultValue = "1024", description = "Distinct STS-B test sentences per pass (default: ${DEFAULT-VALUE})")
   int sentences;

@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "blocks",
+@Command(name = "blocks", mixinStandardHelpOptions = true,
     description = "How little each attention block, MLP block and whole layer changes its input: mean cosine "
         + "similarity of input and output states over a corpus. The most similar are the first to drop in a plan.")
 final class BlocksCommand implements Callable<Integer> {

@@ -2,7 +2,9 @@ package dev.exitflow.gateway.cli;
 
 import com.typesafe.config.ConfigFactory;
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.adapter.AdapterFit;
 import dev.exitflow.model.adapter.ExitAdapter;
+import dev.exitflow.model.calibrate.ExitSpeeds;
 import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.calibrate.AdapterCalibrator;
 import dev.exitflow.model.calibrate.CalibrationSettings;
@@ -14,6 +16,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
@@ -22,22 +25,28 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "calibrate",
+@Command(name = "calibrate", mixinStandardHelpOptions = true,
     description = "Fit, for each exit but the deep one, an adapter imitating the deep embedding, and save it beside the compiled model.")
 final class CalibrateCommand implements Callable<Integer> {
-  @Option(names = "--corpus", defaultValue = "sts-train.csv",
+  @Option(names = "--corpus",
       description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
-          + "shipped in data/stsbenchmark (default: ${DEFAULT-VALUE})")
+          + "shipped in data/stsbenchmark (default: exitflow.model.adapters.corpus, sts-train.csv). `serve` refits "
+          + "adapters fitted on another corpus than it is configured with")
   String corpus;
 
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
   Double penalty;
 
-  @Option(names = "--means-and-sep",
+  @Option(names = "--means-and-sep", negatable = true,
       description = "Adapters read only each layer's content mean and, from layer 1 on, its [SEP] state (no [CLS]): "
           + "fewer features to multiply; better for the int8 model, worse for fp32 (default: on for the models in "
           + "exitflow.model.adapters.means-and-sep)")
-  boolean meansAndSep;
+  Boolean meansAndSep;
+
+  @Option(names = "--speed-sentences", defaultValue = "512",
+      description = "Corpus sentences each exit is timed on afterwards, to report an exit whose adapter makes it no "
+          + "faster than the next exit (0: do not time; default: ${DEFAULT-VALUE})")
+  int speedSentences;
 
   @Option(names = "--plan", paramLabel = "FILE",
       description = "Fit the adapters of this plan's stages (its model, exits and drops; keep ratios are not applied, "
@@ -55,11 +64,13 @@ final class CalibrateCommand implements Callable<Integer> {
     long started = System.nanoTime();
     Plan p = model.plan(plan, spec);
     ModelDescriptor descriptor = model.resolve(p.model());
-    Path corpusFile = StsFiles.locate(corpus);
+    CalibrationSettings configured = CalibrationSettings.create(ConfigFactory.load());
+    String corpusName = corpus != null ? corpus : configured.corpus();
+    Path corpusFile = StsFiles.locate(corpusName);
     List<String> sentences = Corpus.read(corpusFile);
-    boolean readsMeansAndSep = meansAndSep
-        || CalibrationSettings.create(ConfigFactory.load()).meansAndSep(descriptor.name());
+    boolean readsMeansAndSep = meansAndSep != null ? meansAndSep : configured.meansAndSep(descriptor.name());
     double lambda = penalty != null ? penalty : model.settings().adapterPenalty();
+    AdapterFit fit = AdapterFit.of(corpusName, sentences, lambda, readsMeansAndSep);
     List<Fitted> fitted = new ArrayList<>();
     ExitAdapters adapters;
     List<Path> files;
@@ -84,17 +95,37 @@ final class CalibrateCommand implements Callable<Integer> {
           }
         });
       }
-      files = adapters.save(encoder.compiled());
+      files = adapters.save(encoder.compiled(), fit);
+    }
+    Map<Integer, AdapterFit.ExitSpeed> speed = Map.of();
+    if (speedSentences > 0) {
+      try (StagedEncoder timed = StagedEncoder.open(descriptor, model.settings().withAdapters(true), p)) {
+        speed = ExitSpeeds.measure(timed, sentences.subList(0, Math.min(speedSentences, sentences.size())), 3);
+        ExitAdapters.saveFit(timed.compiled(), fit.withSpeed(speed));
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     int fittedOn = fitted.isEmpty() ? sentences.size() : adapters.byLayer().values().iterator().next().corpusSentences();
     out.printf("%s: adapters fitted on %d of the %d sentences of %s; fidelity on the other %d (held out)%n",
         descriptor.name(), fittedOn, sentences.size(), corpusFile, sentences.size() - fittedOn);
-    out.printf("%-6s %9s %9s %12s %12s  %s%n", "exit", "features", "penalty", "fidelity", "fit seconds", "file");
+    out.printf("%-6s %9s %9s %12s %12s %12s  %s%n", "exit", "features", "penalty", "fidelity", "fit seconds",
+        "x next exit", "file");
+    List<Integer> notFaster = new ArrayList<>();
     for (int i = 0; i < fitted.size(); i++) {
       Fitted f = fitted.get(i);
-      out.printf("%-6d %9d %9g %12.4f %12.1f  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fidelity(),
-          f.seconds(), files.get(i));
+      AdapterFit.ExitSpeed s = speed.get(f.exitLayer());
+      out.printf("%-6d %9d %9g %12.4f %12.1f %12s  %s%n", f.exitLayer(), f.features(), f.penalty(), f.fidelity(),
+          f.seconds(), s == null ? "-" : String.format("%.2f", s.sentencesPerSecond() / s.nextExitSentencesPerSecond()),
+          files.get(i));
+      if (s != null && !s.fasterThanNext()) {
+        notFaster.add(f.exitLayer());
+      }
+    }
+    if (!notFaster.isEmpty()) {
+      out.printf("warning: with its adapter, exit%s %s %s no faster than the next exit (timed on %d sentences); "
+          + "'auto' should not choose %s%n", notFaster.size() > 1 ? "s" : "", notFaster,
+          notFaster.size() > 1 ? "are" : "is", Math.min(speedSentences, sentences.size()),
+          notFaster.size() > 1 ? "them" : "it");
     }
     out.printf("calibrated in %.1f s%n", (System.nanoTime() - started) / 1e9);
     out.flush();

@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "consume",
+@Command(name = "consume", mixinStandardHelpOptions = true,
     description = "Print the records of the Kafka results topic (or --dead-letter) from the beginning, one JSON "
         + "object per line: topic, partition, offset, key, headers and value. Uses no consumer group.")
 final class ConsumeCommand implements Callable<Integer> {
@@ -35,7 +35,7 @@ final class ConsumeCommand implements Callable<Integer> {
   Integer count;
 
   @Option(names = "--idle-seconds", defaultValue = "5",
-      description = "Stop after this long without a new record (default: 5; 0 = never)")
+      description = "Stop after this long without a new record (default: ${DEFAULT-VALUE}; 0 = never)")
   int idleSeconds;
 
   @Option(names = "--full", description = "Print embeddings in full (default: their length only)")

@@ -12,12 +12,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "embed", description = "Print the embedding of a text as JSON.")
+@Command(name = "embed", mixinStandardHelpOptions = true, description = "Print the embedding of a text as JSON.")
 final class EmbedCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "TEXT", description = "The text to embed")
   String text;
 
-  @Option(names = "--exit", defaultValue = "deep", description = "Exit layer, 'shallow' or 'deep' (default: deep)")
+  @Option(names = "--exit", defaultValue = "deep", description = "Exit layer, 'shallow' or 'deep' (default: ${DEFAULT-VALUE})")
   String exit;
 
   @Option(names = "--dimensions", description = "Matryoshka truncation to the first N dimensions, renormalised")

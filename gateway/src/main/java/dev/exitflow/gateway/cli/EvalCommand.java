@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "eval", description = "Spearman correlation and speed of every exit on an STS-B CSV.")
+@Command(name = "eval", mixinStandardHelpOptions = true, description = "Spearman correlation and speed of every exit on an STS-B CSV.")
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--dataset", defaultValue = "sts-test.csv",
       description = "STS CSV (sentence1,sentence2,score); a bare name is one shipped in data/stsbenchmark "

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "produce",
+@Command(name = "produce", mixinStandardHelpOptions = true,
     description = "Send request records to the Kafka requests topic: the texts given, or one per line of stdin. "
         + "Prints where each record went; its result's id is topic-partition-offset unless --id is given.")
 final class ProduceCommand implements Callable<Integer> {

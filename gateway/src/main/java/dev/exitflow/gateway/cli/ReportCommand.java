@@ -27,7 +27,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "report",
+@Command(name = "report", mixinStandardHelpOptions = true,
     description = "Evaluate every plan of a directory on STS (quality and speed per exit, in one run) and write "
         + "report.md, report.json and pareto.png.")
 final class ReportCommand implements Callable<Integer> {
@@ -58,10 +58,13 @@ final class ReportCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  /** One exit of one plan. {@code vsBaseline} is sentences/s over the baseline's (fp32 deep exit) in the same run. */
+  /**
+   * One exit of one plan. {@code vsBaseline} is sentences/s over the baseline's (fp32 deep exit) in the same run;
+   * {@code notFaster}: an exit with an adapter that ran no faster than the plan's next exit in this run.
+   */
   record Row(String plan, String model, String precision, int exit, String adapter, List<Double> keepRatios,
       List<String> drops, double spearman, double sentencesPerS, double vsBaseline, double meanTokensAtExit,
-      boolean pareto) {}
+      boolean pareto, boolean notFaster) {}
 
   record Baseline(String plan, int exit, double sentencesPerS) {}
 
@@ -169,17 +172,19 @@ final class ReportCommand implements Callable<Integer> {
     int i = 0;
     for (StsReport r : runs) {
       Plan p = r.plan();
-      for (StsReport.Exit e : r.exits()) {
+      for (int k = 0; k < r.exits().size(); k++) {
+        StsReport.Exit e = r.exits().get(k);
         double sps = speeds[i++];
+        boolean notFaster = e.adapter() != null && k + 1 < r.exits().size() && sps <= speeds[i];
         rows.add(new Row(p.name(), r.model(), r.precision(), e.layer(),
             e.adapter() == null ? null : e.adapter().kind() + " (" + e.adapter().features() + " features)",
             p.keepRatios(), p.drops().stream().map(Drop::label).toList(), e.spearman() * 100, sps,
-            baseline == null ? Double.NaN : sps / baseline.sentencesPerS(), e.meanTokensAtExit(), false));
+            baseline == null ? Double.NaN : sps / baseline.sentencesPerS(), e.meanTokensAtExit(), false, notFaster));
       }
     }
     List<Row> marked = rows.stream().map(row -> new Row(row.plan(), row.model(), row.precision(), row.exit(),
         row.adapter(), row.keepRatios(), row.drops(), row.spearman(), row.sentencesPerS(), row.vsBaseline(),
-        row.meanTokensAtExit(), rows.stream().noneMatch(o -> dominates(o, row)))).toList();
+        row.meanTokensAtExit(), rows.stream().noneMatch(o -> dominates(o, row)), row.notFaster())).toList();
     return new Report(data.file().toString(), data.pairs().size(), sentences, speed, baseline, marked, runs);
   }
 
@@ -218,7 +223,7 @@ final class ReportCommand implements Callable<Integer> {
     s.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Row row : r.rows()) {
       s.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.2f | %.0f | %.2f | %.1f | %s |%n",
-          row.plan(), row.precision(), row.exit(), row.adapter() == null ? "none" : "yes",
+          row.plan(), row.precision(), row.exit(), row.adapter() == null ? "none" : row.notFaster() ? "yes, no faster than the next exit" : "yes",
           row.keepRatios().isEmpty() ? "—" : row.keepRatios().stream().map(k -> String.format(Locale.ROOT, "%.2f", k))
               .collect(Collectors.joining(", ")),
           row.drops().isEmpty() ? "—" : String.join(", ", row.drops()), row.spearman(), row.sentencesPerS(),

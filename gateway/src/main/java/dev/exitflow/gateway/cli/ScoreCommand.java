@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
  * plain-text lines, appends NDJSON results in input order. Rerun with the same files to resume
  * after the last line written.
  */
-@Command(name = "score", description = "Embed every line of a file (NDJSON or plain text) into an NDJSON file.")
+@Command(name = "score", mixinStandardHelpOptions = true, description = "Embed every line of a file (NDJSON or plain text) into an NDJSON file.")
 final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--in", required = true, description = "Input: one request per line, JSON or plain text")
   Path in;
@@ -44,7 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output NDJSON; appended to, so a rerun resumes")
   Path out;
 
-  @Option(names = "--exit", defaultValue = "deep", description = "Exit for lines that name none (default: deep)")
+  @Option(names = "--exit", defaultValue = "deep", description = "Exit for lines that name none (default: ${DEFAULT-VALUE})")
   String exit;
 
   @Option(names = "--dimensions", description = "Matryoshka truncation for lines that name none")

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * {@code exitflow serve}: the HTTP and WebSocket gateway in front of the actor runtime, until
  * SIGTERM, which unbinds, finishes what is in flight and exits.
  */
-@Command(name = "serve", description = "Serve the model over HTTP and WebSocket (default 127.0.0.1:8080); "
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve the model over HTTP and WebSocket (default 127.0.0.1:8080); "
     + "with exitflow.cluster.enabled (EXITFLOW_CLUSTER=on), as a gateway and/or worker node of a Pekko Cluster.")
 final class ServeCommand implements Callable<Integer> {
   @Option(names = "--port", description = "Port (default: exitflow.gateway.port, 8080; 0 picks a free one)")

@@ -49,6 +49,48 @@ class CommandLineTest {
   }
 
   @Test
+  void everyCommandTakesHelpAndAgreesWithTheHelpCommand() {
+    List<String> commands = Main.commandLine().getSubcommands().keySet().stream().toList();
+    assertTrue(commands.containsAll(List.of("serve", "embed", "score", "batch", "eval", "report", "calibrate",
+        "blocks", "bench", "produce", "consume")), commands.toString());
+    for (String command : commands) {
+      for (String flag : List.of("--help", "-h")) {
+        Run r = run(command, flag);
+        assertEquals(0, r.exit(), command + " " + flag + ": " + r.err());
+        assertTrue(r.out().contains("Usage: exitflow " + command), command + " " + flag + ": " + r.out());
+      }
+      if (!command.equals("help")) {
+        assertEquals(run(command, "--help").out(), run("help", command).out(), "help " + command + " and --help agree");
+      }
+    }
+    assertTrue(run("embed", "--help").out().contains("(default: deep)"), "defaults are listed");
+    String calibrate = run("calibrate", "--help").out().replaceAll("\\s+", " "); // descriptions wrap
+    assertTrue(calibrate.contains("(0: do not time; default: 512)"), calibrate);
+  }
+
+  @Test
+  void commandLineMistakesNameTheCommandsHelp() {
+    Run unknown = run("eval", "--no-such-option");
+    assertEquals(2, unknown.exit());
+    assertTrue(unknown.err().contains("Unknown option: '--no-such-option'")
+        && unknown.err().contains("See './exitflow eval --help'."), unknown.err());
+    Run missing = run("embed");
+    assertEquals(2, missing.exit());
+    assertTrue(missing.err().contains("Missing required parameter: 'TEXT'")
+        && missing.err().contains("See './exitflow embed --help'."), missing.err());
+  }
+
+  @Test
+  void aBadDescriptorIsRefusedNamingTheFieldAndType() throws Exception {
+    Files.writeString(tmp.resolve("exitflow-model.json"),
+        "{\"onnx\": \"model.onnx\", \"tokenizer\": \"tokenizer.json\", \"exit_layers\": \"4,8,12\"}");
+    Run r = run("embed", "text", "--model", tmp.toString());
+    assertEquals(2, r.exit());
+    assertTrue(r.err().contains("bad_descriptor") && r.err().contains("'exit_layers' must be an array of integers"),
+        r.err());
+  }
+
+  @Test
   void badOptionsGiveAClearErrorAndExitCode() {
     Run exit = run("embed", "text", "--exit", "7");
     assertEquals(2, exit.exit());

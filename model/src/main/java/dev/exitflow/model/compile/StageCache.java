@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Compiled stages on disk, under {@code <cache>/stages/<model-sha256>-<plan-hash>/}. The key
- * covers the model file's bytes and the plan, so editing either compiles afresh; a directory
- * appears only complete (compiled elsewhere, then moved in).
+ * covers the model file's bytes and the plan (exits, drops), all that shapes the stage graphs, so
+ * editing either compiles afresh; a directory appears only complete (compiled elsewhere, then moved
+ * in). What else shapes the adapters saved beside the stages is their own key ({@link AdapterKey}).
  */
 public final class StageCache {
   /** Bump when the compiler's output changes, so old cache entries are not reused. */
@@ -58,7 +59,7 @@ public final class StageCache {
         compileInto(model, drops, dir);
       }
       Manifest m = JSON.readValue(manifest.toFile(), Manifest.class);
-      return new CompiledModel(m.model(), m.layers(), m.hiddenSize(), m.stages(), dir);
+      return new CompiledModel(m.model(), m.layers(), m.hiddenSize(), m.stages(), dir, AdapterKey.of(model));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot use stage cache " + dir, e);
     }
@@ -97,7 +98,7 @@ public final class StageCache {
     return sha256(model.onnxFile()).substring(0, 16) + "-" + hex(digest(plan.getBytes())).substring(0, 12);
   }
 
-  private static String sha256(Path file) {
+  static String sha256(Path file) {
     try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha())) {
       in.transferTo(java.io.OutputStream.nullOutputStream());
       return hex(((DigestInputStream) in).getMessageDigest().digest());

@@ -68,6 +68,11 @@ public final class StageCompiler {
           "bad_descriptor",
           "model '" + model.name() + "' has " + layers + " layers but its last exit is " + model.deepLayer());
     }
+    if (Boolean.TRUE.equals(model.tokenTypeIds())
+        && g.inputs.keySet().stream().noneMatch(n -> InputRole.ofGraphInput(n) == InputRole.TOKEN_TYPE_IDS)) {
+      throw new ModelFormatException("bad_descriptor", "model '" + model.name() + "' says \"token_type_ids\": true "
+          + "but its graph takes no token type ids (inputs " + g.inputs.keySet() + "); set it to false or leave it out");
+    }
     LayerBoundaries boundaries = new LayerBoundaries(g, model.name());
     int hidden = boundaries.hiddenSize();
     Map<String, String> bypass = new HashMap<>(); // a dropped block's output -> its input

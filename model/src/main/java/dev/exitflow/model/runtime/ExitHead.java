@@ -21,21 +21,38 @@ public final class ExitHead implements AutoCloseable {
   private final int hiddenSize;
   private final ExitAdapter adapter;
   private final AdapterSession session;
+  private final boolean notFaster;
 
   public ExitHead(Pooling pooling, int hiddenSize) {
     this.pooling = pooling;
     this.hiddenSize = hiddenSize;
     this.adapter = null;
     this.session = null;
+    this.notFaster = false;
   }
 
   /** A head applying {@code adapter} on ONNX Runtime (see {@link AdapterSession}). */
   public ExitHead(Pooling pooling, int hiddenSize, ExitAdapter adapter, OrtEnvironment env,
       OrtSession.SessionOptions options) throws OrtException {
+    this(pooling, hiddenSize, adapter, false, env, options);
+  }
+
+  /** As above; {@code notFaster}: calibrate timed this exit, adapter included, no faster than the next exit. */
+  public ExitHead(Pooling pooling, int hiddenSize, ExitAdapter adapter, boolean notFaster, OrtEnvironment env,
+      OrtSession.SessionOptions options) throws OrtException {
     this.pooling = pooling;
     this.hiddenSize = hiddenSize;
     this.adapter = adapter;
     this.session = new AdapterSession(env, adapter, options);
+    this.notFaster = notFaster;
+  }
+
+  /**
+   * Whether calibrate timed this exit, adapter included, no faster than the next one: the actor
+   * runtime's {@code auto} should then not leave here (the quality is lower and no time is saved).
+   */
+  public boolean notFasterThanNext() {
+    return notFaster;
   }
 
   /** The adapter this head applies, or null for plain pooling. */

@@ -39,6 +39,7 @@ public final class OrtSessions {
   /** Options for stage sessions: they run on the environment's global thread pool. */
   public static OrtSession.SessionOptions stageOptions(ModelSettings settings) throws OrtException {
     OrtSession.SessionOptions o = common(settings);
+    o.setOptimizationLevel(optLevel(settings.stageOptimizationLevel()));
     o.disablePerSessionThreads();
     return o;
   }
@@ -70,7 +71,7 @@ public final class OrtSessions {
       case "extended" -> OptLevel.EXTENDED_OPT;
       case "all" -> OptLevel.ALL_OPT;
       default -> throw new IllegalArgumentException(
-          "exitflow.model.onnx.optimization-level '" + name + "' is not none, basic, extended or all");
+          "exitflow.model.onnx optimisation level '" + name + "' is not none, basic, extended or all");
     };
   }
 }

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine: a model's tokenizer, its compiled stages each in an ONNX Runtime session, and an
@@ -25,6 +27,7 @@ import java.util.List;
  * directly, batch by batch.
  */
 public final class StagedEncoder implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(StagedEncoder.class);
   private final ModelDescriptor model;
   private final CompiledModel compiled;
   private final TextTokenizer tokenizer;
@@ -137,7 +140,7 @@ public final class StagedEncoder implements AutoCloseable {
       for (StageSpec spec : compiled.stages()) {
         sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage,
             plan.keepRatioInto(spec.index() - 1)));
-        heads.add(head(model, compiled, adapters.forLayer(spec.lastLayer()), env, options));
+        heads.add(head(model, compiled, adapters, spec.lastLayer(), env, options));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
@@ -163,24 +166,33 @@ public final class StagedEncoder implements AutoCloseable {
     List<ExitHead> heads = new ArrayList<>();
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       for (StageSpec spec : compiled.stages()) {
-        heads.add(head(model, compiled, adapters.forLayer(spec.lastLayer()), env, options));
+        heads.add(head(model, compiled, adapters, spec.lastLayer(), env, options));
       }
     }
     return heads;
   }
 
-  private static ExitHead head(ModelDescriptor model, CompiledModel compiled, ExitAdapter adapter, OrtEnvironment env,
-      OrtSession.SessionOptions options) throws OrtException {
+  private static ExitHead head(ModelDescriptor model, CompiledModel compiled, ExitAdapters adapters, int layer,
+      OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
+    ExitAdapter adapter = adapters.forLayer(layer);
     return adapter == null
         ? new ExitHead(model.pooling(), compiled.hiddenSize())
-        : new ExitHead(model.pooling(), compiled.hiddenSize(), adapter, env, options);
+        : new ExitHead(model.pooling(), compiled.hiddenSize(), adapter, adapters.notFaster(layer), env, options);
   }
 
   private static ExitAdapters savedAdapters(CompiledModel compiled, ModelSettings settings) {
     if (!settings.adaptersEnabled()) {
       return ExitAdapters.none();
     }
-    return ExitAdapters.load(compiled, compiled.stages().stream().map(StageSpec::lastLayer).toList());
+    ExitAdapters saved = ExitAdapters.load(compiled, compiled.stages().stream().map(StageSpec::lastLayer).toList());
+    if (saved.isEmpty()) {
+      List<String> otherwise = ExitAdapters.fittedOtherwise(compiled);
+      if (!otherwise.isEmpty()) {
+        LOG.warn("{}: the adapters saved for {} do not fit this descriptor and are not used; run './exitflow "
+            + "calibrate' for it", compiled.model(), String.join("; ", otherwise));
+      }
+    }
+    return saved;
   }
 
   /** Index of the last stage whose exit has an adapter (-1 for none): stages up to it collect features. */

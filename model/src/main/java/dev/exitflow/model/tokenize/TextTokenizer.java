@@ -5,18 +5,26 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelFormatException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The model's Hugging Face tokenizer (through DJL's native binding), set to truncate at the
  * model's maximum sequence length and not to pad: batches are padded later, to their longest member.
+ * Type ids are the tokenizer's, or zeros when the descriptor says {@code "token_type_ids": false}.
  */
 public final class TextTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
+  private final boolean typeIds;
 
   public TextTokenizer(ModelDescriptor model) {
+    checkShape(model.tokenizerFile());
+    this.typeIds = model.feedsTokenTypes();
     try {
       this.tokenizer = HuggingFaceTokenizer.builder()
           .optTokenizerPath(model.tokenizerFile())
@@ -40,9 +48,45 @@ public final class TextTokenizer implements AutoCloseable {
     Encoding[] encodings = tokenizer.batchEncode(texts);
     List<TokenizedText> out = new ArrayList<>(encodings.length);
     for (Encoding e : encodings) {
-      out.add(new TokenizedText(e.getIds(), e.getTypeIds(), e.exceedMaxLength()));
+      long[] ids = e.getIds();
+      out.add(new TokenizedText(ids, typeIds ? e.getTypeIds() : new long[ids.length], e.exceedMaxLength()));
     }
     return out;
+  }
+
+  /**
+   * Refuses a file that is not a Hugging Face tokenizer.json (a {@code model} with a non-empty
+   * {@code vocab}) with a message naming what is missing, before the native loader reports
+   * something cryptic about it.
+   */
+  static void checkShape(Path file) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      throw bad(file, "is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new ModelFormatException("bad_tokenizer", "cannot read tokenizer " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw bad(file, "must be a JSON object with a 'model' holding a 'vocab'");
+    }
+    JsonNode model = root.get("model");
+    if (model == null || !model.isObject()) {
+      List<String> fields = new ArrayList<>();
+      root.fieldNames().forEachRemaining(fields::add);
+      throw bad(file, "has no 'model' object (the tokenizer's algorithm and vocabulary); its fields are " + fields);
+    }
+    JsonNode vocab = model.get("vocab");
+    if (vocab == null || !(vocab.isObject() || vocab.isArray()) || vocab.isEmpty()) {
+      throw bad(file, "has no vocabulary: 'model' needs a non-empty 'vocab' (model type "
+          + model.path("type").asText("not given") + ")");
+    }
+  }
+
+  private static ModelFormatException bad(Path file, String what) {
+    return new ModelFormatException("bad_tokenizer",
+        "tokenizer " + file + " is not a Hugging Face tokenizer.json: it " + what);
   }
 
   @Override
