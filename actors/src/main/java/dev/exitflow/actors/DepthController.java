@@ -9,15 +9,20 @@ package dev.exitflow.actors;
  * fractional level sends that fraction of requests one exit shallower, so the exit mix moves
  * smoothly rather than in jumps.
  *
- * <p>Pressure is the worst stage's expected queueing delay over the target. Above
- * {@code lower-above} the level rises by {@code step} per check; below {@code raise-below} it falls
- * by half a step (recovering more slowly than degrading keeps load near capacity from
- * oscillating); in between it holds (hysteresis).
+ * <p>Pressure is the worst stage's expected queueing delay over the target, smoothed over
+ * {@code smoothing}. The level follows it by proportional-integral control: it moves by
+ * {@code proportional} times the change of the error (pressure - 1) and by {@code integral} times
+ * the error per second (a share of that while recovering), so it settles where the queues sit at
+ * the target instead of stepping up and down around it (the fixed steps it replaced saw-toothed
+ * with a period of about a second at steady overload). The level is clamped to its range, which
+ * also stops the integral winding up.
  */
 final class DepthController {
   private final int lastStage;
   private final RuntimeSettings.Controller settings;
   private double level;
+  private double pressure;
+  private double lastError;
 
   DepthController(int stages, RuntimeSettings.Controller settings) {
     this.lastStage = stages - 1;
@@ -32,13 +37,28 @@ final class DepthController {
     return 2.0 * lastStage;
   }
 
-  /** One check: {@code pressure} is expected queueing delay divided by the target delay. */
-  void update(double pressure) {
-    if (pressure > settings.lowerAbove()) {
-      level = Math.min(maxLevel(), level + settings.step());
-    } else if (pressure < settings.raiseBelow()) {
-      level = Math.max(0, level - settings.step() / 2);
-    }
+  /** The smoothed pressure the level was last set from. */
+  double pressure() {
+    return pressure;
+  }
+
+  /**
+   * One check, {@code interval} after the previous one: {@code measured} is the worst stage's
+   * expected queueing delay divided by the target delay.
+   */
+  void update(double measured) {
+    double dt = settings.interval().toNanos() / 1e9;
+    double alpha = 1 - Math.exp(-dt / (settings.smoothing().toNanos() / 1e9));
+    pressure += alpha * (measured - pressure);
+    // A queue far over its target says "more" as loudly as one just over it: clamping the error
+    // keeps one burst from throwing the level to its end and the recovery from taking seconds.
+    double error = Math.max(-1, Math.min(settings.maxError(), pressure - 1));
+    // Depth comes back more slowly than it goes: a lull between bursts of an overload should not
+    // send a wave of requests deeper just before the next burst.
+    double integral = settings.integral() * (error < 0 ? settings.recoveryShare() : 1);
+    double next = level + settings.proportional() * (error - lastError) + integral * error * dt;
+    level = Math.max(0, Math.min(maxLevel(), next));
+    lastError = error;
   }
 
   /**

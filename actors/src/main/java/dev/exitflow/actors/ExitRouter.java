@@ -6,7 +6,7 @@ package dev.exitflow.actors;
  * exactly at their target. {@code auto} continues only while the depth controller allows it for
  * the request's priority and the next stage's expected wait plus compute fits its deadline, and never
  * leaves below its floor ({@code Pending.minStage}: the first exit with an adapter whose fidelity
- * meets the request's {@code min_fidelity}, or the deep one).
+ * meets the request's {@code min_fidelity}, or the deep one) nor at an exit no faster than the next.
  */
 final class ExitRouter {
   /** Leave now, and why; or continue (reason null). */
@@ -20,15 +20,20 @@ final class ExitRouter {
 
   private ExitRouter() {}
 
-  static Decision decide(Pending p, int finishedStage, int lastStage, int allowedStage, long nextStageNanos, long now) {
+  /**
+   * {@code usable}: an {@code auto} request may leave at this exit at all (see
+   * {@link ExitRules#autoMayLeaveAt}); when not, neither load nor deadline stops it here.
+   */
+  static Decision decide(Pending p, int finishedStage, int lastStage, int allowedStage, long nextStageNanos, long now,
+      boolean usable) {
     if (!p.isAuto()) {
       return finishedStage >= p.targetStage ? Decision.exit(ExitReason.POLICY) : Decision.CONTINUE;
     }
     if (finishedStage >= lastStage) {
       return Decision.exit(ExitReason.POLICY);
     }
-    if (finishedStage < p.minStage) {
-      return Decision.CONTINUE; // below the quality floor: neither load nor deadline may stop it here
+    if (!usable) {
+      return Decision.CONTINUE; // below the quality floor, or an exit no faster than the next
     }
     if (finishedStage >= allowedStage) {
       return Decision.exit(ExitReason.LOAD);

@@ -4,18 +4,30 @@ import dev.exitflow.model.ExitflowException;
 import java.time.Duration;
 
 /**
- * The runtime's admission queue has no room for the whole request: none of it was started. {@link #retryAfter()} is the
- * time the queue needs to drain at the measured service rate.
+ * The runtime cannot take the whole request now: its admission queue has no room, or (for
+ * {@code auto}) the queue ahead would make it miss its deadline. None of it was started.
+ * {@link #retryAfter()} is the time the queue needs to drain at the measured service rate.
  */
 public final class Overloaded extends ExitflowException {
   private final Duration retryAfter;
 
   /** A request of {@code inputs} inputs found this queue and this many in flight. */
   public Overloaded(int inputs, int queued, int capacity, int inFlight, int maxInFlight, Duration retryAfter) {
-    super("overloaded", "Exitflow is overloaded: this request's " + inputs + " input(s) do not fit, as the first "
+    this("Exitflow is overloaded: this request's " + inputs + " input(s) do not fit, as the first "
         + "stage's queue holds " + queued + " of " + capacity + " and " + inFlight + " of at most " + maxInFlight
-        + " inputs are in flight; retry after " + retryAfter.toMillis() + " ms", null);
+        + " inputs are in flight; retry after " + retryAfter.toMillis() + " ms", retryAfter);
+  }
+
+  private Overloaded(String message, Duration retryAfter) {
+    super("overloaded", message, null);
     this.retryAfter = retryAfter;
+  }
+
+  /** An {@code auto} request refused because it would finish, even at its shallowest allowed exit, past its deadline. */
+  static Overloaded pastDeadline(int layer, long predictedMs, long deadlineMs, Duration retryAfter) {
+    return new Overloaded("Exitflow is overloaded: even at exit " + layer + ", the shallowest this request may "
+        + "take, the queue ahead of it would finish it in about " + predictedMs + " ms, past its deadline of "
+        + deadlineMs + " ms; retry after " + retryAfter.toMillis() + " ms", retryAfter);
   }
 
   public Duration retryAfter() {

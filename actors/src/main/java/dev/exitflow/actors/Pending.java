@@ -21,8 +21,10 @@ final class Pending {
   /** Shallowest stage an {@code auto} request may leave after: exits below it lack adapters or fidelity. */
   int minStage;
   final long admittedNanos;
-  /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none. */
-  final long deadlineNanos;
+  /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none (set at admission). */
+  long deadlineNanos = Long.MAX_VALUE;
+  /** Order of service at every stage, earliest first: the deadline, or a slack after arrival (set at admission). */
+  long urgencyNanos;
 
   /** Receives the first exit's result of a request that goes on (null: nobody asked). */
   java.util.function.Consumer<EmbeddingResult> early;
@@ -55,7 +57,6 @@ final class Pending {
     this.index = index;
     this.targetStage = targetStage;
     this.admittedNanos = admittedNanos;
-    this.deadlineNanos = request.deadlineMs() == null ? Long.MAX_VALUE : admittedNanos + request.deadlineMs() * 1_000_000L;
   }
 
   void succeed(EmbeddingResult result) {

@@ -12,8 +12,10 @@ import java.util.TreeMap;
 public record RuntimeSettings(
     String inferenceDispatcher,
     int workersPerStage,
+    int batchesPerWorker,
     int firstStageQueueCapacity,
     int maxInFlight,
+    Admission admission,
     Batching batching,
     Controller controller,
     Duration askTimeout,
@@ -23,9 +25,19 @@ public record RuntimeSettings(
     List<Integer> workerDevices,
     boolean autoUsesUncalibratedExits) {
 
-  public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {}
+  /** Deadline-aware admission of {@code auto} requests: see {@code Admission}. */
+  public record Admission(Duration defaultDeadline, double predictedShare) {}
 
-  public record Controller(Duration interval, Duration targetQueueDelay, double lowerAbove, double raiseBelow, double step) {}
+  public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
+      Duration bulkSlack) {
+    /** Limits with the default slacks, for tests and tools that set only the batch shape. */
+    public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(1));
+    }
+  }
+
+  public record Controller(Duration interval, Duration targetQueueDelay, Duration smoothing, double proportional,
+      double integral, double recoveryShare, double maxError) {}
 
   /**
    * The model settings one worker opens its session with: its stage's providers if configured, on
@@ -60,18 +72,26 @@ public record RuntimeSettings(
     return new RuntimeSettings(
         c.getString("inference-dispatcher"),
         c.getInt("workers-per-stage"),
+        c.getInt("batches-per-worker"),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),
+        new Admission(
+            c.getDuration("admission.auto-deadline"),
+            c.getDouble("admission.predicted-share-of-deadline")),
         new Batching(
             c.getInt("batching.max-batch-size"),
             c.getInt("batching.max-padded-tokens"),
-            c.getDuration("batching.max-queue-delay")),
+            c.getDuration("batching.max-queue-delay"),
+            c.getDuration("batching.slack-without-deadline.interactive"),
+            c.getDuration("batching.slack-without-deadline.bulk")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),
-            c.getDouble("depth-controller.lower-above"),
-            c.getDouble("depth-controller.raise-below"),
-            c.getDouble("depth-controller.step")),
+            c.getDuration("depth-controller.smoothing"),
+            c.getDouble("depth-controller.proportional"),
+            c.getDouble("depth-controller.integral"),
+            c.getDouble("depth-controller.recovery-share"),
+            c.getDouble("depth-controller.max-error")),
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),

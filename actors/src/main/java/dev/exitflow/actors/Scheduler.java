@@ -1,6 +1,5 @@
 package dev.exitflow.actors;
 
-import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.HiddenState;
 import dev.exitflow.model.runtime.PaddedBatch;
@@ -118,6 +117,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final Map<String, Long> batchesByNode = new TreeMap<>();
   private final Map<Long, RunningBatch> running = new HashMap<>();
   private final DepthController controller;
+  private final ExitRules rules;
+  private final Admission admission;
   private final ActorRef<StageWorker.Outcome> outcomes;
   private final SplittableRandom random = new SplittableRandom();
   private boolean ready;
@@ -125,9 +126,6 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   private long nextBatchId;
   private int inFlight;
-  private long admitted;
-  private long rejected;
-  private long rejectedInputs;
   private long failed;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
@@ -142,7 +140,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.batchers = new StageBatcher[plan.stages()];
     this.controller = new DepthController(plan.stages(), settings.controller());
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
-    this.workers = new WorkerPool(plan.stages(), plan.clustered() ? 0 : settings.workersPerStage());
+    this.workers = new WorkerPool(plan.stages(), plan.clustered() ? 0 : settings.workersPerStage(),
+        settings.batchesPerWorker());
+    this.rules = new ExitRules(plan.exitLayers(), plan.heads(), settings.autoUsesUncalibratedExits());
+    this.admission = new Admission(settings, rules, batchers, workers, plan.listener());
     for (int s = 0; s < plan.stages(); s++) {
       // Later stages need no capacity of their own: admission bounds everything in flight.
       int capacity = s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE;
@@ -188,8 +189,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return this;
     }
     long now = System.nanoTime();
-    Pending p = new Pending(m.request(), m.tokens(), m.replyTo(), targetStage(m.request()), now);
-    p.minStage = floorStage(m.request().minFidelity());
+    Pending p = prepare(new Pending(m.request(), m.tokens(), m.replyTo(), rules.targetStage(m.request()), now), now);
     p.early = m.early();
     return admit(List.of(p), now);
   }
@@ -205,9 +205,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     List<Pending> members = new ArrayList<>(m.requests().size());
     for (int i = 0; i < m.requests().size(); i++) {
       EmbeddingRequest r = m.requests().get(i);
-      Pending member = new Pending(r, m.tokens().get(i), group, i, targetStage(r), now);
-      member.minStage = floorStage(r.minFidelity());
-      members.add(member);
+      members.add(prepare(new Pending(r, m.tokens().get(i), group, i, rules.targetStage(r), now), now));
     }
     return admit(members, now);
   }
@@ -220,25 +218,16 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     if (plan.clustered() && !ready) {
       return new NoWorkers(workers.stagesWithoutWorkers());
     }
-    for (EmbeddingRequest r : requests) {
-      if (targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
-        return InvalidInputException.unknownExit(String.valueOf(r.exit()), plan.exitLayers());
-      }
-    }
-    int n = requests.size();
-    int capacity = settings.firstStageQueueCapacity();
-    if (n > capacity || n > settings.maxInFlight()) { // start-up checks the configured limits; this guards direct senders
-      return new InvalidInputException("too_many_inputs", n + " inputs can never be admitted together: the first "
-          + "stage's queue has " + capacity + " places and at most " + settings.maxInFlight() + " may be in flight");
-    }
-    if (inFlight + n > settings.maxInFlight() || batchers[0].depth() + n > capacity) {
-      rejected++;
-      rejectedInputs += n;
-      plan.listener().onRejected(n);
-      return new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(),
-          retryAfter(System.nanoTime()));
-    }
-    return null;
+    return admission.refusal(requests, inFlight, System.nanoTime());
+  }
+
+  /** Sets what admission decides of an admitted request: its quality floor, deadline and urgency. */
+  private Pending prepare(Pending p, long now) {
+    p.minStage = rules.floorStage(p.request.minFidelity());
+    Long deadline = admission.deadlineMs(p.request);
+    p.deadlineNanos = deadline == null ? Long.MAX_VALUE : now + deadline * 1_000_000L;
+    p.urgencyNanos = admission.urgencyNanos(p.request, now);
+    return p;
   }
 
   /** Queues requests that {@link #refusal} found room for. */
@@ -246,26 +235,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (Pending p : members) {
       batchers[0].offer(p, now);
     }
-    admitted += members.size();
     inFlight += members.size();
     return afterChange(0);
-  }
-
-  private int targetStage(EmbeddingRequest r) {
-    ExitPolicy policy = r.exit();
-    if (policy instanceof ExitPolicy.Shallow) {
-      return r.minFidelity() == null ? 0 : floorStage(r.minFidelity()); // the shallowest exit meeting the floor
-    }
-    if (policy instanceof ExitPolicy.Exact exact) {
-      return plan.exitLayers().indexOf(exact.layer()); // -1 when it is not an exit
-    }
-    return lastStage; // deep, and auto's ceiling
-  }
-
-  /** Time for everything in flight to drain at the first stage's measured rate; at least one batch delay. */
-  private Duration retryAfter(long now) {
-    long wait = batchers[0].expectedWaitNanos(now, workers.workersAt(0));
-    return Duration.ofNanos(Math.max(wait, settings.batching().maxQueueDelay().toNanos() * 10));
   }
 
   private Behavior<Command> onWorker(FromWorker m) {
@@ -354,7 +325,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return afterChange(stage); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
     batchesByNode.merge(d.worker().path().address().toString(), 1L, Long::sum);
-    batchers[stage].recordBatch(batch.members().size(), d.computeNanos());
+    batchers[stage].recordBatch(batch.members().size(), d.computeNanos(), System.nanoTime());
     plan.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
     List<HiddenState> states = d.states();
     long now = System.nanoTime();
@@ -367,7 +338,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       p.embedding = d.embeddings() == null ? null : d.embeddings().get(i);
       p.computeNanos += d.computeNanos();
       int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
-      ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now);
+      ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now,
+          !p.isAuto() || rules.autoMayLeaveAt(p, stage));
       if (decision.exit()) {
         complete(p, stage, decision.reason());
       } else {
@@ -384,12 +356,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private EmbeddingResult result(Pending p, int stage, ExitReason reason) {
-    if (p.embedding == null) { // needsFeatures() decides; this would be a bug in it
-      throw new IllegalStateException("no embedding at exit " + plan.exitLayers().get(stage) + " for this request");
+    if (p.embedding == null) { // ExitRules.mayLeaveAt decides; this would be a bug in it
+      throw new IllegalStateException("no embedding at exit " + rules.layer(stage) + " for this request");
     }
     float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
-    return new EmbeddingResult(vector, plan.exitLayers().get(stage), reason, p.length(), p.tokens.truncated(),
-        p.queueNanos / 1e6, p.computeNanos / 1e6, fidelity(stage));
+    return new EmbeddingResult(vector, rules.layer(stage), reason, p.length(), p.tokens.truncated(),
+        p.queueNanos / 1e6, p.computeNanos / 1e6, rules.fidelity(stage));
   }
 
   private void complete(Pending p, int stage, ExitReason reason) {
@@ -427,54 +399,13 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       PaddedBatch input = stage == 0 ? null
           : PaddedBatch.of(tokens, members.stream().map(p -> p.state).toList(), plan.hiddenSize());
-      boolean collect = members.stream().anyMatch(p -> needsFeatures(p, stage));
-      worker.tell(new StageWorker.Run(id, tokens, input, collect, outcomes));
+      boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
+      boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
+      worker.tell(new StageWorker.Run(id, tokens, input, collect, exitHere, outcomes));
     }
     if (!b.isEmpty() && workers.hasIdle(stage)) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
     }
-  }
-
-  /**
-   * Whether a request may still leave at an exit with an adapter, at or after {@code stage}: then
-   * the layer features that adapter reads must be pooled for it here. A deep request never needs
-   * them (unless it asked for a preview at an adapted first exit), which spares the deep path.
-   */
-  private boolean needsFeatures(Pending p, int stage) {
-    if (p.early != null && stage == 0 && adapted(0)) {
-      return true;
-    }
-    if (!p.isAuto()) {
-      return p.targetStage >= stage && adapted(p.targetStage);
-    }
-    for (int e = Math.max(stage, p.minStage); e <= lastStage; e++) {
-      if (adapted(e)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private boolean adapted(int stage) {
-    return plan.heads().get(stage).adapter() != null;
-  }
-
-  /**
-   * The shallowest stage whose exit {@code auto} may take: one with an adapter (uncalibrated exits
-   * serve only requests that name them) whose fidelity is at least {@code floor}, or the deep one.
-   */
-  private int floorStage(Double floor) {
-    for (int s = 0; s < lastStage; s++) {
-      boolean calibrated = adapted(s) || (floor == null && settings.autoUsesUncalibratedExits());
-      if (calibrated && (floor == null || fidelity(s) >= floor)) {
-        return s;
-      }
-    }
-    return lastStage;
-  }
-
-  private double fidelity(int stage) {
-    return ExitQuality.fidelity(plan.heads().get(stage), stage == lastStage);
   }
 
   private Behavior<Command> afterChange(int stage) {
@@ -502,7 +433,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     for (int s = 0; s < batchers.length; s++) {
       stages.add(batchers[s].stats(now, workers.workersAt(s)));
     }
-    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admitted, rejected, rejectedInputs, failed,
+    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admission.admitted, admission.rejected,
+        admission.rejectedInputs, failed,
         Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
     return this;
   }

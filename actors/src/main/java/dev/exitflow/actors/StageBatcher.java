@@ -2,20 +2,32 @@ package dev.exitflow.actors;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 
 /**
  * The queue and batcher of one stage (not an actor: the scheduler owns one per stage and calls it
  * from its own thread). Batches are due when full (by count or by tokens) or when the oldest
- * request has waited the maximum queue delay. A batch starts from the oldest request and is filled
- * with the requests closest to it in length, so little compute is spent on padding.
+ * request has waited the maximum queue delay.
  *
- * <p>It also measures the stage: queue depth, oldest age, batch sizes and service rate, which the
- * exit router and the depth controller use to predict a request's wait at this stage.
+ * <p>Requests are served earliest deadline first: a batch starts from the most urgent request and
+ * is filled, among the few batches' worth of most urgent ones, with those closest to it in length,
+ * so little compute is spent on padding and nothing urgent is passed over for long. A request
+ * without a deadline counts as due a slack after its arrival, short for interactive and long for
+ * bulk: a bulk job sharing the runtime yields to interactive requests, yet keeps moving.
+ *
+ * <p>It also measures the stage: queue depth, oldest age, batch sizes, the service rate while
+ * computing and the throughput while backlogged (which also counts the time between batches and
+ * what other stages take of the cores); the exit router, admission and the depth controller use
+ * them to predict a request's wait at this stage.
  */
 final class StageBatcher {
-  /** Weight of the newest batch in the moving averages of batch size and compute time. */
+  /** Weight of the newest batch in the moving averages of batch size, compute time and throughput. */
   private static final double EWMA = 0.2;
+  /** Backlogged batches measured before their throughput replaces the compute-time estimate. */
+  private static final int BACKLOG_SAMPLES = 3;
+  /** Batches' worth of the most urgent requests a batch is filled from. */
+  private static final int FILL_WINDOW = 4;
 
   private final int stage;
   private final RuntimeSettings.Batching limits;
@@ -26,6 +38,12 @@ final class StageBatcher {
   private long batches;
   private double meanBatchSize;
   private double meanBatchNanos;
+  /** When the last batch finished, and whether work was waiting then (the stage never idled since). */
+  private long lastDoneNanos;
+  private boolean backlogged;
+  private long backlogBatches;
+  private double backlogItems;
+  private double backlogNanos;
 
   StageBatcher(int stage, RuntimeSettings.Batching limits, int capacity) {
     this.stage = stage;
@@ -44,7 +62,7 @@ final class StageBatcher {
     return true;
   }
 
-  /** Puts back, at the head of the queue and beyond its capacity, a request whose batch was lost. */
+  /** Puts back, beyond capacity, a request whose batch was lost (its urgency keeps its place). */
   void requeue(Pending p, long now) {
     p.enqueuedNanos = now;
     queue.add(0, p);
@@ -80,17 +98,21 @@ final class StageBatcher {
   }
 
   /**
-   * Takes the next batch out of the queue: the oldest request, then those closest to it in length
-   * (older first among equals) while the batch stays within the count and padded-token limits.
+   * Takes the next batch out of the queue: the most urgent request, then, among the
+   * {@code FILL_WINDOW} batches' worth of most urgent ones, those closest to it in length (more
+   * urgent first among equals), while the batch stays within the count and padded-token limits.
    */
   List<Pending> nextBatch(long now) {
-    Pending seed = queue.get(0);
-    List<Pending> byCloseness = new ArrayList<>(queue.subList(1, queue.size()));
-    byCloseness.sort(Comparator.comparingInt((Pending p) -> Math.abs(p.length() - seed.length())));
+    List<Pending> byUrgency = new ArrayList<>(queue);
+    byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
+    Pending seed = byUrgency.get(0);
+    List<Pending> window = new ArrayList<>(
+        byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * limits.maxBatchSize())));
+    window.sort(Comparator.comparingInt((Pending p) -> Math.abs(p.length() - seed.length())));
     List<Pending> batch = new ArrayList<>();
     batch.add(seed);
     int longest = seed.length();
-    for (Pending p : byCloseness) {
+    for (Pending p : window) {
       if (batch.size() >= limits.maxBatchSize()) {
         break;
       }
@@ -101,7 +123,7 @@ final class StageBatcher {
       batch.add(p);
       longest = newLongest;
     }
-    queue.removeAll(new java.util.HashSet<>(batch));
+    queue.removeAll(new HashSet<>(batch));
     for (Pending p : batch) {
       queuedTokens -= p.length();
       p.queueNanos += now - p.enqueuedNanos;
@@ -117,8 +139,11 @@ final class StageBatcher {
     return all;
   }
 
-  /** Feeds the service-rate estimate with a finished batch. */
-  void recordBatch(int size, long computeNanos) {
+  /**
+   * Feeds the rate estimates with a batch that finished at {@code now}. Called before the stage's
+   * queue is served again, so a non-empty queue means the next batch starts at once.
+   */
+  void recordBatch(int size, long computeNanos, long now) {
     if (batches++ == 0) {
       meanBatchSize = size;
       meanBatchNanos = computeNanos;
@@ -126,11 +151,35 @@ final class StageBatcher {
       meanBatchSize += EWMA * (size - meanBatchSize);
       meanBatchNanos += EWMA * (computeNanos - meanBatchNanos);
     }
+    if (backlogged) {
+      long interval = now - lastDoneNanos;
+      if (backlogBatches++ == 0) {
+        backlogItems = size;
+        backlogNanos = interval;
+      } else {
+        backlogItems += EWMA * (size - backlogItems);
+        backlogNanos += EWMA * (interval - backlogNanos);
+      }
+    }
+    lastDoneNanos = now;
+    backlogged = !isEmpty();
   }
 
-  /** Requests per second one worker serves, from recent batches; 0 before the first batch. */
+  /** Requests per second one worker serves while computing, from recent batches; 0 before the first batch. */
   double itemsPerSecond() {
     return meanBatchNanos <= 0 ? 0 : meanBatchSize * 1e9 / meanBatchNanos;
+  }
+
+  /**
+   * Requests per second the stage's {@code workers} get through while work is waiting: measured
+   * between batches that followed each other without a pause once there are a few, else the
+   * workers' compute rate. 0 before the first batch.
+   */
+  double throughput(int workers) {
+    if (backlogBatches >= BACKLOG_SAMPLES && backlogNanos > 0) {
+      return backlogItems * 1e9 / backlogNanos;
+    }
+    return itemsPerSecond() * workers;
   }
 
   /** Expected compute time of one batch at this stage. */
@@ -140,16 +189,33 @@ final class StageBatcher {
 
   /**
    * Expected wait before a request arriving now starts computing here: the queue ahead of it at
-   * the measured rate of {@code workers} workers, or the oldest request's age if that is longer.
+   * the measured throughput, or the oldest request's age if that is longer.
    */
   long expectedWaitNanos(long now, int workers) {
-    double rate = itemsPerSecond() * workers;
-    long drain = rate <= 0 ? 0 : (long) (queue.size() / rate * 1e9);
-    return Math.max(drain, oldestAgeNanos(now));
+    return Math.max(drainNanos(depth(), workers), oldestAgeNanos(now));
+  }
+
+  /**
+   * Expected wait of {@code extra} more requests of urgency {@code urgencyNanos} arriving now:
+   * those queued that are at least as urgent go first.
+   */
+  long expectedWaitNanos(int workers, long urgencyNanos, int extra) {
+    int ahead = extra;
+    for (Pending p : queue) {
+      if (p.urgencyNanos <= urgencyNanos) {
+        ahead++;
+      }
+    }
+    return drainNanos(ahead, workers);
+  }
+
+  private long drainNanos(int requests, int workers) {
+    double rate = throughput(workers);
+    return rate <= 0 ? 0 : (long) (requests / rate * 1e9);
   }
 
   StageStats stats(long now, int workers) {
-    return new StageStats(stage, queue.size(), oldestAgeNanos(now) / 1e6, meanBatchSize,
-        itemsPerSecond() * workers, expectedWaitNanos(now, workers) / 1e6, batches);
+    return new StageStats(stage, depth(), oldestAgeNanos(now) / 1e6, meanBatchSize, throughput(workers),
+        expectedWaitNanos(now, workers) / 1e6, batches);
   }
 }

@@ -42,11 +42,12 @@ public final class StageWorker {
 
   /**
    * Run the stage on these texts; {@code input} is the previous stage's output (null for stage 0).
-   * {@code collectFeatures}: some text may leave at an exit with an adapter, so pool the layer
-   * features adapters read.
+   * {@code collectFeatures}: some text may leave at an exit with an adapter, here or later, so pool
+   * the layer features adapters read. {@code exitHere}: some text may leave right after this
+   * stage, so apply its exit head (a batch that only passes through skips the adapter's product).
    */
   public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, boolean collectFeatures,
-      ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
+      boolean exitHere, ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
 
   private record Opened(StageSession session) implements Command {}
 
@@ -177,8 +178,7 @@ public final class StageWorker {
       long start = System.nanoTime();
       PaddedBatch out = call(() -> s.run(m.tokens(), m.input(), m.collectFeatures()));
       List<HiddenState> states = out.split();
-      // Without features an adapter head has nothing to read, and no text of this batch leaves here.
-      List<float[]> embeddings = m.collectFeatures() || head.adapter() == null ? head.applyAll(states, null) : null;
+      List<float[]> embeddings = m.exitHere() ? head.applyAll(states, null) : null;
       return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,
           m.replyTo());
     }, blocking);

@@ -10,7 +10,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * The Scheduler's view of its stage workers: which serve which stage, and which are idle (each
- * idle entry is one batch the worker may be given). In one process the pool is complete once the
+ * idle entry is one batch the worker may be given; a worker has {@code slots} of them, so the
+ * next batch waits at the worker while one runs and starts without a round trip through the
+ * scheduler). In one process the pool is complete once the
  * configured number of workers per stage has joined; in a cluster workers come and go, and the
  * pool is complete while every stage has at least one.
  */
@@ -18,12 +20,18 @@ final class WorkerPool {
   private final int stages;
   /** Workers per stage in one process; 0 in a cluster, where the number varies. */
   private final int fixedPerStage;
+  /** Batches one worker may hold: the one running and those waiting for it. */
+  private final int slots;
   private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
 
-  WorkerPool(int stages, int fixedPerStage) {
+  WorkerPool(int stages, int fixedPerStage, int slots) {
+    if (slots < 1) {
+      throw new IllegalArgumentException("exitflow.actors.batches-per-worker must be at least 1, not " + slots);
+    }
     this.stages = stages;
     this.fixedPerStage = fixedPerStage;
+    this.slots = slots;
     for (int s = 0; s < stages; s++) {
       idle.add(new ArrayDeque<>());
     }
@@ -34,7 +42,9 @@ final class WorkerPool {
     if (stageOf.putIfAbsent(worker, stage) != null) {
       return false;
     }
-    idle.get(stage).add(worker);
+    for (int i = 0; i < slots; i++) {
+      idle.get(stage).add(worker);
+    }
     return true;
   }
 
@@ -42,7 +52,7 @@ final class WorkerPool {
   Integer leave(ActorRef<StageWorker.Command> worker) {
     Integer stage = stageOf.remove(worker);
     if (stage != null) {
-      idle.get(stage).remove(worker);
+      idle.get(stage).removeIf(worker::equals);
     }
     return stage;
   }

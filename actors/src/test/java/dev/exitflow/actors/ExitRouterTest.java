@@ -10,39 +10,55 @@ import org.junit.jupiter.api.Test;
 class ExitRouterTest {
   private static final long MS = 1_000_000L;
 
+  /** Admitted at time 0 with the request's own deadline (admission sets it in the runtime). */
   private static Pending pending(EmbeddingRequest r, int target) {
-    return new Pending(r, new TokenizedText(new long[5], new long[5], false), null, target, 0);
+    Pending p = new Pending(r, new TokenizedText(new long[5], new long[5], false), null, target, 0);
+    p.deadlineNanos = r.deadlineMs() == null ? Long.MAX_VALUE : r.deadlineMs() * MS;
+    return p;
+  }
+
+  /** The router where every exit is usable by auto from its floor on (minStage 0 here). */
+  private static ExitRouter.Decision decide(Pending p, int finished, int last, int allowed, long next, long now) {
+    return ExitRouter.decide(p, finished, last, allowed, next, now, finished >= p.minStage);
   }
 
   @Test
   void deepIsNeverCutShortByLoadOrDeadline() {
     Pending deep = pending(EmbeddingRequest.of("x", ExitPolicy.Deep.INSTANCE).withDeadlineMs(1), 2);
-    ExitRouter.Decision d = ExitRouter.decide(deep, 0, 2, 0, 1000 * MS, 500 * MS);
+    ExitRouter.Decision d = decide(deep, 0, 2, 0, 1000 * MS, 500 * MS);
     assertFalse(d.exit());
-    assertTrue(ExitRouter.decide(deep, 2, 2, 0, 0, 500 * MS).exit());
+    assertTrue(decide(deep, 2, 2, 0, 0, 500 * MS).exit());
   }
 
   @Test
   void exactAndShallowLeaveAtTheirExit() {
     Pending exact = pending(EmbeddingRequest.of("x", new ExitPolicy.Exact(4)), 1);
-    assertFalse(ExitRouter.decide(exact, 0, 2, 2, 0, 0).exit());
-    assertEquals(ExitReason.POLICY, ExitRouter.decide(exact, 1, 2, 2, 0, 0).reason());
+    assertFalse(decide(exact, 0, 2, 2, 0, 0).exit());
+    assertEquals(ExitReason.POLICY, decide(exact, 1, 2, 2, 0, 0).reason());
     Pending shallow = pending(EmbeddingRequest.of("x", ExitPolicy.Shallow.INSTANCE), 0);
-    assertEquals(ExitReason.POLICY, ExitRouter.decide(shallow, 0, 2, 2, 0, 0).reason());
+    assertEquals(ExitReason.POLICY, decide(shallow, 0, 2, 2, 0, 0).reason());
   }
 
   @Test
   void autoLeavesWhenTheNextStageWouldMissItsDeadline() {
     Pending auto = pending(EmbeddingRequest.of("x", ExitPolicy.Auto.INSTANCE).withDeadlineMs(50), 2);
-    assertFalse(ExitRouter.decide(auto, 0, 2, 2, 20 * MS, 10 * MS).exit(), "10 + 20 ms fits in 50");
-    assertEquals(ExitReason.DEADLINE, ExitRouter.decide(auto, 0, 2, 2, 45 * MS, 10 * MS).reason());
+    assertFalse(decide(auto, 0, 2, 2, 20 * MS, 10 * MS).exit(), "10 + 20 ms fits in 50");
+    assertEquals(ExitReason.DEADLINE, decide(auto, 0, 2, 2, 45 * MS, 10 * MS).reason());
   }
 
   @Test
   void autoLeavesWhereTheControllerStopsIt() {
     Pending auto = pending(EmbeddingRequest.of("x", ExitPolicy.Auto.INSTANCE), 2);
-    assertEquals(ExitReason.LOAD, ExitRouter.decide(auto, 1, 2, 1, 0, 0).reason());
-    assertFalse(ExitRouter.decide(auto, 0, 2, 1, 0, 0).exit());
-    assertEquals(ExitReason.POLICY, ExitRouter.decide(auto, 2, 2, 2, 0, 0).reason());
+    assertEquals(ExitReason.LOAD, decide(auto, 1, 2, 1, 0, 0).reason());
+    assertFalse(decide(auto, 0, 2, 1, 0, 0).exit());
+    assertEquals(ExitReason.POLICY, decide(auto, 2, 2, 2, 0, 0).reason());
+  }
+
+  @Test
+  void autoNeverLeavesAtAnExitItMayNotUse() {
+    Pending auto = pending(EmbeddingRequest.of("x", ExitPolicy.Auto.INSTANCE).withDeadlineMs(50), 2);
+    assertFalse(ExitRouter.decide(auto, 0, 2, 0, 1000 * MS, 10 * MS, false).exit(),
+        "neither load (allowed 0) nor the deadline stops it at an exit below its floor or no faster than the next");
+    assertEquals(ExitReason.LOAD, ExitRouter.decide(auto, 1, 2, 0, 1000 * MS, 10 * MS, true).reason());
   }
 }

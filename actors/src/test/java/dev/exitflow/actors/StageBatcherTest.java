@@ -85,7 +85,7 @@ class StageBatcherTest {
   void predictsWaitFromTheMeasuredServiceRate() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     assertEquals(0, b.itemsPerSecond());
-    b.recordBatch(4, 10 * MS); // 400 requests/s
+    b.recordBatch(4, 10 * MS, 0); // 400 requests/s
     assertEquals(400, b.itemsPerSecond(), 1e-9);
     for (int i = 0; i < 8; i++) {
       b.offer(pending(5), 0);
@@ -94,5 +94,69 @@ class StageBatcherTest {
     assertEquals(10 * MS, b.expectedWaitNanos(0, 2), MS / 100); // two workers
     assertEquals(30 * MS, b.expectedWaitNanos(30 * MS, 1), "the oldest's age when it is longer");
     assertEquals(10 * MS, b.expectedComputeNanos());
+  }
+
+  static Pending urgent(int length, long urgencyNanos) {
+    Pending p = pending(length);
+    p.urgencyNanos = urgencyNanos;
+    return p;
+  }
+
+  @Test
+  void theMostUrgentAreBatchedFirstWhateverTheirArrival() {
+    StageBatcher b = new StageBatcher(0, limits, 100); // batches of 4
+    for (int i = 0; i < 6; i++) {
+      b.offer(urgent(5, 1000 * MS), 0); // e.g. a bulk job: due a second after arrival
+    }
+    Pending soon = urgent(5, 250 * MS);
+    Pending sooner = urgent(10, 200 * MS);
+    b.offer(soon, 2 * MS);
+    b.offer(sooner, 3 * MS);
+    List<Pending> first = b.nextBatch(10 * MS);
+    assertEquals(sooner, first.get(0), "the seed is the earliest deadline");
+    assertTrue(first.contains(soon));
+    assertEquals(4, first.size(), "filled with the less urgent ones");
+    assertEquals(4, b.depth());
+  }
+
+  @Test
+  void aBatchIsFilledOnlyFromTheMostUrgentFewBatches() {
+    StageBatcher b = new StageBatcher(0, limits, 100); // batches of 4: filled from the 16 most urgent
+    for (int i = 0; i < 16; i++) {
+      b.offer(urgent(30, i * MS), 0);
+    }
+    Pending sameLengthButLate = urgent(5, 100 * MS);
+    b.offer(sameLengthButLate, 0);
+    b.offer(urgent(5, 0), 0); // the seed
+    List<Pending> batch = b.nextBatch(0);
+    assertFalse(batch.contains(sameLengthButLate), "closest in length, but 16 more urgent ones wait");
+  }
+
+  @Test
+  void theWaitAheadCountsOnlyTheRequestsAtLeastAsUrgent() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    b.recordBatch(4, 10 * MS, 0); // 400 requests/s
+    for (int i = 0; i < 8; i++) {
+      b.offer(urgent(5, 1000 * MS), 0);
+    }
+    b.offer(urgent(5, 100 * MS), 0);
+    assertEquals(5 * MS, b.expectedWaitNanos(1, 250 * MS, 1), MS / 100); // itself and one ahead
+    assertEquals(25 * MS, b.expectedWaitNanos(1, 2000 * MS, 1), MS / 100); // all 9 and itself
+  }
+
+  @Test
+  void throughputWhileBackloggedCountsTheGapsBetweenBatches() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 20; i++) {
+      b.offer(pending(5), 0);
+    }
+    // Batches of 4 computed in 10 ms each (400/s while computing), but one finishes every 20 ms.
+    for (int i = 1; i <= 4; i++) {
+      b.nextBatch(i * 20 * MS);
+      b.recordBatch(4, 10 * MS, i * 20 * MS);
+    }
+    assertEquals(400, b.itemsPerSecond(), 1e-6);
+    assertEquals(200, b.throughput(1), 1e-6, "what the stage gets through, gaps included");
+    assertEquals(20 * MS, b.expectedWaitNanos(1, Long.MAX_VALUE, 0), MS / 100); // 4 left at 200/s
   }
 }

@@ -26,7 +26,7 @@ class WorkerPoolTest {
 
   @Test
   void inOneProcessThePoolIsCompleteWithEveryConfiguredWorker() {
-    WorkerPool pool = new WorkerPool(2, 2);
+    WorkerPool pool = new WorkerPool(2, 2, 1);
     ActorRef<StageWorker.Command> a = worker();
     assertTrue(pool.join(a, 0));
     assertFalse(pool.join(a, 0), "a restarted worker announcing itself again is no new worker");
@@ -40,7 +40,7 @@ class WorkerPoolTest {
 
   @Test
   void inAClusterWorkersComeAndGo() {
-    WorkerPool pool = new WorkerPool(2, 0);
+    WorkerPool pool = new WorkerPool(2, 0, 1);
     ActorRef<StageWorker.Command> first = worker();
     ActorRef<StageWorker.Command> second = worker();
     pool.join(first, 0);
@@ -58,5 +58,19 @@ class WorkerPoolTest {
     assertFalse(pool.hasIdle(0));
     assertFalse(pool.complete());
     assertEquals(List.of(1), pool.stagesWithoutWorkers());
+  }
+
+  @Test
+  void aWorkerHoldsAsManyBatchesAsItHasSlotsAndLeavesWithAllOfThem() {
+    WorkerPool pool = new WorkerPool(1, 1, 2);
+    ActorRef<StageWorker.Command> w = worker();
+    pool.join(w, 0);
+    assertEquals(w, pool.take(0));
+    assertEquals(w, pool.take(0), "the next batch waits at the worker");
+    assertFalse(pool.hasIdle(0));
+    pool.release(w, 0);
+    assertTrue(pool.hasIdle(0));
+    assertEquals(0, pool.leave(w));
+    assertFalse(pool.hasIdle(0), "no slot of a worker that left stays behind");
   }
 }

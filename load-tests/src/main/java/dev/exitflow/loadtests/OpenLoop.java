@@ -23,12 +23,14 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
+import org.HdrHistogram.SynchronizedHistogram;
 
 /**
  * Open-loop load: Poisson arrivals at a fixed rate, whatever the runtime's state, for a fixed
  * time. Latency runs from each request's scheduled arrival to its reply, so a stalled generator
  * cannot hide queueing (no coordinated omission). Every {@code SAMPLE} it records the window's p99,
- * the stage queues, the controller's level and the exit mix.
+ * the stage queues, the controller's level and the exit mix; every {@code WINDOW}, the p99 and the
+ * refusals by the time they happened.
  */
 final class OpenLoop {
   static final Duration SAMPLE = Duration.ofMillis(500);
@@ -37,9 +39,18 @@ final class OpenLoop {
   record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double completedPerS,
       Map<Integer, Double> exitMix) {}
 
-  /** Totals of a run. */
-  record Outcome(long offered, long completed, long rejected, long failed, Histogram latencyUs,
-      Map<Integer, Long> exits, List<Sample> timeline) {}
+  /** Length of the windows {@link Outcome#windows()} reports p99 over. */
+  static final Duration WINDOW = Duration.ofSeconds(5);
+
+  /** One {@link #WINDOW} of completions and refusals, by the time they happened. */
+  record Window(double fromSeconds, long completed, long rejected, double p99Ms) {}
+
+  /**
+   * Totals of a run. {@code rejectedUs}: how long refused requests waited for their refusal (a
+   * refusal at admission takes microseconds; one after queueing would show here).
+   */
+  record Outcome(long offered, long completed, long rejected, long failed, Histogram latencyUs, Histogram rejectedUs,
+      Map<Integer, Long> exits, List<Sample> timeline, List<Window> windows) {}
 
   private OpenLoop() {}
 
@@ -47,6 +58,9 @@ final class OpenLoop {
       throws InterruptedException {
     Recorder window = new Recorder(3);
     Histogram total = new Histogram(Duration.ofMinutes(5).toNanos() / 1000, 3);
+    Histogram refusals = new SynchronizedHistogram(Duration.ofMinutes(5).toNanos() / 1000, 3);
+    Map<Integer, Histogram> byWindow = new ConcurrentHashMap<>();
+    Map<Integer, LongAdder> rejectedByWindow = new ConcurrentHashMap<>();
     Map<Integer, LongAdder> exits = new ConcurrentHashMap<>();
     Map<Integer, LongAdder> windowExits = new ConcurrentHashMap<>();
     AtomicLong completed = new AtomicLong();
@@ -88,13 +102,20 @@ final class OpenLoop {
       }
       outstanding.incrementAndGet();
       runtime.submit(request.apply((int) offered++)).whenComplete((EmbeddingResult r, Throwable e) -> {
+        long now = System.nanoTime();
+        long latencyUs = Math.max(1, (now - intended) / 1000);
+        int w = (int) ((now - start) / WINDOW.toNanos());
         if (e == null) {
-          window.recordValue(Math.max(1, (System.nanoTime() - intended) / 1000));
+          window.recordValue(latencyUs);
+          byWindow.computeIfAbsent(w, k -> new SynchronizedHistogram(Duration.ofMinutes(5).toNanos() / 1000, 3))
+              .recordValue(latencyUs);
           exits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           windowExits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           completed.incrementAndGet();
         } else if (unwrap(e) instanceof Overloaded) {
           rejected.incrementAndGet();
+          refusals.recordValue(latencyUs);
+          rejectedByWindow.computeIfAbsent(w, k -> new LongAdder()).increment();
         } else {
           failed.incrementAndGet();
         }
@@ -110,7 +131,17 @@ final class OpenLoop {
     total.add(window.getIntervalHistogram());
     Map<Integer, Long> exitTotals = new TreeMap<>();
     exits.forEach((k, v) -> exitTotals.put(k, v.sum()));
-    return new Outcome(offered, completed.get(), rejected.get(), failed.get(), total, exitTotals, timeline);
+    List<Window> windows = new ArrayList<>();
+    int last = Math.max(byWindow.keySet().stream().mapToInt(Integer::intValue).max().orElse(0),
+        rejectedByWindow.keySet().stream().mapToInt(Integer::intValue).max().orElse(0));
+    for (int w = 0; w <= last; w++) {
+      Histogram h = byWindow.get(w);
+      LongAdder r = rejectedByWindow.get(w);
+      windows.add(new Window(w * WINDOW.toSeconds(), h == null ? 0 : h.getTotalCount(), r == null ? 0 : r.sum(),
+          h == null ? 0 : h.getValueAtPercentile(99) / 1000.0));
+    }
+    return new Outcome(offered, completed.get(), rejected.get(), failed.get(), total, refusals, exitTotals, timeline,
+        windows);
   }
 
   private static Throwable unwrap(Throwable e) {

@@ -44,15 +44,26 @@ final class OverloadCommand implements Callable<Integer> {
   @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
   String model;
 
+  @Option(names = "--neighbour",
+      description = "Halfway through each mode, start a CPU-bound process on one core (stopped at the mode's end)")
+  boolean neighbour;
+
   @Option(names = "--min-fidelity", paramLabel = "F",
       description = "Also run mode auto-floor: the auto requests with min_fidelity F; reports results below the floor")
   Double minFidelity;
 
+  /**
+   * One mode's totals. {@code rejectedP99Ms}: how long the slowest refusals took to arrive.
+   * {@code shareOfFirstExitCapacity}: completions per second over the first exit's measured
+   * capacity. {@code recoveredAfterS}: with a neighbour, seconds from its start to the first
+   * 5-second window from which on every window's p99 meets the SLO (null: never).
+   */
   record Mode(long offered, long completed, long rejected, long failed, double p50Ms, double p99Ms, double p999Ms,
-      Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor) {}
+      double rejectedP99Ms, Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor,
+      double shareOfFirstExitCapacity, List<OpenLoop.Window> windows, Double recoveredAfterS) {}
 
-  record Result(String model, double deepCapacityRps, double offeredRps, int seconds, long sloMs,
-      Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
+  record Result(String model, double deepCapacityRps, int firstExit, double firstExitCapacityRps, double offeredRps, int seconds,
+      long sloMs, boolean neighbour, Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
 
   @Override
   public Integer call() throws Exception {
@@ -62,8 +73,13 @@ final class OverloadCommand implements Callable<Integer> {
       h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(3));
       double capacity = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256,
           Duration.ofSeconds(10));
+      int firstExit = h.runtime.exits().get(0).layer();
+      System.err.printf("measuring exit %d capacity (closed loop)...%n", firstExit);
+      double firstCapacity = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), new ExitPolicy.Exact(firstExit)),
+          256, Duration.ofSeconds(10));
       double rate = capacity * factor;
-      System.err.printf("deep capacity %.1f/s; offering %.1f/s for %d s per mode%n", capacity, rate, seconds);
+      System.err.printf("deep capacity %.1f/s, exit %d %.1f/s; offering %.1f/s for %d s per mode%n", capacity,
+          firstExit, firstCapacity, rate, seconds);
 
       Map<String, IntFunction<EmbeddingRequest>> workloads = new LinkedHashMap<>();
       workloads.put("deep", i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE));
@@ -78,18 +94,24 @@ final class OverloadCommand implements Callable<Integer> {
       for (var w : workloads.entrySet()) {
         h.awaitIdle();
         System.err.printf("mode %s...%n", w.getKey());
-        OpenLoop.Outcome o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds), w.getValue());
-        modes.put(w.getKey(), summarize(o, spearman, w.getKey().equals("auto-floor") ? belowFloor(h, o) : 0));
+        OpenLoop.Outcome o;
+        try (Neighbour n = neighbour ? Neighbour.startAfter(Duration.ofSeconds(seconds).dividedBy(2)) : null) {
+          o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds), w.getValue());
+        }
+        modes.put(w.getKey(), summarize(o, spearman, w.getKey().equals("auto-floor") ? belowFloor(h, o) : 0,
+            firstCapacity));
         timelines.put(w.getKey(), o.timeline());
       }
-      Result result = new Result(h.model.name(), capacity, rate, seconds, sloMs, spearman, modes);
+      Result result = new Result(h.model.name(), capacity, firstExit, firstCapacity, rate, seconds, sloMs, neighbour, spearman,
+          modes);
       print(result);
       Path file = Harness.write("overload.json", Map.of("result", result, "timelines", timelines));
       Path png = Path.of(System.getProperty("exitflow.home", ".")).resolve("load-tests/results/overload.png");
       OverloadPlot.write(timelines, sloMs, png);
       System.err.println("wrote " + file + " and " + png);
       if (json) {
-        System.out.println(Harness.line(Map.of("offered_rps", rate, "deep_capacity_rps", capacity, "slo_ms", sloMs, "modes", modes)));
+        System.out.println(Harness.line(Map.of("offered_rps", rate, "deep_capacity_rps", capacity,
+            "first_exit_capacity_rps", firstCapacity, "slo_ms", sloMs, "modes", modes)));
       }
       return 0;
     }
@@ -118,7 +140,7 @@ final class OverloadCommand implements Callable<Integer> {
     return below;
   }
 
-  private Mode summarize(OpenLoop.Outcome o, Map<String, Double> spearman, long belowFloor) {
+  private Mode summarize(OpenLoop.Outcome o, Map<String, Double> spearman, long belowFloor, double firstCapacity) {
     long served = o.exits().values().stream().mapToLong(Long::longValue).sum();
     Map<String, Double> mix = new TreeMap<>();
     double implied = 0;
@@ -130,21 +152,56 @@ final class OverloadCommand implements Callable<Integer> {
     double p99 = o.latencyUs().getValueAtPercentile(99) / 1000.0;
     return new Mode(o.offered(), o.completed(), o.rejected(), o.failed(),
         o.latencyUs().getValueAtPercentile(50) / 1000.0, p99, o.latencyUs().getValueAtPercentile(99.9) / 1000.0,
-        mix, implied, p99 <= sloMs && o.rejected() == 0, belowFloor);
+        o.rejectedUs().getValueAtPercentile(99) / 1000.0, mix, implied, p99 <= sloMs && o.rejected() == 0, belowFloor,
+        o.completed() / (double) seconds / firstCapacity, o.windows(), neighbour ? recoveredAfter(o.windows()) : null);
   }
 
+  /** Seconds from the neighbour's start (half-way) to the window from which on every p99 meets the SLO. */
+  private Double recoveredAfter(List<OpenLoop.Window> windows) {
+    double change = seconds / 2.0;
+    Double from = null;
+    for (OpenLoop.Window w : windows) {
+      if (w.fromSeconds() + OpenLoop.WINDOW.toSeconds() <= change || w.fromSeconds() >= seconds) {
+        continue; // before the change, or the drain after the run
+      }
+      if (w.p99Ms() > sloMs) {
+        from = null;
+      } else if (from == null) {
+        from = Math.max(0, w.fromSeconds() - change);
+      }
+    }
+    return from;
+  }
+
+
+  private static String shares(Map<String, Double> mix) {
+    StringBuilder b = new StringBuilder("{");
+    mix.forEach((k, v) -> b.append(b.length() > 1 ? ", " : "").append(k).append('=').append(String.format("%.3f", v)));
+    return b.append('}').toString();
+  }
 
   private void print(Result r) {
     System.out.printf("%s: deep capacity %.1f/s, offered %.1f/s (x%.1f) for %d s, SLO p99 <= %d ms%n",
         r.model(), r.deepCapacityRps(), r.offeredRps(), factor, r.seconds(), r.sloMs());
-    System.out.printf("%-10s %9s %9s %9s %9s %9s %10s %9s %11s  %s%n",
-        "mode", "offered", "completed", "rejected", "p50 ms", "p99 ms", "p99.9 ms", "spearman", "below floor",
-        "exit mix");
+    System.out.printf("exit %d capacity %.1f/s (x%.2f deep)%s%n", r.firstExit(), r.firstExitCapacityRps(), r.firstExitCapacityRps() / r.deepCapacityRps(),
+        r.neighbour() ? "; a CPU-bound neighbour on one core from half-way" : "");
+    System.out.printf("%-10s %9s %9s %9s %9s %9s %10s %11s %9s %11s %9s  %s%n",
+        "mode", "offered", "completed", "rejected", "p50 ms", "p99 ms", "p99.9 ms", "refusal p99", "spearman",
+        "below floor", "x exit 1", "exit mix");
     for (var e : r.modes().entrySet()) {
       Mode m = e.getValue();
-      System.out.printf("%-10s %9d %9d %9d %9.1f %9.1f %10.1f %9.2f %11d  %s%n", e.getKey(), m.offered(),
-          m.completed(), m.rejected(), m.p50Ms(), m.p99Ms(), m.p999Ms(), m.impliedSpearman() * 100, m.belowFloor(),
-          m.exitMix());
+      System.out.printf("%-10s %9d %9d %9d %9.1f %9.1f %10.1f %11.1f %9.2f %11d %9.2f  %s%n", e.getKey(), m.offered(),
+          m.completed(), m.rejected(), m.p50Ms(), m.p99Ms(), m.p999Ms(), m.rejectedP99Ms(), m.impliedSpearman() * 100,
+          m.belowFloor(), m.shareOfFirstExitCapacity(), shares(m.exitMix()));
+    }
+    for (var e : r.modes().entrySet()) {
+      System.out.printf("%s, p99 ms per %d s window (completed/rejected)%s:", e.getKey(), OpenLoop.WINDOW.toSeconds(),
+          e.getValue().recoveredAfterS() == null ? "" : ", back under the SLO " + e.getValue().recoveredAfterS()
+              + " s after the neighbour started");
+      for (OpenLoop.Window w : e.getValue().windows()) {
+        System.out.printf(" %.0fs %.0f (%d/%d)", w.fromSeconds(), w.p99Ms(), w.completed(), w.rejected());
+      }
+      System.out.println();
     }
   }
 }

@@ -4,6 +4,8 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.model.eval.ReferenceEncoder;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,7 +13,7 @@ import picocli.CommandLine.Option;
 /**
  * Saturation: a closed loop with enough outstanding requests to keep every stage busy, all
  * {@code deep}, against the plain ONNX Runtime session of {@code exitflow bench}, alternating in
- * the same run.
+ * the same run; then each shallow exit's capacity against the deep one's.
  */
 @Command(name = "saturation", description = "Closed-loop deep throughput of the runtime vs a plain ORT session.")
 final class SaturationCommand implements Callable<Integer> {
@@ -30,8 +32,30 @@ final class SaturationCommand implements Callable<Integer> {
   @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
   String model;
 
+  /** Closed-loop capacity of the runtime when every request names this exit, and its ratio to the deep one. */
+  record ExitCapacity(int layer, double sps, double ratioToDeep) {}
+
   record Result(String model, int concurrency, int seconds, int rounds, double referenceSps, double runtimeSps,
-      double ratio) {}
+      double ratio, List<ExitCapacity> exits) {}
+
+  /**
+   * Each shallow exit's capacity, measured between two deep runs of the same length so that a
+   * machine whose speed drifts (another process, thermal limits) shows in the reference too.
+   */
+  private List<ExitCapacity> exitCapacities(Harness h, double deepBefore, Duration each) throws InterruptedException {
+    List<Integer> layers = h.runtime.exits().stream().map(q -> q.layer()).toList();
+    List<ExitCapacity> out = new ArrayList<>();
+    for (int layer : layers.subList(0, layers.size() - 1)) {
+      double sps = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), new ExitPolicy.Exact(layer)), concurrency, each);
+      System.err.println("  stages after it: " + h.runtime.stats().toCompletableFuture().join().stages());
+      double deep = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), concurrency, each);
+      double reference = (deepBefore + deep) / 2;
+      System.err.printf("exit %d: %.1f/s, deep around it %.1f/s (x%.2f)%n", layer, sps, reference, sps / reference);
+      out.add(new ExitCapacity(layer, sps, sps / reference));
+      deepBefore = deep;
+    }
+    return out;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -51,11 +75,16 @@ final class SaturationCommand implements Callable<Integer> {
         ref += a / rounds;
         rt += b / rounds;
       }
-      Result result = new Result(h.model.name(), concurrency, seconds, rounds, ref, rt, rt / ref);
+      List<ExitCapacity> exits = exitCapacities(h, rt, each);
+      Result result = new Result(h.model.name(), concurrency, seconds, rounds, ref, rt, rt / ref, exits);
       System.out.printf("%-44s %12s%n", "saturation, all deep", "sentences/s");
       System.out.printf("%-44s %12.1f%n", "plain ORT session, batch loop of " + batch, ref);
       System.out.printf("%-44s %12.1f%n", "Exitflow runtime, " + concurrency + " outstanding", rt);
       System.out.printf("%-44s %12.2f%n", "ratio", rt / ref);
+      System.out.printf("%n%-44s %12s %9s%n", "runtime, every request at one exit", "sentences/s", "x deep");
+      for (ExitCapacity e : exits) {
+        System.out.printf("%-44s %12.1f %9.2f%n", "exit " + e.layer(), e.sps(), e.ratioToDeep());
+      }
       Harness.write("saturation.json", result);
       if (json) {
         System.out.println(Harness.line(result));

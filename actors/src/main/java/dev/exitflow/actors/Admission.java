@@ -1,0 +1,124 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.InvalidInputException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Whether a request may enter the runtime, and the counts of what was admitted and refused. A
+ * request is admitted whole or not at all. It is refused as {@link Overloaded} when the first
+ * stage's queue or the runtime has no room for all of its inputs, and, for {@code auto}, when the
+ * queue ahead would make it miss its deadline even at the shallowest exit it may take: it is then
+ * better told at once to retry than served late. Plain: the scheduler calls it on its own thread.
+ */
+final class Admission {
+  private final RuntimeSettings settings;
+  private final ExitRules rules;
+  private final StageBatcher[] batchers;
+  private final WorkerPool workers;
+  private final RuntimeListener listener;
+
+  long admitted;
+  long rejected;
+  long rejectedInputs;
+
+  Admission(RuntimeSettings settings, ExitRules rules, StageBatcher[] batchers, WorkerPool workers,
+      RuntimeListener listener) {
+    this.settings = settings;
+    this.rules = rules;
+    this.batchers = batchers;
+    this.workers = workers;
+    this.listener = listener;
+  }
+
+  /** The deadline a request is served under: its own, else the configured one for {@code auto}, else none. */
+  Long deadlineMs(EmbeddingRequest r) {
+    if (r.deadlineMs() != null) {
+      return r.deadlineMs();
+    }
+    return r.exit() instanceof ExitPolicy.Auto ? settings.admission().defaultDeadline().toMillis() : null;
+  }
+
+  /**
+   * When a request arriving {@code now} should be served by, for earliest-deadline-first batching:
+   * its deadline, or without one a slack after arrival, longer for bulk than for interactive.
+   */
+  long urgencyNanos(EmbeddingRequest r, long now) {
+    Long deadline = deadlineMs(r);
+    if (deadline != null) {
+      return now + deadline * 1_000_000L;
+    }
+    RuntimeSettings.Batching b = settings.batching();
+    return now + (r.priority() == Priority.BULK ? b.bulkSlack() : b.interactiveSlack()).toNanos();
+  }
+
+  /** Why these inputs cannot be admitted now with {@code inFlight} in the runtime, or null. */
+  Throwable refusal(List<EmbeddingRequest> requests, int inFlight, long now) {
+    for (EmbeddingRequest r : requests) {
+      if (rules.targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
+        return InvalidInputException.unknownExit(String.valueOf(r.exit()), rules.exitLayers());
+      }
+    }
+    int n = requests.size();
+    int capacity = settings.firstStageQueueCapacity();
+    if (n > capacity || n > settings.maxInFlight()) { // start-up checks the configured limits; this guards direct senders
+      return new InvalidInputException("too_many_inputs", n + " inputs can never be admitted together: the first "
+          + "stage's queue has " + capacity + " places and at most " + settings.maxInFlight() + " may be in flight");
+    }
+    Throwable refused = null;
+    if (inFlight + n > settings.maxInFlight() || batchers[0].depth() + n > capacity) {
+      refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(now));
+    } else {
+      for (EmbeddingRequest r : requests) {
+        refused = r.exit() instanceof ExitPolicy.Auto ? pastDeadline(r, n, now) : null;
+        if (refused != null) {
+          break;
+        }
+      }
+    }
+    if (refused != null) {
+      rejected++;
+      rejectedInputs += n;
+      listener.onRejected(n);
+      return refused;
+    }
+    admitted += n;
+    return null;
+  }
+
+  /**
+   * Refuses an {@code auto} request whose predicted completion at the shallowest exit it may take
+   * is past its share of the deadline; null when it fits. The prediction: the wait for the requests
+   * ahead of it (those at least as urgent) at each stage up to that exit, at the stage's measured
+   * throughput, plus one batch's compute per stage. A deadline too short for even an idle runtime
+   * is not refused for it: only queueing, which a retry can avoid, is.
+   */
+  private Overloaded pastDeadline(EmbeddingRequest r, int inputs, long now) {
+    long deadline = deadlineMs(r) * 1_000_000L;
+    int exit = rules.floorStage(r.minFidelity());
+    long compute = 0;
+    long wait = 0;
+    for (int s = 0; s <= exit; s++) {
+      compute += batchers[s].expectedComputeNanos();
+      wait += batchers[s].expectedWaitNanos(workers.workersAt(s), urgencyNanos(r, now), s == 0 ? inputs : 0);
+    }
+    long budget = Math.max((long) (deadline * settings.admission().predictedShare()),
+        compute + settings.batching().maxQueueDelay().toNanos());
+    long predicted = wait + compute;
+    if (predicted <= budget) {
+      return null;
+    }
+    Duration retryAfter = Duration.ofNanos(Math.max(predicted - budget, minimumRetryNanos()));
+    return Overloaded.pastDeadline(rules.layer(exit), predicted / 1_000_000, deadline / 1_000_000, retryAfter);
+  }
+
+  /** Time for everything queued at the first stage to drain at its measured rate; at least a few batch delays. */
+  Duration retryAfter(long now) {
+    long wait = batchers[0].expectedWaitNanos(now, workers.workersAt(0));
+    return Duration.ofNanos(Math.max(wait, minimumRetryNanos()));
+  }
+
+  private long minimumRetryNanos() {
+    return settings.batching().maxQueueDelay().toNanos() * 10;
+  }
+}

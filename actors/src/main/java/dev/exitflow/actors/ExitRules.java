@@ -1,0 +1,115 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.runtime.ExitHead;
+import java.util.List;
+
+/**
+ * The served model's exit rules, in one place: where a request's policy sends it, the shallowest
+ * exit {@code auto} may take (calibrated exits only, at or above a quality floor), at which stages
+ * a request may leave, and so when a stage must pool the layer features that adapters read and
+ * apply its exit head. Plain and stateless: the scheduler asks, nothing here runs inference.
+ */
+final class ExitRules {
+  private final List<Integer> exitLayers;
+  private final List<ExitHead> heads;
+  private final int lastStage;
+  private final boolean autoUsesUncalibratedExits;
+
+  ExitRules(List<Integer> exitLayers, List<ExitHead> heads, boolean autoUsesUncalibratedExits) {
+    this.exitLayers = List.copyOf(exitLayers);
+    this.heads = List.copyOf(heads);
+    this.lastStage = exitLayers.size() - 1;
+    this.autoUsesUncalibratedExits = autoUsesUncalibratedExits;
+  }
+
+  List<Integer> exitLayers() {
+    return exitLayers;
+  }
+
+  int lastStage() {
+    return lastStage;
+  }
+
+  int layer(int stage) {
+    return exitLayers.get(stage);
+  }
+
+  /** Stage after which a promise policy exits; the last stage for deep and auto; -1 for a layer that is no exit. */
+  int targetStage(EmbeddingRequest r) {
+    ExitPolicy policy = r.exit();
+    if (policy instanceof ExitPolicy.Shallow) {
+      return r.minFidelity() == null ? 0 : floorStage(r.minFidelity()); // the shallowest exit meeting the floor
+    }
+    if (policy instanceof ExitPolicy.Exact exact) {
+      return exitLayers.indexOf(exact.layer());
+    }
+    return lastStage;
+  }
+
+  /**
+   * The shallowest stage whose exit {@code auto} may take: one with an adapter (uncalibrated exits
+   * serve only requests that name them) whose fidelity is at least {@code floor}, or the deep one.
+   */
+  int floorStage(Double floor) {
+    for (int s = 0; s < lastStage; s++) {
+      boolean calibrated = adapted(s) || (floor == null && autoUsesUncalibratedExits);
+      if (calibrated && (floor == null || fidelity(s) >= floor) && !notFasterThanNext(s)) {
+        return s;
+      }
+    }
+    return lastStage;
+  }
+
+  /**
+   * Whether {@code auto} may leave after this stage: at or past its floor, and not at an exit that
+   * calibration timed no faster than the next one (leaving there would save nothing).
+   */
+  boolean autoMayLeaveAt(Pending p, int stage) {
+    return stage == lastStage || (stage >= p.minStage && !notFasterThanNext(stage));
+  }
+
+  private boolean notFasterThanNext(int stage) {
+    return stage < lastStage && heads.get(stage).notFasterThanNext();
+  }
+
+  /** The shallowest stage after which this request may leave: its target, or auto's floor. */
+  int shallowestExit(Pending p) {
+    return p.isAuto() ? p.minStage : p.targetStage;
+  }
+
+  /** Whether the request may leave right after {@code stage}: then that stage applies its exit head for it. */
+  boolean mayLeaveAt(Pending p, int stage) {
+    if (p.early != null && stage == 0) {
+      return true; // the preview at the first exit
+    }
+    return p.isAuto() ? autoMayLeaveAt(p, stage) : stage == p.targetStage;
+  }
+
+  /**
+   * Whether a request may still leave at an exit with an adapter, at or after {@code stage}: then
+   * the layer features that adapter reads must be pooled for it here. A deep request never needs
+   * them (unless it asked for a preview at an adapted first exit), which spares the deep path.
+   */
+  boolean needsFeatures(Pending p, int stage) {
+    if (p.early != null && stage == 0 && adapted(0)) {
+      return true;
+    }
+    if (!p.isAuto()) {
+      return p.targetStage >= stage && adapted(p.targetStage);
+    }
+    for (int e = Math.max(stage, p.minStage); e <= lastStage; e++) {
+      if (adapted(e)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  boolean adapted(int stage) {
+    return heads.get(stage).adapter() != null;
+  }
+
+  double fidelity(int stage) {
+    return ExitQuality.fidelity(heads.get(stage), stage == lastStage);
+  }
+}
