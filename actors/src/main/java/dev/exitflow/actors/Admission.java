@@ -88,23 +88,21 @@ final class Admission {
 
   /**
    * Refuses an {@code auto} request whose predicted completion at the shallowest exit it may take
-   * is past its share of the deadline; null when it fits. The prediction: the wait for the requests
-   * ahead of it (those at least as urgent) at each stage up to that exit, at the stage's measured
-   * throughput, plus one batch's compute per stage. A deadline too short for even an idle runtime
-   * is not refused for it: only queueing, which a retry can avoid, is.
+   * is past its share of the deadline; null when it fits. The prediction: at each stage up to that
+   * exit, the time to get through the batches the workers hold and the queued requests at least as
+   * urgent, at the stage's measured throughput. A deadline too short for even an idle runtime is
+   * not refused for it: only queueing, which a retry can avoid, is.
    */
   private Overloaded pastDeadline(EmbeddingRequest r, int inputs, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
     int exit = rules.floorStage(r.minFidelity());
-    long compute = 0;
-    long wait = 0;
+    long idle = 0;
+    long predicted = 0;
     for (int s = 0; s <= exit; s++) {
-      compute += batchers[s].expectedComputeNanos();
-      wait += batchers[s].expectedWaitNanos(workers.workersAt(s), urgencyNanos(r, now), s == 0 ? inputs : 0);
+      idle += batchers[s].expectedComputeNanos() + settings.batching().maxQueueDelay().toNanos();
+      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), s == 0 ? inputs : 0);
     }
-    long budget = Math.max((long) (deadline * settings.admission().predictedShare()),
-        compute + settings.batching().maxQueueDelay().toNanos());
-    long predicted = wait + compute;
+    long budget = Math.max((long) (deadline * settings.admission().predictedShare()), idle);
     if (predicted <= budget) {
       return null;
     }

@@ -252,6 +252,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     RunningBatch batch = running.remove(f.batchId());
     // The worker restarts with a fresh session; runs sent meanwhile wait in its stash.
     workers.release(f.worker(), f.stage());
+    if (batch != null) {
+      batchers[f.stage()].released(batch.members().size());
+    }
     if (batch != null && f.ran()) {
       batch.members().forEach(p -> fail(p, new InferenceFailed(f.stage(), f.error())));
     } else if (batch != null) {
@@ -298,7 +301,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     getContext().getLog().warn("stage {} worker {} {}; {} running batch(es) go back to the queue", stage + 1,
         worker.path(), why, itsBatches.size());
     for (long id : itsBatches) {
-      retryOrFail(running.remove(id), "on " + worker.path().address() + " " + why);
+      RunningBatch batch = running.remove(id);
+      batchers[stage].released(batch.members().size());
+      retryOrFail(batch, "on " + worker.path().address() + " " + why);
     }
     updateReadiness();
     dispatch(stage);
@@ -421,7 +426,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     double worst = 0;
     for (int s = 0; s < batchers.length; s++) {
-      worst = Math.max(worst, batchers[s].expectedWaitNanos(now, workers.workersAt(s)));
+      worst = Math.max(worst, batchers[s].queueDelayNanos(now, workers.workersAt(s)));
     }
     controller.update(worst / settings.controller().targetQueueDelay().toNanos());
     return this;

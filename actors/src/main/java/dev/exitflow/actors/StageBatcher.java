@@ -34,6 +34,8 @@ final class StageBatcher {
   private final int capacity;
   private final List<Pending> queue = new ArrayList<>(); // arrival order
   private long queuedTokens;
+  /** Requests taken into batches that have not come back: running, or waiting at their worker. */
+  private int inService;
 
   private long batches;
   private double meanBatchSize;
@@ -124,6 +126,7 @@ final class StageBatcher {
       longest = newLongest;
     }
     queue.removeAll(new HashSet<>(batch));
+    inService += batch.size();
     for (Pending p : batch) {
       queuedTokens -= p.length();
       p.queueNanos += now - p.enqueuedNanos;
@@ -139,11 +142,17 @@ final class StageBatcher {
     return all;
   }
 
+  /** A batch of {@code size} taken by {@link #nextBatch} is no longer held: it finished, failed or its worker left. */
+  void released(int size) {
+    inService = Math.max(0, inService - size);
+  }
+
   /**
    * Feeds the rate estimates with a batch that finished at {@code now}. Called before the stage's
    * queue is served again, so a non-empty queue means the next batch starts at once.
    */
   void recordBatch(int size, long computeNanos, long now) {
+    released(size);
     if (batches++ == 0) {
       meanBatchSize = size;
       meanBatchNanos = computeNanos;
@@ -188,25 +197,36 @@ final class StageBatcher {
   }
 
   /**
-   * Expected wait before a request arriving now starts computing here: the queue ahead of it at
-   * the measured throughput, or the oldest request's age if that is longer.
+   * Expected wait before a request arriving now starts computing here: the queue ahead of it and
+   * the batches its workers hold, at the measured throughput, or the oldest request's age if that
+   * is longer.
    */
   long expectedWaitNanos(long now, int workers) {
+    return Math.max(drainNanos(inService + depth(), workers), oldestAgeNanos(now));
+  }
+
+  /**
+   * The queueing delay here: the queue at the measured throughput, or the oldest request's age if
+   * that is longer (the depth controller's pressure; the batches at the workers are not queueing).
+   */
+  long queueDelayNanos(long now, int workers) {
     return Math.max(drainNanos(depth(), workers), oldestAgeNanos(now));
   }
 
   /**
-   * Expected wait of {@code extra} more requests of urgency {@code urgencyNanos} arriving now:
-   * those queued that are at least as urgent go first.
+   * Expected time until {@code extra} more requests of urgency {@code urgencyNanos} arriving now
+   * are through this stage: the batches its workers hold and the queued requests at least as urgent
+   * go first, all at the measured throughput (which includes compute); at least one batch's
+   * compute after the batching delay.
    */
-  long expectedWaitNanos(int workers, long urgencyNanos, int extra) {
-    int ahead = extra;
+  long expectedCompletionNanos(int workers, long urgencyNanos, int extra) {
+    int ahead = inService + extra;
     for (Pending p : queue) {
       if (p.urgencyNanos <= urgencyNanos) {
         ahead++;
       }
     }
-    return drainNanos(ahead, workers);
+    return Math.max(drainNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
   private long drainNanos(int requests, int workers) {
@@ -216,6 +236,6 @@ final class StageBatcher {
 
   StageStats stats(long now, int workers) {
     return new StageStats(stage, depth(), oldestAgeNanos(now) / 1e6, meanBatchSize, throughput(workers),
-        expectedWaitNanos(now, workers) / 1e6, batches);
+        queueDelayNanos(now, workers) / 1e6, batches);
   }
 }

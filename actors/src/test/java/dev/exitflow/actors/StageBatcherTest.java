@@ -133,15 +133,20 @@ class StageBatcherTest {
   }
 
   @Test
-  void theWaitAheadCountsOnlyTheRequestsAtLeastAsUrgent() {
+  void theTimeToGetThroughCountsHeldBatchesAndTheRequestsAtLeastAsUrgent() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     b.recordBatch(4, 10 * MS, 0); // 400 requests/s
     for (int i = 0; i < 8; i++) {
       b.offer(urgent(5, 1000 * MS), 0);
     }
     b.offer(urgent(5, 100 * MS), 0);
-    assertEquals(5 * MS, b.expectedWaitNanos(1, 250 * MS, 1), MS / 100); // itself and one ahead
-    assertEquals(25 * MS, b.expectedWaitNanos(1, 2000 * MS, 1), MS / 100); // all 9 and itself
+    assertEquals(15 * MS, b.expectedCompletionNanos(1, 250 * MS, 1), MS / 100,
+        "itself and one ahead take 5 ms at 400/s, but a batch takes 10 ms after the 5 ms batching delay");
+    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // all 9 and itself
+    b.nextBatch(0); // 4 leave the queue for a worker: they still go first
+    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100);
+    b.recordBatch(4, 10 * MS, 10 * MS);
+    assertEquals(15 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // 5 queued and itself
   }
 
   @Test
@@ -157,6 +162,6 @@ class StageBatcherTest {
     }
     assertEquals(400, b.itemsPerSecond(), 1e-6);
     assertEquals(200, b.throughput(1), 1e-6, "what the stage gets through, gaps included");
-    assertEquals(20 * MS, b.expectedWaitNanos(1, Long.MAX_VALUE, 0), MS / 100); // 4 left at 200/s
+    assertEquals(20 * MS, b.expectedCompletionNanos(1, Long.MAX_VALUE, 0), MS / 100); // 4 left at 200/s
   }
 }
