@@ -127,6 +127,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private long nextBatchId;
   private int inFlight;
   private long failed;
+  private long rejectedAtLastTick;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
   private boolean draining;
@@ -422,13 +423,23 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     return this;
   }
 
+  /**
+   * Feeds the controller the worst stage's queueing delay over its target, and at least twice the
+   * target when admission refused anything since the last check: admission keeps the queues
+   * short under overload, and short queues alone would tell the controller to give depth back.
+   */
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
     double worst = 0;
     for (int s = 0; s < batchers.length; s++) {
       worst = Math.max(worst, batchers[s].queueDelayNanos(now, workers.workersAt(s)));
     }
-    controller.update(worst / settings.controller().targetQueueDelay().toNanos());
+    double pressure = worst / settings.controller().targetQueueDelay().toNanos();
+    if (admission.rejected > rejectedAtLastTick) {
+      pressure = Math.max(pressure, 2.0);
+    }
+    rejectedAtLastTick = admission.rejected;
+    controller.update(pressure);
     return this;
   }
 
