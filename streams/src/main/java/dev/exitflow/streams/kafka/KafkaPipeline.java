@@ -246,11 +246,6 @@ public final class KafkaPipeline {
     return settings.bootstrapServers();
   }
 
-  /** The broker this pipeline uses (with the embedded one, if it started one). */
-  public KafkaBroker broker() {
-    return broker;
-  }
-
   public KafkaPipelineStats stats() {
     return new KafkaPipelineStats(consumed.get(), results.get(), deadLetters.get(), overloadRetries.get(),
         Math.max(0, restarts.get()), lag.latest());
