@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitQuality;
 import dev.exitflow.actors.ShuttingDown;
+import dev.exitflow.model.Failures;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
 import dev.exitflow.streams.request.RequestDecoder;
@@ -12,7 +13,6 @@ import dev.exitflow.streams.request.RequestDefaults;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -141,7 +141,7 @@ public final class ExitflowRoutes extends AllDirectives {
   }
 
   private ApiError bodyError(Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable e = Failures.unwrap(t);
     // A known Content-Length over the limit fails toStrict at once with "Request too large".
     if (e instanceof EntityStreamSizeException
         || e instanceof EntityStreamException x && x.info().summary().startsWith("Request too large")) {

@@ -6,6 +6,7 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.model.Failures;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
@@ -13,7 +14,6 @@ import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -117,7 +117,7 @@ final class StreamApi {
 
   private ObjectNode frame(JsonNode id, EmbeddingResult r, Throwable error, boolean fin) {
     if (error != null) {
-      return error(id, ApiError.of(error instanceof CompletionException c ? c.getCause() : error));
+      return error(id, ApiError.of(Failures.unwrap(error)));
     }
     ObjectNode out = Json.object();
     if (id != null) {

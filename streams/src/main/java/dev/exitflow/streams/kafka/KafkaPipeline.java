@@ -6,6 +6,7 @@ import dev.exitflow.actors.InferenceFailed;
 import dev.exitflow.actors.NoWorkers;
 import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.WorkerLost;
+import dev.exitflow.model.Failures;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.streams.InferenceFlow;
 import dev.exitflow.streams.Scored;
@@ -220,7 +221,7 @@ public final class KafkaPipeline {
     Executor later = CompletableFuture.delayedExecutor(waitMs, TimeUnit.MILLISECONDS, executor);
     return CompletableFuture.supplyAsync(() -> null, later)
         .thenCompose(x -> runtime.submit(in.request()))
-        .handle((result, e) -> new Scored<>(in, result, unwrap(e)))
+        .handle((result, e) -> new Scored<>(in, result, Failures.unwrap(e)))
         .thenCompose(next -> settle(runtime, next, attempt));
   }
 
@@ -231,10 +232,6 @@ public final class KafkaPipeline {
     }
     deadLetters.incrementAndGet();
     return ProducerMessage.single(encoder.deadLetter(s.context(), s.error()), s.context().offset());
-  }
-
-  private static Throwable unwrap(Throwable e) {
-    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
   }
 
   public KafkaSettings settings() {
