@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.model.runtime.Base64Floats;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
@@ -90,7 +91,7 @@ final class EmbeddingApi {
 
   static void putEmbedding(ObjectNode item, String field, float[] v, boolean base64) {
     if (base64) {
-      item.put(field, Vectors.base64(v));
+      item.put(field, Base64Floats.encode(v));
     } else {
       ArrayNode a = item.putArray(field);
       for (float x : v) {
