@@ -62,13 +62,13 @@ public record ApiError(ErrorCode error, String message, String param, Duration r
 
   /** The {@code error} object alone: what a WebSocket error frame and a bulk error line carry. */
   public ObjectNode errorObject() {
-    ObjectNode o = Json.object().put("message", message).put("type", error.type());
+    ObjectNode o = HttpJson.object().put("message", message).put("type", error.type());
     o.put("param", param);
     return o.put("code", error.code());
   }
 
   public ObjectNode body() {
-    ObjectNode out = Json.object();
+    ObjectNode out = HttpJson.object();
     out.set("error", errorObject());
     return out;
   }

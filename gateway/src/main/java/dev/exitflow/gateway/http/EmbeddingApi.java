@@ -34,7 +34,7 @@ final class EmbeddingApi {
   /** As {@code POST /v1/embeddings}, with other defaults (a batch line: bulk priority). */
   CompletionStage<HttpResponse> openAi(byte[] body, RequestDefaults defaults) {
     return run(body, defaults, (req, results) -> {
-      ObjectNode out = Json.object().put("object", "list");
+      ObjectNode out = HttpJson.object().put("object", "list");
       ArrayNode data = out.putArray("data");
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
@@ -51,7 +51,7 @@ final class EmbeddingApi {
 
   CompletionStage<HttpResponse> nativeEmbed(byte[] body) {
     return run(body, RequestDefaults.INTERACTIVE, (req, results) -> {
-      ObjectNode out = Json.object().put("model", runtime.model().name());
+      ObjectNode out = HttpJson.object().put("model", runtime.model().name());
       ArrayNode items = out.putArray("results");
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
@@ -78,14 +78,14 @@ final class EmbeddingApi {
     try {
       req = decoder.body(body, defaults);
     } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(Json.error(ApiError.of(e)));
+      return CompletableFuture.completedFuture(HttpJson.error(ApiError.of(e)));
     }
     return runtime.submitAll(req.requests()).handle((results, error) -> {
       if (error != null) {
-        return Json.error(ApiError.of(error));
+        return HttpJson.error(ApiError.of(error));
       }
       String exits = results.stream().map(r -> String.valueOf(r.exitLayer())).collect(Collectors.joining(","));
-      return Json.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
+      return HttpJson.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
     });
   }
 

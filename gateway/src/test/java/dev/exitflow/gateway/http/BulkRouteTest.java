@@ -50,7 +50,7 @@ class BulkRouteTest {
       assertEquals(200, response.status().intValue());
       long lines = response.entity().getDataBytes()
           .via(Framing.delimiter(ByteString.fromString("\n"), 1 << 20, FramingTruncation.DISALLOW))
-          .map(b -> Json.parse(b.decodeString(StandardCharsets.UTF_8)))
+          .map(b -> HttpJson.parse(b.decodeString(StandardCharsets.UTF_8)))
           .map(json -> {
             if (!uploadDone.get()) {
               answeredBeforeUploadDone.set(true);

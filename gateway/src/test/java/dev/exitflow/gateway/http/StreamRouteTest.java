@@ -52,7 +52,7 @@ class StreamRouteTest {
     CompletableFuture<Void> enough = new CompletableFuture<>();
     Sink<Message, CompletionStage<List<JsonNode>>> sink = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5000, mat))
-        .map(t -> Json.parse(t.getStrictText()))
+        .map(t -> HttpJson.parse(t.getStrictText()))
         .take(expected)
         .watchTermination((mat, done) -> done.thenRun(() -> enough.complete(null)))
         .toMat(Sink.seq(), (a, b) -> b);
