@@ -115,8 +115,10 @@ class EncoderRuntimeTest {
 
   @Test
   void continuingRequestsAreRebatchedAtTheNextStage() {
-    // Stage-0 batches hold 4; the deep halves of two of them meet in one stage-1 batch.
-    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 300ms }");
+    // Stage-0 batches hold 4; the deep halves of two of them meet in one stage-1 batch. Every batch
+    // here fills up and leaves at once, so the long queue delay costs nothing; it only lets the first
+    // two deep requests wait at stage 1 for the second stage-0 batch however slow a loaded machine is.
+    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 20s }");
     List<EmbeddingRequest> wave = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       wave.add(EmbeddingRequest.of(SENTENCES.get(i), i % 2 == 0 ? ExitPolicy.Shallow.INSTANCE : ExitPolicy.Deep.INSTANCE));
@@ -164,7 +166,10 @@ class EncoderRuntimeTest {
 
   @Test
   void controllerLowersDepthUnderLoadAndRestoresItAfterwards() throws Exception {
+    // A 3000-request flood keeps seconds of work queued on any machine: far over a 5 ms target, so
+    // the controller degrades whether the machine is fast or loaded.
     EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000\n"
+        + "exitflow.actors.depth-controller.target-queue-delay = 5ms\n"
         + "exitflow.actors.auto-uses-uncalibrated-exits = true");
     List<EmbeddingRequest> flood = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
@@ -185,7 +190,7 @@ class EncoderRuntimeTest {
     double meanInteractive = meanExit(results, flood, Priority.INTERACTIVE);
     assertTrue(meanBulk <= meanInteractive, "bulk degraded first: " + meanBulk + " vs " + meanInteractive);
 
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     double level = await(runtime.stats()).degradationLevel();
     while (level > 0 && System.nanoTime() < deadline) {
       Thread.sleep(50);

@@ -76,11 +76,16 @@ class WorkerCrashTest {
       awaitWorkers(http, url, 3);
       String log = Files.readString(logs.resolve("gateway.log"));
       Matcher requeued = Pattern.compile("(\\d+) running batch\\(es\\) go back to the queue").matcher(log);
+      int lost = 0;
       int batches = 0;
       while (requeued.find()) {
+        lost++;
         batches += Integer.parseInt(requeued.group(1));
       }
-      System.out.printf("worker crash: 600 requests, statuses %s, %d running batches re-queued%n", statuses, batches);
+      // The gateway lost the killed node's three stage workers, one line each; under 64 requests in
+      // flight every worker is running a batch, so the killed ones' batches went back to the queue.
+      assertEquals(3, lost, "the gateway logs each of the killed node's workers as lost:\n" + log);
+      assertTrue(batches >= 1, "no running batch was re-queued: the kill did not hit a busy worker");
     } finally {
       for (Process p : List.of(gateway, staying, killed)) {
         p.destroyForcibly();

@@ -59,8 +59,12 @@ public final class ExitflowService {
     this.ready = ready;
   }
 
-  /** Starts it all and returns once the server is bound (the model may still be loading; see {@link #ready()}). */
+  /**
+   * Starts it all and returns once the server is bound (the model may still be loading; see {@link
+   * #ready()}). Settings that contradict each other are refused first (see {@link CoupledSettings}).
+   */
   public static ExitflowService start(Config config, ModelDescriptor model, GatewaySettings settings) {
+    CoupledSettings.check(config, model, settings); // refuses settings that contradict each other
     ClusterSettings cluster = ClusterSettings.create(config);
     DirectoryLock data = lockDataDirectory(config, cluster, settings); // before anything else starts
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow", cluster.actorSystemConfig(config));

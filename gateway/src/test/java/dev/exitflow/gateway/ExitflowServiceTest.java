@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.RuntimeStats;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
@@ -32,18 +33,27 @@ class ExitflowServiceTest {
     String url = "http://127.0.0.1:" + service.server().port() + "/v1/embeddings";
     HttpClient http = HttpClient.newHttpClient();
 
+    // 64 requests of 8 inputs: admitted within milliseconds, computed over a second or more.
     List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+    String inputs = String.join(", ", java.util.Collections.nCopies(8, "\"one of eight inputs of a few words\""));
     for (int i = 0; i < 64; i++) {
       inFlight.add(http.sendAsync(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"input\": [\"request " + i + " of a few words\", \"and one more\"]}"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"input\": [\"request " + i + "\", " + inputs + "]}"))
           .build(), HttpResponse.BodyHandlers.ofString()));
     }
+    int inputsSent = 64 * 9;
     long deadline = System.nanoTime() + 30_000_000_000L;
-    while (service.runtime().stats().toCompletableFuture().get().admitted() < 128 && System.nanoTime() < deadline) {
+    RuntimeStats atShutdown = service.runtime().stats().toCompletableFuture().get();
+    while (atShutdown.admitted() < inputsSent && System.nanoTime() < deadline) {
       Thread.sleep(5);
+      atShutdown = service.runtime().stats().toCompletableFuture().get();
     }
+    long unanswered = inFlight.stream().filter(f -> !f.isDone()).count();
     service.shutdown().toCompletableFuture().get(90, TimeUnit.SECONDS);
 
+    assertEquals(inputsSent, atShutdown.admitted(), "every input admitted before the shutdown: " + atShutdown);
+    assertTrue(atShutdown.inFlight() > 0, "inputs were in flight when the shutdown began: " + atShutdown);
+    assertTrue(unanswered > 0, "requests were waiting for their answers when the shutdown began");
     for (CompletableFuture<HttpResponse<String>> f : inFlight) {
       HttpResponse<String> r = f.get(10, TimeUnit.SECONDS);
       assertEquals(200, r.statusCode(), r.body());

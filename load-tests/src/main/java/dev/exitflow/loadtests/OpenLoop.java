@@ -6,13 +6,13 @@ import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.RuntimeStats;
 import dev.exitflow.actors.StageStats;
+import dev.exitflow.model.Failures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -112,7 +112,7 @@ final class OpenLoop {
           exits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           windowExits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           completed.incrementAndGet();
-        } else if (unwrap(e) instanceof Overloaded) {
+        } else if (Failures.unwrap(e) instanceof Overloaded) {
           rejected.incrementAndGet();
           refusals.recordValue(latencyUs);
           rejectedByWindow.computeIfAbsent(w, k -> new LongAdder()).increment();
@@ -142,9 +142,5 @@ final class OpenLoop {
     }
     return new Outcome(offered, completed.get(), rejected.get(), failed.get(), total, refusals, exitTotals, timeline,
         windows);
-  }
-
-  private static Throwable unwrap(Throwable e) {
-    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
   }
 }

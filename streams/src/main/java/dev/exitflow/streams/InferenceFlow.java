@@ -1,8 +1,8 @@
 package dev.exitflow.streams;
 
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.model.Failures;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -33,10 +33,6 @@ public final class InferenceFlow {
       return CompletableFuture.completedFuture(new Scored<>(job.context(), null, job.invalid()));
     }
     return runtime.submit(job.request())
-        .handle((result, error) -> new Scored<>(job.context(), result, unwrap(error)));
-  }
-
-  private static Throwable unwrap(Throwable e) {
-    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        .handle((result, error) -> new Scored<>(job.context(), result, Failures.unwrap(error)));
   }
 }

@@ -2,10 +2,10 @@ package dev.exitflow.gateway.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.Overloaded;
+import dev.exitflow.model.Failures;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 
 /**
  * An error as the API reports it, in OpenAI's shape {@code {"error": {"message", "type", "param",
@@ -31,7 +31,7 @@ public record ApiError(ErrorCode error, String message, String param, Duration r
 
   /** Maps any failure of a request to its API error. */
   public static ApiError of(Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable e = Failures.unwrap(t);
     if (e instanceof ApiException a) {
       return a.error();
     }
@@ -62,13 +62,13 @@ public record ApiError(ErrorCode error, String message, String param, Duration r
 
   /** The {@code error} object alone: what a WebSocket error frame and a bulk error line carry. */
   public ObjectNode errorObject() {
-    ObjectNode o = Json.object().put("message", message).put("type", error.type());
+    ObjectNode o = HttpJson.object().put("message", message).put("type", error.type());
     o.put("param", param);
     return o.put("code", error.code());
   }
 
   public ObjectNode body() {
-    ObjectNode out = Json.object();
+    ObjectNode out = HttpJson.object();
     out.set("error", errorObject());
     return out;
   }

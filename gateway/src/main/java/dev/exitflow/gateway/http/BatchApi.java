@@ -56,12 +56,12 @@ public final class BatchApi extends AllDirectives {
             pathEnd(() -> concat(
                 post(() -> withoutSizeLimit(() -> entity(Unmarshaller.entityToMultipartFormData(),
                     form -> completeWithFuture(upload(form))))),
-                get(() -> complete(Json.ok(list(files.list().stream().map(f -> (JsonNode) Json.MAPPER.valueToTree(f))
+                get(() -> complete(HttpJson.ok(list(files.list().stream().map(f -> (JsonNode) HttpJson.MAPPER.valueToTree(f))
                     .toList(), false)))))),
             path(PathMatchers.segment(), id -> concat(
-                get(() -> complete(file(id).map(Json::ok).orElseGet(() -> fileNotFound(id)))),
+                get(() -> complete(file(id).map(HttpJson::ok).orElseGet(() -> fileNotFound(id)))),
                 delete(() -> complete(files.delete(id)
-                    ? Json.ok(Json.object().put("id", id).put("object", "file").put("deleted", true))
+                    ? HttpJson.ok(HttpJson.object().put("id", id).put("object", "file").put("deleted", true))
                     : fileNotFound(id))))),
             path(PathMatchers.segment().slash("content"), id -> get(() -> complete(content(id)))))),
         pathPrefix("batches", () -> concat(
@@ -69,9 +69,9 @@ public final class BatchApi extends AllDirectives {
                 post(() -> entity(Unmarshaller.entityToString(), body -> complete(create(body)))),
                 get(() -> parameterOptional("after", after -> parameterOptional("limit", limit ->
                     complete(listBatches(after.orElse(null), limit))))))),
-            path(PathMatchers.segment(), id -> get(() -> complete(batches.get(id).map(Json::ok)
-                .orElseGet(() -> Json.error(ApiError.of(ErrorCode.BATCH_NOT_FOUND, "no batch " + id)))))),
-            path(PathMatchers.segment().slash("cancel"), id -> post(() -> complete(guard(() -> Json.ok(batches.cancel(id))))))))
+            path(PathMatchers.segment(), id -> get(() -> complete(batches.get(id).map(HttpJson::ok)
+                .orElseGet(() -> HttpJson.error(ApiError.of(ErrorCode.BATCH_NOT_FOUND, "no batch " + id)))))),
+            path(PathMatchers.segment().slash("cancel"), id -> post(() -> complete(guard(() -> HttpJson.ok(batches.cancel(id))))))))
     );
   }
 
@@ -80,7 +80,7 @@ public final class BatchApi extends AllDirectives {
   }
 
   private static HttpResponse fileNotFound(String id) {
-    return Json.error(ApiError.of(ErrorCode.FILE_NOT_FOUND, "no file " + id));
+    return HttpJson.error(ApiError.of(ErrorCode.FILE_NOT_FOUND, "no file " + id));
   }
 
   private HttpResponse content(String id) {
@@ -126,19 +126,19 @@ public final class BatchApi extends AllDirectives {
           while (cause != null && !(cause instanceof BatchException)) {
             cause = cause.getCause();
           }
-          return Json.error(ApiError.of(cause != null ? cause : error));
+          return HttpJson.error(ApiError.of(cause != null ? cause : error));
         }
         if (filename.get() == null) {
-          return Json.error(ApiError.of(ErrorCode.INVALID_BATCH, "the form has no `file` part"));
+          return HttpJson.error(ApiError.of(ErrorCode.INVALID_BATCH, "the form has no `file` part"));
         }
         if (!"batch".equals(purpose.get())) {
           Files.deleteIfExists(target);
-          return Json.error(ApiError.of(ErrorCode.INVALID_BATCH,
+          return HttpJson.error(ApiError.of(ErrorCode.INVALID_BATCH,
               "purpose must be \"batch\" (the only use of files here), got " + purpose.get()));
         }
-        return Json.ok(files.add(target, filename.get(), "batch"));
+        return HttpJson.ok(files.add(target, filename.get(), "batch"));
       } catch (java.io.IOException e) {
-        return Json.error(ApiError.of(e));
+        return HttpJson.error(ApiError.of(e));
       }
     });
   }
@@ -147,14 +147,14 @@ public final class BatchApi extends AllDirectives {
     return guard(() -> {
       JsonNode json;
       try {
-        json = Json.MAPPER.readTree(body);
+        json = HttpJson.MAPPER.readTree(body);
       } catch (java.io.IOException e) {
-        return Json.error(ApiError.of(ErrorCode.INVALID_JSON, "the body is not JSON: " + e.getMessage()));
+        return HttpJson.error(ApiError.of(ErrorCode.INVALID_JSON, "the body is not JSON: " + e.getMessage()));
       }
       if (json == null || !json.isObject()) {
-        return Json.error(ApiError.of(ErrorCode.INVALID_JSON, "the body is not a JSON object"));
+        return HttpJson.error(ApiError.of(ErrorCode.INVALID_JSON, "the body is not a JSON object"));
       }
-      return Json.ok(batches.create(json.path("input_file_id").asText(null), json.path("endpoint").asText(null),
+      return HttpJson.ok(batches.create(json.path("input_file_id").asText(null), json.path("endpoint").asText(null),
           json.path("completion_window").asText("24h"), json.get("metadata")));
     });
   }
@@ -164,17 +164,17 @@ public final class BatchApi extends AllDirectives {
     try {
       limit = limitParam.map(Integer::parseInt).orElse(20);
     } catch (NumberFormatException e) {
-      return Json.error(ApiError.of(ErrorCode.INVALID_TYPE, "limit must be an integer, got " + limitParam.get()));
+      return HttpJson.error(ApiError.of(ErrorCode.INVALID_TYPE, "limit must be an integer, got " + limitParam.get()));
     }
     if (limit < 1 || limit > 100) {
-      return Json.error(ApiError.of(ErrorCode.INVALID_BATCH, "limit must be between 1 and 100, got " + limit));
+      return HttpJson.error(ApiError.of(ErrorCode.INVALID_BATCH, "limit must be between 1 and 100, got " + limit));
     }
     Pair<List<ObjectNode>, Boolean> page = batches.list(after, limit);
-    return Json.ok(list(List.copyOf(page.first()), page.second()));
+    return HttpJson.ok(list(List.copyOf(page.first()), page.second()));
   }
 
   private static ObjectNode list(List<? extends JsonNode> items, boolean more) {
-    ObjectNode out = Json.object().put("object", "list");
+    ObjectNode out = HttpJson.object().put("object", "list");
     ArrayNode data = out.putArray("data");
     items.forEach(data::add);
     if (items.isEmpty()) {
@@ -190,7 +190,7 @@ public final class BatchApi extends AllDirectives {
     try {
       return action.get();
     } catch (BatchException e) {
-      return Json.error(ApiError.of(e));
+      return HttpJson.error(ApiError.of(e));
     }
   }
 

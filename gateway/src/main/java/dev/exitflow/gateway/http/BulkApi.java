@@ -69,14 +69,14 @@ public final class BulkApi {
    * out before the upload ended): the lines before it are complete; send the rest again.
    */
   static ByteString stoppingLine() {
-    ObjectNode out = Json.object();
-    out.setAll((ObjectNode) Json.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body()));
-    return ByteString.fromString(Json.string(out) + "\n");
+    ObjectNode out = HttpJson.object();
+    out.setAll((ObjectNode) HttpJson.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body()));
+    return ByteString.fromString(HttpJson.string(out) + "\n");
   }
 
   /** The output line; {@code errors} hears the code of an error line (for metrics). */
   private static ByteString line(Scored<Origin> s, Consumer<String> errors) {
-    ObjectNode out = Json.object().put("line", s.context().line());
+    ObjectNode out = HttpJson.object().put("line", s.context().line());
     if (s.context().id() != null) {
       out.set("id", s.context().id());
     }
@@ -90,6 +90,6 @@ public final class BulkApi {
       errors.accept(e.code());
       out.setAll(e.body());
     }
-    return ByteString.fromString(Json.string(out) + "\n");
+    return ByteString.fromString(HttpJson.string(out) + "\n");
   }
 }

@@ -124,7 +124,7 @@ final class ConsoleFeed {
   /** One sample: per-second rates between {@code before} and {@code now}; latency over the window since {@code window}. */
   private ObjectNode sample(long seq, MetricReading before, MetricReading now, MetricReading window) {
     double seconds = Math.max(1e-3, (now.nanos - before.nanos) / 1e9);
-    ObjectNode s = Json.object().put("seq", seq).put("t", now.epochMillis).put("seconds", seconds);
+    ObjectNode s = HttpJson.object().put("seq", seq).put("t", now.epochMillis).put("seconds", seconds);
     JsonNode components = health.get();
     s.put("status", components.path("status").asText());
     s.put("http_in_flight", components.at("/components/http/in_flight").asInt());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.model.runtime.Base64Floats;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
@@ -33,7 +34,7 @@ final class EmbeddingApi {
   /** As {@code POST /v1/embeddings}, with other defaults (a batch line: bulk priority). */
   CompletionStage<HttpResponse> openAi(byte[] body, RequestDefaults defaults) {
     return run(body, defaults, (req, results) -> {
-      ObjectNode out = Json.object().put("object", "list");
+      ObjectNode out = HttpJson.object().put("object", "list");
       ArrayNode data = out.putArray("data");
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
@@ -50,7 +51,7 @@ final class EmbeddingApi {
 
   CompletionStage<HttpResponse> nativeEmbed(byte[] body) {
     return run(body, RequestDefaults.INTERACTIVE, (req, results) -> {
-      ObjectNode out = Json.object().put("model", runtime.model().name());
+      ObjectNode out = HttpJson.object().put("model", runtime.model().name());
       ArrayNode items = out.putArray("results");
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
@@ -77,20 +78,20 @@ final class EmbeddingApi {
     try {
       req = decoder.body(body, defaults);
     } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(Json.error(ApiError.of(e)));
+      return CompletableFuture.completedFuture(HttpJson.error(ApiError.of(e)));
     }
     return runtime.submitAll(req.requests()).handle((results, error) -> {
       if (error != null) {
-        return Json.error(ApiError.of(error));
+        return HttpJson.error(ApiError.of(error));
       }
       String exits = results.stream().map(r -> String.valueOf(r.exitLayer())).collect(Collectors.joining(","));
-      return Json.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
+      return HttpJson.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
     });
   }
 
   static void putEmbedding(ObjectNode item, String field, float[] v, boolean base64) {
     if (base64) {
-      item.put(field, Vectors.base64(v));
+      item.put(field, Base64Floats.encode(v));
     } else {
       ArrayNode a = item.putArray(field);
       for (float x : v) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitQuality;
 import dev.exitflow.actors.ShuttingDown;
+import dev.exitflow.model.Failures;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
 import dev.exitflow.streams.request.RequestDecoder;
@@ -12,7 +13,6 @@ import dev.exitflow.streams.request.RequestDefaults;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -96,12 +96,12 @@ public final class ExitflowRoutes extends AllDirectives {
   public Route routes() {
     return timed(() -> handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path("metrics", () -> get(this::metricsRoute)),
-        path("health", () -> get(() -> complete(Json.ok(health.components())))),
+        path("health", () -> get(() -> complete(HttpJson.ok(health.components())))),
         pathPrefix("health", () -> concat(
-            path("live", () -> get(() -> complete(Json.ok(Map.of("status", "live"))))),
+            path("live", () -> get(() -> complete(HttpJson.ok(Map.of("status", "live"))))),
             path("ready", () -> get(() -> health.ready()
-                ? complete(Json.ok(Map.of("status", "ready", "model", runtime.model().name())))
-                : complete(Json.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady())))))),
+                ? complete(HttpJson.ok(Map.of("status", "ready", "model", runtime.model().name())))
+                : complete(HttpJson.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady())))))),
         console.routes(),
         drain.gate(this::api)))));
   }
@@ -109,7 +109,7 @@ public final class ExitflowRoutes extends AllDirectives {
   private Route api() {
     return concat(
         pathPrefix("v1", () -> authenticated(() -> concat(
-            path("models", () -> get(() -> complete(Json.ok(models())))),
+            path("models", () -> get(() -> complete(HttpJson.ok(models())))),
             path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> complete(model(id)))),
             batch == null ? reject() : batch.routes(),
             whenReady(() -> concat(
@@ -137,11 +137,11 @@ public final class ExitflowRoutes extends AllDirectives {
     return extractRequestEntity(entity -> completeWithFuture(
         entity.toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), mat)
             .thenCompose(strict -> handler.apply(strict.getData().toArray()))
-            .exceptionally(e -> Json.error(bodyError(e)))));
+            .exceptionally(e -> HttpJson.error(bodyError(e)))));
   }
 
   private ApiError bodyError(Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable e = Failures.unwrap(t);
     // A known Content-Length over the limit fails toStrict at once with "Request too large".
     if (e instanceof EntityStreamSizeException
         || e instanceof EntityStreamException x && x.info().summary().startsWith("Request too large")) {
@@ -162,7 +162,7 @@ public final class ExitflowRoutes extends AllDirectives {
       try {
         defaults = decoder.query(params, RequestDefaults.BULK);
       } catch (InvalidRequest e) {
-        return complete(Json.error(ApiError.of(e)));
+        return complete(HttpJson.error(ApiError.of(e)));
       }
       return withoutSizeLimit(() -> extractDataBytes(bytes ->
           complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
@@ -184,13 +184,13 @@ public final class ExitflowRoutes extends AllDirectives {
   }
 
   private ObjectNode consoleAbout() {
-    ObjectNode about = Json.object().put("model", runtime.model().name());
+    ObjectNode about = HttpJson.object().put("model", runtime.model().name());
     runtime.exitLayers().forEach(about.putArray("exit_layers")::add);
     return about;
   }
 
   private ObjectNode models() {
-    ObjectNode out = Json.object().put("object", "list");
+    ObjectNode out = HttpJson.object().put("object", "list");
     out.putArray("data").add(modelObject());
     return out;
   }
@@ -198,14 +198,14 @@ public final class ExitflowRoutes extends AllDirectives {
   /** {@code GET /v1/models/{id}}: the model, or OpenAI's 404 for a model not served here. */
   private HttpResponse model(String id) {
     if (!id.equals(runtime.model().name())) {
-      return Json.error(new ApiError(ErrorCode.MODEL_NOT_FOUND, "The model '" + id + "' does not exist; this server "
+      return HttpJson.error(new ApiError(ErrorCode.MODEL_NOT_FOUND, "The model '" + id + "' does not exist; this server "
           + "serves '" + runtime.model().name() + "'", "model", null));
     }
-    return Json.ok(modelObject());
+    return HttpJson.ok(modelObject());
   }
 
   private ObjectNode modelObject() {
-    ObjectNode m = Json.object()
+    ObjectNode m = HttpJson.object()
         .put("id", runtime.model().name())
         .put("object", "model")
         .put("created", created)
@@ -235,11 +235,11 @@ public final class ExitflowRoutes extends AllDirectives {
     return optionalHeaderValueByName("Authorization", header ->
         header.filter(h -> h.equals("Bearer " + settings.apiKey())).isPresent()
             ? inner.get()
-            : complete(Json.error(ApiError.unauthorized())));
+            : complete(HttpJson.error(ApiError.unauthorized())));
   }
 
   private Route whenReady(Supplier<Route> inner) {
-    return runtime.isReady() ? inner.get() : complete(Json.error(ApiError.notReady()));
+    return runtime.isReady() ? inner.get() : complete(HttpJson.error(ApiError.notReady()));
   }
 
   /** Counts and times every response by route and status, and every error by route, status and code. */
@@ -263,7 +263,7 @@ public final class ExitflowRoutes extends AllDirectives {
   private static String errorCode(HttpResponse r) {
     if (r.entity() instanceof HttpEntity.Strict s) {
       try {
-        return Json.MAPPER.readTree(s.getData().toArray()).path("error").path("code").asText("unknown");
+        return HttpJson.MAPPER.readTree(s.getData().toArray()).path("error").path("code").asText("unknown");
       } catch (java.io.IOException e) {
         return "unknown";
       }
@@ -273,7 +273,7 @@ public final class ExitflowRoutes extends AllDirectives {
 
   private ExceptionHandler exceptions() {
     return ExceptionHandler.newBuilder()
-        .match(Throwable.class, e -> complete(Json.error(ApiError.of(e))))
+        .match(Throwable.class, e -> complete(HttpJson.error(ApiError.of(e))))
         .build();
   }
 
@@ -283,14 +283,14 @@ public final class ExitflowRoutes extends AllDirectives {
    */
   private RejectionHandler rejections() {
     return RejectionHandler.newBuilder()
-        .handleNotFound(extractUri(uri -> complete(Json.error(ApiError.notFound(uri.path())))))
+        .handleNotFound(extractUri(uri -> complete(HttpJson.error(ApiError.notFound(uri.path())))))
         .handleAll(MethodRejection.class, rs -> {
           HttpMethod[] allowed = rs.stream().map(MethodRejection::supported).distinct().toArray(HttpMethod[]::new);
           String names = Arrays.stream(allowed).map(HttpMethod::name).collect(Collectors.joining(", "));
-          return complete(Json.error(ApiError.of(ErrorCode.METHOD_NOT_ALLOWED, "this route takes " + names))
+          return complete(HttpJson.error(ApiError.of(ErrorCode.METHOD_NOT_ALLOWED, "this route takes " + names))
               .addHeader(Allow.create(allowed)));
         })
-        .handle(MalformedRequestContentRejection.class, r -> complete(Json.error(
+        .handle(MalformedRequestContentRejection.class, r -> complete(HttpJson.error(
             r.getCause() instanceof EntityStreamSizeException
                 ? ApiError.of(ErrorCode.REQUEST_TOO_LARGE, "the body exceeds " + settings.maxBodyBytes() + " bytes")
                 : ApiError.of(ErrorCode.BAD_REQUEST, r.message()))))
@@ -309,7 +309,7 @@ public final class ExitflowRoutes extends AllDirectives {
         case 413 -> ErrorCode.REQUEST_TOO_LARGE;
         default -> ErrorCode.BAD_REQUEST;
       };
-      return Json.error(ApiError.of(code, text)).withStatus(response.status()).addHeaders(response.getHeaders());
+      return HttpJson.error(ApiError.of(code, text)).withStatus(response.status()).addHeaders(response.getHeaders());
     });
   }
 }

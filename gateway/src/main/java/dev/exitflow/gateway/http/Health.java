@@ -29,7 +29,7 @@ public final class Health {
   }
 
   ObjectNode components() {
-    ObjectNode out = Json.object().put("status", drain.draining() ? "draining" : ready() ? "ready" : "starting");
+    ObjectNode out = HttpJson.object().put("status", drain.draining() ? "draining" : ready() ? "ready" : "starting");
     ObjectNode c = out.putObject("components");
     c.putObject("runtime").put("ready", runtime.isReady()).put("model", runtime.model().name());
     c.putObject("http").put("draining", drain.draining()).put("in_flight", drain.inFlight());

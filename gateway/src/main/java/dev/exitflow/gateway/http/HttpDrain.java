@@ -90,7 +90,7 @@ public final class HttpDrain extends AllDirectives {
   public Route gate(Supplier<Route> inner) {
     return extractRequest(request -> {
       if (draining.get()) {
-        return complete(Json.error(ApiError.of(new ShuttingDown())).addHeader(Connection.create("close")));
+        return complete(HttpJson.error(ApiError.of(new ShuttingDown())).addHeader(Connection.create("close")));
       }
       requests.incrementAndGet();
       return mapResponse(this::tracked, inner);

@@ -39,6 +39,6 @@ public final class JsonParsingErrors extends ParsingErrorHandler {
       m.recordRequest("unparsed", status.intValue(), 0);
       m.recordError("unparsed", status.intValue(), code.code());
     }
-    return Json.error(ApiError.of(code, info.summary())).withStatus(status.intValue());
+    return HttpJson.error(ApiError.of(code, info.summary())).withStatus(status.intValue());
   }
 }

@@ -6,6 +6,7 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.model.Failures;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
@@ -13,7 +14,6 @@ import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -56,7 +56,7 @@ final class StreamApi {
     return Flow.<Message>create()
         .mapAsync(1, this::read)
         .flatMapMerge(settings.websocketParallelism(), this::answer)
-        .map(node -> (Message) TextMessage.create(Json.string(node)));
+        .map(node -> (Message) TextMessage.create(HttpJson.string(node)));
   }
 
   /**
@@ -110,16 +110,16 @@ final class StreamApi {
    * another close code, so the frame carries the 1001 ("going away") a client should act on.
    */
   static Message goodbye(long admitted) {
-    ObjectNode out = Json.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body());
+    ObjectNode out = HttpJson.MAPPER.valueToTree(ApiError.of(new dev.exitflow.actors.ShuttingDown()).body());
     out.put("close_code", 1001).put("close_reason", "server shutting down").put("admitted", admitted);
-    return TextMessage.create(Json.string(out));
+    return TextMessage.create(HttpJson.string(out));
   }
 
   private ObjectNode frame(JsonNode id, EmbeddingResult r, Throwable error, boolean fin) {
     if (error != null) {
-      return error(id, ApiError.of(error instanceof CompletionException c ? c.getCause() : error));
+      return error(id, ApiError.of(Failures.unwrap(error)));
     }
-    ObjectNode out = Json.object();
+    ObjectNode out = HttpJson.object();
     if (id != null) {
       out.set("id", id);
     }

@@ -23,9 +23,9 @@ final class WorkerNodeRoutes {
   static Route routes(ActorSystem<?> system) {
     Cluster cluster = Cluster.get(Adapter.toClassic(system));
     return pathPrefix("health", () -> concat(
-        path("live", () -> get(() -> complete(Json.ok(Map.of("status", "live"))))),
+        path("live", () -> get(() -> complete(HttpJson.ok(Map.of("status", "live"))))),
         path("ready", () -> get(() -> cluster.selfMember().status().equals(MemberStatus.up())
-            ? complete(Json.ok(Map.of("status", "ready", "role", "worker", "node", cluster.selfAddress().toString())))
-            : complete(Json.error(ApiError.notReady()))))));
+            ? complete(HttpJson.ok(Map.of("status", "ready", "role", "worker", "node", cluster.selfAddress().toString())))
+            : complete(HttpJson.error(ApiError.notReady()))))));
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -17,6 +18,8 @@ import picocli.CommandLine;
 /** The commands, run in-process as the launcher runs them, against the real built-in model. */
 class CommandLineTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final String CACHE_DIR = "exitflow.model.cache-dir";
 
   @TempDir Path tmp;
 
@@ -186,15 +189,20 @@ class CommandLineTest {
       }
     }
     Path file = Files.writeString(tmp.resolve("corpus.txt"), corpus);
-    Path adapters = null;
+    // A cache of its own: the adapters it saves never reach the shared test cache, whose model other
+    // tests (StsEvaluatorTest among them) expect without adapters, even if this test dies half-way.
+    String shared = System.getProperty(CACHE_DIR);
+    Path cache = tmp.resolve("cache");
+    System.setProperty(CACHE_DIR, cache.toString());
+    ConfigFactory.invalidateCaches();
     try {
       Run r = run("calibrate", "--corpus", file.toString());
       assertEquals(0, r.exit(), r.err());
       List<String> rows = r.out().lines().filter(l -> l.endsWith(".adapter")).toList();
       assertEquals(2, rows.size(), r.out());
       Path exit2 = Path.of(rows.get(0).substring(rows.get(0).lastIndexOf(' ') + 1));
-      adapters = exit2.getParent();
       assertTrue(Files.isRegularFile(exit2) && exit2.getFileName().toString().equals("exit-2.adapter"), r.out());
+      assertTrue(exit2.toAbsolutePath().startsWith(cache.toAbsolutePath()), "saved in the test's own cache: " + exit2);
 
       Path csv = Files.writeString(tmp.resolve("mini.csv"), """
           sentence1,sentence2,score
@@ -208,15 +216,12 @@ class CommandLineTest {
       JsonNode plain = run("eval", "--dataset", csv.toString(), "--json", "--no-adapters").lastJson().get("exits");
       assertTrue(plain.get(0).get("adapter").isNull());
     } finally {
-      // The test cache is shared with other tests, which expect a model without adapters.
-      if (adapters != null) {
-        try (var files = Files.list(adapters)) {
-          for (Path p : files.toList()) {
-            Files.delete(p);
-          }
-        }
-        Files.delete(adapters);
+      if (shared == null) {
+        System.clearProperty(CACHE_DIR);
+      } else {
+        System.setProperty(CACHE_DIR, shared);
       }
+      ConfigFactory.invalidateCaches();
     }
   }
 }

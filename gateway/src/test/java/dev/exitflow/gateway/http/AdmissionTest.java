@@ -35,7 +35,7 @@ class AdmissionTest {
     for (int i = 0; i < n; i++) {
       items.add(text + " number " + i);
     }
-    return Json.string(items);
+    return HttpJson.string(items);
   }
 
   @Test
@@ -47,7 +47,7 @@ class AdmissionTest {
       HttpResponse<String> r = s.post("/v1/embeddings", "{\"input\": " + inputs(max, "a short sentence about cats") + "}");
       double seconds = (System.nanoTime() - t0) / 1e9;
       assertEquals(200, r.statusCode(), r.body().substring(0, Math.min(300, r.body().length())));
-      assertEquals(max, Json.parse(r.body()).get("data").size());
+      assertEquals(max, HttpJson.parse(r.body()).get("data").size());
       System.out.printf("admission: %d inputs on an idle server: %d in %.2f s%n", max, r.statusCode(), seconds);
       EmbeddingsRouteTest.assertError(
           s.post("/v1/embeddings", "{\"input\": " + inputs(max + 1, "one too many") + "}"), 413, "too_many_inputs");
@@ -70,7 +70,7 @@ class AdmissionTest {
       }
       HttpResponse<String> b = s.post("/v1/embeddings", "{\"input\": " + inputs(8, "refused") + "}");
       EmbeddingsRouteTest.assertError(b, 429, "overloaded");
-      String message = Json.parse(b.body()).get("error").get("message").asText();
+      String message = HttpJson.parse(b.body()).get("error").get("message").asText();
       assertTrue(message.contains("8 input(s)") && message.contains("of 64") && message.contains("in flight"), message);
       long retryAfter = Long.parseLong(b.headers().firstValue("Retry-After").orElseThrow());
       assertTrue(retryAfter >= 1 && retryAfter <= 60, "Retry-After " + retryAfter);

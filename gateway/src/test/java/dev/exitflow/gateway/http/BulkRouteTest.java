@@ -1,6 +1,7 @@
 package dev.exitflow.gateway.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
@@ -39,10 +41,20 @@ class BulkRouteTest {
           .withMethod(HttpMethods.POST)
           .withEntity(HttpEntities.createChunked(ExitflowRoutes.NDJSON, body));
 
+      // The sampler counts its samples and keeps its first failure: a scheduled task that throws
+      // stops silently, and the bound below would then check nothing.
       AtomicLong maxInFlight = new AtomicLong();
+      AtomicInteger samples = new AtomicInteger();
+      AtomicReference<RuntimeException> samplerFailure = new AtomicReference<>();
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-      sampler.scheduleAtFixedRate(() -> maxInFlight.accumulateAndGet(
-          s.runtime.stats().toCompletableFuture().join().inFlight(), Math::max), 100, 100, TimeUnit.MILLISECONDS);
+      sampler.scheduleAtFixedRate(() -> {
+        try {
+          maxInFlight.accumulateAndGet(s.runtime.stats().toCompletableFuture().join().inFlight(), Math::max);
+          samples.incrementAndGet();
+        } catch (RuntimeException e) {
+          samplerFailure.compareAndSet(null, e);
+        }
+      }, 100, 100, TimeUnit.MILLISECONDS);
 
       AtomicInteger next = new AtomicInteger(1);
       AtomicInteger errors = new AtomicInteger();
@@ -50,7 +62,7 @@ class BulkRouteTest {
       assertEquals(200, response.status().intValue());
       long lines = response.entity().getDataBytes()
           .via(Framing.delimiter(ByteString.fromString("\n"), 1 << 20, FramingTruncation.DISALLOW))
-          .map(b -> Json.parse(b.decodeString(StandardCharsets.UTF_8)))
+          .map(b -> HttpJson.parse(b.decodeString(StandardCharsets.UTF_8)))
           .map(json -> {
             if (!uploadDone.get()) {
               answeredBeforeUploadDone.set(true);
@@ -73,6 +85,9 @@ class BulkRouteTest {
       assertEquals(LINES, lines);
       assertEquals(LINES / 10_000, errors.get());
       assertTrue(answeredBeforeUploadDone.get(), "results stream out while the body is still streaming in");
+      assertNull(samplerFailure.get(), "the in-flight sampler failed");
+      assertTrue(samples.get() >= 5, "the in-flight sampler ran " + samples.get() + " times");
+      assertTrue(maxInFlight.get() > 0, "the sampler saw the runtime at work");
       assertTrue(maxInFlight.get() <= 256, "in flight bounded by bulk-parallelism: " + maxInFlight.get());
     }
   }

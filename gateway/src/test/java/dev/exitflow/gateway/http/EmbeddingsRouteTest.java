@@ -77,7 +77,7 @@ class EmbeddingsRouteTest {
         "{\"input\": [\"a\", \"b\"], \"exit\": \"4\", \"priority\": \"bulk\", \"dimensions\": 8}");
     assertEquals(200, r.statusCode(), r.body());
     assertEquals("4,4", r.headers().firstValue("X-Exitflow-Exit-Layers").orElseThrow());
-    JsonNode body = Json.parse(r.body());
+    JsonNode body = HttpJson.parse(r.body());
     assertEquals("list", body.get("object").asText());
     assertEquals(4, body.get("data").get(1).get("exit_layer").asInt());
     assertEquals("embedding", body.get("data").get(0).get("object").asText());
@@ -87,7 +87,7 @@ class EmbeddingsRouteTest {
   void nativeApiGivesExitAndTimingDetails() throws Exception {
     HttpResponse<String> r = server.post("/v1/embed", "{\"input\": \"hello there\", \"exit\": \"auto\", \"deadline_ms\": 5000}");
     assertEquals(200, r.statusCode(), r.body());
-    JsonNode item = Json.parse(r.body()).get("results").get(0);
+    JsonNode item = HttpJson.parse(r.body()).get("results").get(0);
     assertEquals(6, item.get("exit_layer").asInt());
     assertEquals("policy", item.get("exit_reason").asText());
     assertEquals(4, item.get("tokens").asInt());
@@ -105,16 +105,16 @@ class EmbeddingsRouteTest {
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"dimensions\": 1000}"), 422, "dimensions_out_of_range");
     assertError(server.post("/v1/embeddings", "{\"input\": \"x\", \"encoding_format\": \"int8\"}"), 422, "unsupported_encoding");
     assertError(server.post("/v1/embeddings", "{\"input\": \"" + "x".repeat(70_000) + "\"}"), 413, "request_too_large");
-    assertError(server.post("/v1/embeddings", "{\"input\": " + Json.string(java.util.Collections.nCopies(17, "a")) + "}"), 413, "too_many_inputs");
+    assertError(server.post("/v1/embeddings", "{\"input\": " + HttpJson.string(java.util.Collections.nCopies(17, "a")) + "}"), 413, "too_many_inputs");
     assertError(server.get("/v1/nowhere"), 404, "not_found");
     HttpResponse<String> wrongMethod = server.get("/v1/embeddings");
     assertEquals(405, wrongMethod.statusCode());
-    assertTrue(Json.parse(wrongMethod.body()).get("error").has("message"));
+    assertTrue(HttpJson.parse(wrongMethod.body()).get("error").has("message"));
   }
 
   static void assertError(HttpResponse<String> r, int status, String code) {
     assertEquals(status, r.statusCode(), r.body());
-    JsonNode error = Json.parse(r.body()).get("error");
+    JsonNode error = HttpJson.parse(r.body()).get("error");
     assertEquals(code, error.get("code").asText(), r.body());
     assertTrue(error.get("message").asText().length() > 5);
     assertTrue(error.has("type"));
@@ -122,7 +122,7 @@ class EmbeddingsRouteTest {
 
   @Test
   void modelsHealthAndMetrics() throws Exception {
-    JsonNode models = Json.parse(server.get("/v1/models").body());
+    JsonNode models = HttpJson.parse(server.get("/v1/models").body());
     assertEquals("list", models.get("object").asText());
     assertEquals("all-minilm-l6-v2", models.get("data").get(0).get("id").asText());
     assertEquals("model", models.get("data").get(0).get("object").asText());

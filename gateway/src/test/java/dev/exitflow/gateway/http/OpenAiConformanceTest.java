@@ -153,7 +153,7 @@ class OpenAiConformanceTest {
       while (read < length) {
         read += in.read(body, read, length - read);
       }
-      JsonNode error = Json.parse(new String(body)).get("error");
+      JsonNode error = HttpJson.parse(new String(body)).get("error");
       assertEquals("incomplete_body", error.get("code").asText());
     }
   }
@@ -161,6 +161,6 @@ class OpenAiConformanceTest {
   @Test
   void unknownRoutesAreJson404() throws Exception {
     EmbeddingsRouteTest.assertError(server.get("/v1/nowhere"), 404, "not_found");
-    assertEquals("not_found_error", Json.parse(server.get("/v2").body()).get("error").get("type").asText());
+    assertEquals("not_found_error", HttpJson.parse(server.get("/v2").body()).get("error").get("type").asText());
   }
 }

@@ -177,7 +177,7 @@ class RequestContractTest {
       HttpResponse<String> http = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/v1/embeddings"))
           .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(row.bytes())).build(),
           HttpResponse.BodyHandlers.ofString());
-      JsonNode httpError = Json.parse(http.body()).path("error");
+      JsonNode httpError = HttpJson.parse(http.body()).path("error");
       check(mismatches, row, "http", httpError.path("code").asText(null), null);
       if (http.statusCode() != row.code().status()) {
         mismatches.add(row.name() + " over http: status " + http.statusCode() + ", want " + row.code().status());
@@ -239,7 +239,7 @@ class RequestContractTest {
             + "/v1/bulk?exit=shallow&dimensions=8&priority=interactive&model=all-minilm-l6-v2&deadline_ms=5000"))
         .POST(HttpRequest.BodyPublishers.ofString("a line\n{\"input\": \"two\", \"dimensions\": 4}\n")).build(),
         HttpResponse.BodyHandlers.ofString());
-    List<JsonNode> lines = ok.body().lines().map(Json::parse).toList();
+    List<JsonNode> lines = ok.body().lines().map(HttpJson::parse).toList();
     assertEquals(8, lines.get(0).get("embedding").size());
     assertEquals(2, lines.get(0).get("exit_layer").asInt());
     assertEquals(4, lines.get(1).get("embedding").size());
@@ -250,11 +250,11 @@ class RequestContractTest {
     List<String> odd = List.of("\u0000", "\u200b", "\u0301\u0301", "\uD83D\uDE00", "\t\u00a0x", "\\", "\"quoted\"",
         "\u202e reversed", "\uFFFF", "x".repeat(MAX_CHARS));
     for (String text : odd) {
-      String json = Json.string(java.util.Map.of("id", "odd", "input", text));
+      String json = HttpJson.string(java.util.Map.of("id", "odd", "input", text));
       HttpResponse<String> r = server.post("/v1/embeddings", json);
-      assertEquals(200, r.statusCode(), Json.string(text) + ": " + r.body());
-      assertEquals(384, webSocket(TextMessage.create(json)).path("embedding").size(), Json.string(text));
-      assertEquals(384, bulkLine(utf8(json)).path("embedding").size(), Json.string(text));
+      assertEquals(200, r.statusCode(), HttpJson.string(text) + ": " + r.body());
+      assertEquals(384, webSocket(TextMessage.create(json)).path("embedding").size(), HttpJson.string(text));
+      assertEquals(384, bulkLine(utf8(json)).path("embedding").size(), HttpJson.string(text));
     }
   }
 
@@ -276,7 +276,7 @@ class RequestContractTest {
     CompletableFuture<Void> enough = new CompletableFuture<>();
     Sink<Message, java.util.concurrent.CompletionStage<JsonNode>> sink = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5000, mat))
-        .map(t -> Json.parse(t.getStrictText()))
+        .map(t -> HttpJson.parse(t.getStrictText()))
         .watchTermination((m, done) -> done.thenRun(() -> enough.complete(null)))
         .toMat(Sink.head(), (a, b) -> b);
     Source<Message, ?> source = Source.single(frame).concat(Source.completionStage(enough).flatMapConcat(v -> Source.empty()));
@@ -293,7 +293,7 @@ class RequestContractTest {
     HttpResponse<String> r = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/v1/bulk"))
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, r.statusCode(), r.body());
-    return Json.parse(r.body().lines().findFirst().orElseThrow());
+    return HttpJson.parse(r.body().lines().findFirst().orElseThrow());
   }
 
   /** Produces every row as a record keyed by its name; returns the code header of each dead letter by key. */

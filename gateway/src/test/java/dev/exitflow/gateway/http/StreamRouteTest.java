@@ -29,6 +29,8 @@ import org.junit.jupiter.api.Test;
 
 /** The WebSocket route with a real Pekko HTTP client over a real socket. */
 class StreamRouteTest {
+  /** How long admissions must stand still to count as stalled. */
+  private static final Duration STILL = Duration.ofSeconds(3);
   private static RunningServer server;
   private static Materializer mat;
 
@@ -52,7 +54,7 @@ class StreamRouteTest {
     CompletableFuture<Void> enough = new CompletableFuture<>();
     Sink<Message, CompletionStage<List<JsonNode>>> sink = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5000, mat))
-        .map(t -> Json.parse(t.getStrictText()))
+        .map(t -> HttpJson.parse(t.getStrictText()))
         .take(expected)
         .watchTermination((mat, done) -> done.thenRun(() -> enough.complete(null)))
         .toMat(Sink.seq(), (a, b) -> b);
@@ -108,10 +110,17 @@ class StreamRouteTest {
     int total = 6000;
     long admittedBefore = server.runtime.stats().toCompletableFuture().get().admitted();
     CompletableFuture<Void> resume = new CompletableFuture<>();
+    CompletableFuture<Void> paused = new CompletableFuture<>();
     AtomicInteger consumed = new AtomicInteger();
     Sink<Message, CompletionStage<Integer>> slowReader = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5000, mat))
-        .mapAsync(1, t -> consumed.incrementAndGet() == 50 ? resume.thenApply(v -> t) : CompletableFuture.completedFuture(t))
+        .mapAsync(1, t -> {
+          if (consumed.incrementAndGet() != 50) {
+            return CompletableFuture.completedFuture(t);
+          }
+          paused.complete(null);
+          return resume.thenApply(v -> t);
+        })
         .take(total)
         .toMat(Sink.fold(0, (n, t) -> n + 1), (a, b) -> b);
     Source<Message, ?> fastWriter = Source.range(1, total)
@@ -120,6 +129,7 @@ class StreamRouteTest {
     var pair = Http.get(server.system).singleWebSocketRequest(WebSocketRequest.create(url()),
         Flow.fromSinkAndSourceMat(slowReader, fastWriter, (a, b) -> a), mat);
 
+    paused.get(60, TimeUnit.SECONDS); // the reader holds its 50th result from here on
     long stalledAt = waitForStall(admittedBefore);
     assertTrue(consumed.get() <= 50, "the reader is paused");
     assertTrue(stalledAt < total - 1000,
@@ -129,18 +139,24 @@ class StreamRouteTest {
     assertEquals(total, pair.second().toCompletableFuture().get(120, TimeUnit.SECONDS));
   }
 
-  /** Admitted requests once they stop growing (sampled over 1 s), counted from {@code base}. */
+  /**
+   * Admitted requests, counted from {@code base}, once they have not grown for {@link #STILL}
+   * (sampled every 100 ms, so a loaded machine's slow second is not taken for a stall).
+   */
   private static long waitForStall(long base) throws Exception {
     long last = -1;
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long since = System.nanoTime();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
-      Thread.sleep(1000);
+      Thread.sleep(100);
       long now = server.runtime.stats().toCompletableFuture().get().admitted() - base;
-      if (now == last && now > 0) {
+      if (now != last) {
+        last = now;
+        since = System.nanoTime();
+      } else if (now > 0 && System.nanoTime() - since >= STILL.toNanos()) {
         return now;
       }
-      last = now;
     }
-    throw new AssertionError("admissions never stalled; last count " + last);
+    throw new AssertionError("admissions never stalled for " + STILL + "; last count " + last);
   }
 }

@@ -6,7 +6,11 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.exitflow.model.ModelSettings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The process's one ONNX Runtime environment and the session options built from the
@@ -17,13 +21,23 @@ import java.util.Locale;
  * that just finished keep spinning while the next stage's threads want the same cores.
  */
 public final class OrtSessions {
+  private static final Logger log = LoggerFactory.getLogger(OrtSessions.class);
+
   private static OrtEnvironment environment;
+  /** The settings the environment's thread pool was built with. */
+  private static ModelSettings created;
 
   private OrtSessions() {}
 
-  /** Creates the environment (with its global thread pool) on first use; later calls return it. */
+  /**
+   * Creates the environment (with its global thread pool) on first use; later calls return it. ONNX
+   * Runtime builds the pool once per process, so a later call whose thread settings differ from the
+   * first one's cannot have them: it logs a warning naming the settings it ignores.
+   */
   public static synchronized OrtEnvironment environment(ModelSettings settings) throws OrtException {
-    if (environment == null) {
+    if (environment != null) {
+      warnIfIgnored(settings);
+    } else {
       try (OrtEnvironment.ThreadingOptions threads = new OrtEnvironment.ThreadingOptions()) {
         if (settings.intraOpThreads() > 0) {
           threads.setGlobalIntraOpNumThreads(settings.intraOpThreads());
@@ -31,9 +45,30 @@ public final class OrtSessions {
         threads.setGlobalInterOpNumThreads(settings.interOpThreads());
         threads.setGlobalSpinControl(settings.allowSpinning());
         environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "exitflow", threads);
+        created = settings;
       }
     }
     return environment;
+  }
+
+  private static void warnIfIgnored(ModelSettings settings) {
+    List<String> ignored = new ArrayList<>();
+    if (settings.intraOpThreads() != created.intraOpThreads()) {
+      ignored.add("exitflow.model.onnx.intra-op-threads = " + settings.intraOpThreads() + " (in use: "
+          + created.intraOpThreads() + ")");
+    }
+    if (settings.interOpThreads() != created.interOpThreads()) {
+      ignored.add("exitflow.model.onnx.inter-op-threads = " + settings.interOpThreads() + " (in use: "
+          + created.interOpThreads() + ")");
+    }
+    if (settings.allowSpinning() != created.allowSpinning()) {
+      ignored.add("exitflow.model.onnx.allow-spinning = " + settings.allowSpinning() + " (in use: "
+          + created.allowSpinning() + ")");
+    }
+    if (!ignored.isEmpty()) {
+      log.warn("ONNX Runtime's global thread pool was built by this process's first session; ignoring {}",
+          String.join(", ", ignored));
+    }
   }
 
   /** Options for stage sessions: they run on the environment's global thread pool. */

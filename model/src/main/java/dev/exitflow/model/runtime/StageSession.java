@@ -30,10 +30,6 @@ public final class StageSession implements AutoCloseable {
   private final double keepRatio;
   private final Set<String> outputs;
 
-  public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize) {
-    this(env, session, spec, hiddenSize, false, 1.0);
-  }
-
   /**
    * A session that also pools its layers' states into each text's features when {@code features}
    * (exit adapters read them, see {@link LayerFeatures}); otherwise only the hidden state is fetched.
@@ -54,11 +50,6 @@ public final class StageSession implements AutoCloseable {
       spec.layerOutputs().forEach(o -> wanted.add(o.name()));
     }
     this.outputs = Set.copyOf(wanted);
-  }
-
-  /** Whether this session pools its layers into each text's features. */
-  public boolean collectsFeatures() {
-    return features;
   }
 
   public StageSpec spec() {

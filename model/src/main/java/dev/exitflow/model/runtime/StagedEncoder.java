@@ -54,15 +54,10 @@ public final class StagedEncoder implements AutoCloseable {
   }
 
   /**
-   * Opens one more session of a compiled stage, e.g. for a worker that owns it. When the model has
-   * adapters (and they are enabled) the session collects the layer features they read.
+   * Opens one more session of a compiled stage, e.g. for a worker that owns it, pruning and using
+   * adapters as {@code plan} says. When the model has adapters (and they and the plan enable them)
+   * the session collects the layer features they read.
    */
-  public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings)
-      throws OrtException {
-    return openStage(compiled, spec, settings, Plan.of(compiled.model()));
-  }
-
-  /** Like {@link #openStage(CompiledModel, StageSpec, ModelSettings)}, pruning and using adapters as {@code plan} says. */
   public static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, Plan plan)
       throws OrtException {
     ExitAdapters adapters = savedAdapters(compiled, planned(settings, plan));

@@ -1,8 +1,5 @@
 package dev.exitflow.streams.kafka;
 
-import com.typesafe.config.Config;
-import java.util.Optional;
-
 /**
  * The one place that decides which broker Exitflow talks to: the configured bootstrap servers, or,
  * when none are configured, an embedded broker started here (and stopped by {@link #close()}).
@@ -16,11 +13,7 @@ public final class KafkaBroker implements AutoCloseable {
     this.embedded = embedded;
   }
 
-  /** {@code exitflow.kafka.bootstrap-servers} if set; otherwise starts the embedded broker. */
-  public static KafkaBroker connect(Config config) {
-    return connect(KafkaSettings.create(config));
-  }
-
+  /** The configured bootstrap servers if set; otherwise starts the embedded broker. */
   public static KafkaBroker connect(KafkaSettings settings) {
     if (!settings.needsEmbeddedBroker()) {
       return new KafkaBroker(settings.bootstrapServers(), null);
@@ -31,11 +24,6 @@ public final class KafkaBroker implements AutoCloseable {
 
   public String bootstrapServers() {
     return bootstrapServers;
-  }
-
-  /** The embedded broker, when this process started one. */
-  public Optional<EmbeddedKafka> embedded() {
-    return Optional.ofNullable(embedded);
   }
 
   /** Stops the embedded broker, if one was started; an external cluster is left alone. */

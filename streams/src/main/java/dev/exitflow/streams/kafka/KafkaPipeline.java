@@ -6,6 +6,7 @@ import dev.exitflow.actors.InferenceFailed;
 import dev.exitflow.actors.NoWorkers;
 import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.WorkerLost;
+import dev.exitflow.model.Failures;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.streams.InferenceFlow;
 import dev.exitflow.streams.Scored;
@@ -220,7 +221,7 @@ public final class KafkaPipeline {
     Executor later = CompletableFuture.delayedExecutor(waitMs, TimeUnit.MILLISECONDS, executor);
     return CompletableFuture.supplyAsync(() -> null, later)
         .thenCompose(x -> runtime.submit(in.request()))
-        .handle((result, e) -> new Scored<>(in, result, unwrap(e)))
+        .handle((result, e) -> new Scored<>(in, result, Failures.unwrap(e)))
         .thenCompose(next -> settle(runtime, next, attempt));
   }
 
@@ -233,10 +234,6 @@ public final class KafkaPipeline {
     return ProducerMessage.single(encoder.deadLetter(s.context(), s.error()), s.context().offset());
   }
 
-  private static Throwable unwrap(Throwable e) {
-    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-  }
-
   public KafkaSettings settings() {
     return settings;
   }
@@ -244,11 +241,6 @@ public final class KafkaPipeline {
   /** Where the pipeline's broker is: the configured cluster or the embedded broker. */
   public String bootstrapServers() {
     return settings.bootstrapServers();
-  }
-
-  /** The broker this pipeline uses (with the embedded one, if it started one). */
-  public KafkaBroker broker() {
-    return broker;
   }
 
   public KafkaPipelineStats stats() {

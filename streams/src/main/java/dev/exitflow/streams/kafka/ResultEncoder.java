@@ -3,14 +3,12 @@ package dev.exitflow.streams.kafka;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.exitflow.actors.EmbeddingResult;
+import dev.exitflow.model.runtime.Base64Floats;
 import dev.exitflow.streams.request.ErrorCode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -59,9 +57,7 @@ final class ResultEncoder {
       g.writeStartObject();
       g.writeStringField("id", in.id());
       if (settings.embeddingEncoding() == KafkaSettings.EmbeddingEncoding.BASE64) {
-        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(v);
-        g.writeStringField("embedding", Base64.getEncoder().encodeToString(b.array()));
+        g.writeStringField("embedding", Base64Floats.encode(v));
       } else {
         g.writeArrayFieldStart("embedding");
         for (float x : v) {

@@ -1,8 +1,8 @@
 package dev.exitflow.streams.request;
 
 import dev.exitflow.model.ExitflowException;
+import dev.exitflow.model.Failures;
 import java.util.Locale;
-import java.util.concurrent.CompletionException;
 
 /**
  * Every error Exitflow reports, once for all transports: the stable {@link #code()}, what it means,
@@ -147,7 +147,7 @@ public enum ErrorCode {
 
   /** The code of any failure: an Exitflow error's own code, a timeout, or else an internal error. */
   public static ErrorCode of(Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable e = Failures.unwrap(t);
     if (e instanceof InvalidRequest r) {
       return r.errorCode();
     }

@@ -186,7 +186,7 @@ class KafkaPipelineTest {
       }
     }
     KafkaPipeline first = KafkaPipeline.start(testKit.system(), runtime, s);
-    TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= n / 3, Duration.ofSeconds(60));
+    await(() -> first.stats().results() >= n / 3, Duration.ofSeconds(60), () -> "first run: " + first.stats());
     first.abort(); // no drain, no commit of what is in flight
     first.completion().handle((d, e) -> d).toCompletableFuture().get(10, TimeUnit.SECONDS);
     KafkaPipelineStats before = first.stats();
@@ -194,9 +194,14 @@ class KafkaPipelineTest {
     KafkaPipeline second = KafkaPipeline.start(testKit.system(), runtime, s);
     List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "c-", n);
     second.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    System.out.printf("crash: %d inputs, first run consumed %d and produced %d before the abort, second run "
-        + "consumed %d; %d results, %d duplicates%n", n, before.consumed(), before.results(),
+    String story = String.format("%d inputs, first run consumed %d and produced %d before the abort, second run "
+        + "consumed %d; %d results, %d duplicates", n, before.consumed(), before.results(),
         second.stats().consumed(), results.size(), results.size() - n);
+    assertTrue(before.results() > 0 && before.results() < n, "the crash came mid-stream: " + story);
+    // The second run starts from the committed offsets, which never pass a result the first run
+    // produced: it consumes at least every record the first left without a result.
+    assertTrue(second.stats().consumed() >= n - before.results(), "the second run resumed the rest: " + story);
+    assertTrue(results.size() >= n, story);
   }
 
   @Test
@@ -207,15 +212,30 @@ class KafkaPipelineTest {
       int half = 1500;
       produce(s, 0, half);
       KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
-      TopicClient.readUntil(s.bootstrapServers(), s.topics().results(), r -> r.size() >= half / 3, Duration.ofSeconds(60));
+      // Stop the broker early, with most of the first half still in flight: the commits of what
+      // finishes during the outage time out (commit-timeout = 2s) and the stream restarts.
+      await(() -> pipeline.stats().results() >= 100, Duration.ofSeconds(60), () -> "no results: " + pipeline.stats());
       own.stopBroker();
-      Thread.sleep(5000);
+      await(() -> pipeline.stats().restarts() >= 1, Duration.ofSeconds(60),
+          () -> "the pipeline never restarted while the broker was down: " + pipeline.stats());
       own.startBroker();
       produce(s, half, 2 * half);
       List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "r-", 2 * half);
       pipeline.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      System.out.printf("broker restart: %d inputs, %d results, %d duplicates, pipeline %s%n",
-          2 * half, results.size(), results.size() - 2 * half, pipeline.stats());
+      assertTrue(pipeline.stats().restarts() >= 1, "restarted: " + pipeline.stats());
+      assertTrue(results.size() >= 2 * half, results.size() + " results, pipeline " + pipeline.stats());
+    }
+  }
+
+  /** Polls {@code condition} until it holds; fails with {@code why} after {@code timeout}. */
+  private static void await(java.util.function.BooleanSupplier condition, Duration timeout,
+      java.util.function.Supplier<String> why) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(why.get());
+      }
+      Thread.sleep(20);
     }
   }
 

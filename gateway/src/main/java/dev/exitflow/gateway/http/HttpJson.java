@@ -9,10 +9,10 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /** JSON in and out of the routes. */
-final class Json {
+final class HttpJson {
   static final ObjectMapper MAPPER = new ObjectMapper();
 
-  private Json() {}
+  private HttpJson() {}
 
   static ObjectNode object() {
     return MAPPER.createObjectNode();
