@@ -32,7 +32,7 @@ public record RuntimeSettings(
       Duration bulkSlack) {
     /** Limits with the default slacks, for tests and tools that set only the batch shape. */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
-      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(1));
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10));
     }
   }
 

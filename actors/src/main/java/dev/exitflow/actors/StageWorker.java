@@ -1,5 +1,6 @@
 package dev.exitflow.actors;
 
+import dev.exitflow.model.Failures;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.HiddenState;
 import dev.exitflow.model.runtime.PaddedBatch;
@@ -135,7 +136,7 @@ public final class StageWorker {
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
     CompletableFuture<StageSession> opening = CompletableFuture.supplyAsync(() -> call(openSession), blocking);
     this.lastWork = opening;
-    ctx.pipeToSelf(opening, (s, error) -> error == null ? new Opened(s) : new OpenFailed(unwrap(error)));
+    ctx.pipeToSelf(opening, (s, error) -> error == null ? new Opened(s) : new OpenFailed(Failures.unwrap(error)));
   }
 
   private Behavior<Command> opening() {
@@ -183,7 +184,8 @@ public final class StageWorker {
           m.replyTo());
     }, blocking);
     lastWork = work;
-    ctx.pipeToSelf(work, (done, error) -> error == null ? done : new Crashed(m.batchId(), unwrap(error), m.replyTo()));
+    ctx.pipeToSelf(work,
+        (done, error) -> error == null ? done : new Crashed(m.batchId(), Failures.unwrap(error), m.replyTo()));
     return Behaviors.same();
   }
 
@@ -231,9 +233,5 @@ public final class StageWorker {
     } catch (Exception e) {
       throw new CompletionException(e);
     }
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }
