@@ -393,14 +393,29 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     inFlight--;
   }
 
+  /**
+   * Whether the stage's next batch has a worker: any idle slot when it is urgent, else a worker
+   * holding nothing. A worker's second slot lets the next batch start without a round trip, but a
+   * batch waiting at a worker cannot be overtaken: bulk work without a deadline waits in the queue
+   * instead, so an interactive request arriving behind it goes first.
+   */
+  private boolean canTake(int stage, StageBatcher b, long now) {
+    return urgent(b, now) ? workers.hasIdle(stage) : workers.hasFree(stage);
+  }
+
+  /** The queue's most urgent request is due within the interactive slack (interactive, or has a deadline). */
+  private boolean urgent(StageBatcher b, long now) {
+    return b.mostUrgentNanos() <= now + settings.batching().interactiveSlack().toNanos();
+  }
+
   /** Sends every due batch of a stage to its idle workers, then re-arms the stage's delay timer. */
   private void dispatch(int stage) {
     StageBatcher b = batchers[stage];
     long now = System.nanoTime();
-    while (workers.hasIdle(stage) && b.due(now, draining)) {
+    while (b.due(now, draining) && canTake(stage, b, now)) {
+      ActorRef<StageWorker.Command> worker = urgent(b, now) ? workers.take(stage) : workers.takeFree(stage);
       List<Pending> members = b.nextBatch(now);
       long id = nextBatchId++;
-      ActorRef<StageWorker.Command> worker = workers.take(stage);
       running.put(id, new RunningBatch(stage, members, worker));
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       PaddedBatch input = stage == 0 ? null
@@ -409,7 +424,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
       worker.tell(new StageWorker.Run(id, tokens, input, collect, exitHere, outcomes));
     }
-    if (!b.isEmpty() && workers.hasIdle(stage)) {
+    if (!b.isEmpty() && canTake(stage, b, now)) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
     }
   }

@@ -79,6 +79,15 @@ final class StageBatcher {
     return queue.isEmpty();
   }
 
+  /** The earliest urgency queued (call only when not empty). */
+  long mostUrgentNanos() {
+    long min = Long.MAX_VALUE;
+    for (Pending p : queue) {
+      min = Math.min(min, p.urgencyNanos);
+    }
+    return min;
+  }
+
   long oldestAgeNanos(long now) {
     return queue.isEmpty() ? 0 : now - queue.get(0).enqueuedNanos;
   }

@@ -24,6 +24,8 @@ final class WorkerPool {
   private final int slots;
   private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
+  /** Batches each worker holds now (running or waiting at it). */
+  private final Map<ActorRef<StageWorker.Command>, Integer> held = new HashMap<>();
 
   WorkerPool(int stages, int fixedPerStage, int slots) {
     if (slots < 1) {
@@ -45,6 +47,7 @@ final class WorkerPool {
     for (int i = 0; i < slots; i++) {
       idle.get(stage).add(worker);
     }
+    held.put(worker, 0);
     return true;
   }
 
@@ -53,6 +56,7 @@ final class WorkerPool {
     Integer stage = stageOf.remove(worker);
     if (stage != null) {
       idle.get(stage).removeIf(worker::equals);
+      held.remove(worker);
     }
     return stage;
   }
@@ -61,6 +65,7 @@ final class WorkerPool {
   void release(ActorRef<StageWorker.Command> worker, int stage) {
     if (stageOf.containsKey(worker)) {
       idle.get(stage).add(worker);
+      held.merge(worker, -1, Integer::sum);
     }
   }
 
@@ -68,9 +73,25 @@ final class WorkerPool {
     return !idle.get(stage).isEmpty();
   }
 
-  /** Takes an idle worker of the stage (call only when {@link #hasIdle} says there is one). */
+  /** Whether a worker of the stage holds no batch at all. */
+  boolean hasFree(int stage) {
+    return idle.get(stage).stream().anyMatch(w -> held.get(w) == 0);
+  }
+
+  /** Takes an idle slot of the stage (call only when {@link #hasIdle} says there is one). */
   ActorRef<StageWorker.Command> take(int stage) {
-    return idle.get(stage).poll();
+    ActorRef<StageWorker.Command> worker = idle.get(stage).poll();
+    held.merge(worker, 1, Integer::sum);
+    return worker;
+  }
+
+  /** Takes a worker of the stage that holds no batch (call only when {@link #hasFree} says there is one). */
+  ActorRef<StageWorker.Command> takeFree(int stage) {
+    ActorRef<StageWorker.Command> worker = idle.get(stage).stream().filter(w -> held.get(w) == 0).findFirst()
+        .orElseThrow();
+    idle.get(stage).removeFirstOccurrence(worker);
+    held.merge(worker, 1, Integer::sum);
+    return worker;
   }
 
   /** The known workers of a stage not in {@code listed}: those the Receptionist no longer lists. */

@@ -167,14 +167,15 @@ class EncoderRuntimeTest {
   @Test
   void controllerLowersDepthUnderLoadAndRestoresItAfterwards() throws Exception {
     // A 3000-request flood keeps seconds of work queued on any machine: far over a 5 ms target, so
-    // the controller degrades whether the machine is fast or loaded.
+    // the controller degrades whether the machine is fast or loaded. The requests carry a deadline
+    // of ten minutes, so load alone decides where they leave (without one, auto's 250 ms).
     EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000\n"
         + "exitflow.actors.depth-controller.target-queue-delay = 5ms\n"
         + "exitflow.actors.auto-uses-uncalibrated-exits = true");
     List<EmbeddingRequest> flood = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
       flood.add(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()) + " " + i, ExitPolicy.Auto.INSTANCE)
-          .withPriority(i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE));
+          .withPriority(i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE).withDeadlineMs(600_000));
     }
     CompletionStage<List<EmbeddingResult>> all = runtime.submitAll(flood);
     double peak = 0;

@@ -66,11 +66,30 @@ class WorkerPoolTest {
     ActorRef<StageWorker.Command> w = worker();
     pool.join(w, 0);
     assertEquals(w, pool.take(0));
+    assertFalse(pool.hasFree(0), "it holds a batch");
+    assertTrue(pool.hasIdle(0));
     assertEquals(w, pool.take(0), "the next batch waits at the worker");
     assertFalse(pool.hasIdle(0));
     pool.release(w, 0);
     assertTrue(pool.hasIdle(0));
     assertEquals(0, pool.leave(w));
     assertFalse(pool.hasIdle(0), "no slot of a worker that left stays behind");
+  }
+
+  @Test
+  void aFreeWorkerIsOneHoldingNothing() {
+    WorkerPool pool = new WorkerPool(1, 2, 2);
+    ActorRef<StageWorker.Command> a = worker();
+    ActorRef<StageWorker.Command> b = worker();
+    pool.join(a, 0);
+    pool.join(b, 0);
+    ActorRef<StageWorker.Command> first = pool.take(0);
+    assertTrue(pool.hasFree(0));
+    ActorRef<StageWorker.Command> other = pool.takeFree(0);
+    assertFalse(first.equals(other), "the free one, not the busy one's second slot");
+    assertFalse(pool.hasFree(0));
+    assertTrue(pool.hasIdle(0), "both still have a second slot");
+    pool.release(first, 0);
+    assertEquals(first, pool.takeFree(0));
   }
 }
