@@ -79,9 +79,17 @@ class ServeClusterTest {
         + management[0] + "}, {host = \"127.0.0.1\", port = " + management[1] + "}]\n"
         + "management.cluster.bootstrap.contact-point-discovery.discovery-method = config\n"
         + "management.cluster.bootstrap.contact-point.filter-on-fallback-port = false\n}\n";
-    ExitflowService gateway = serve("gateway", "bootstrap = on",
+    // Remoting ports chosen here, apart from the management ones: with port 0 the system could be
+    // given a management port that was free a moment ago, and Bootstrap then refuses to probe it.
+    int[] remoting = new int[2];
+    for (int i = 0; i < 2; i++) {
+      do {
+        remoting[i] = freePort();
+      } while (remoting[i] == management[0] || remoting[i] == management[1] || (i == 1 && remoting[1] == remoting[0]));
+    }
+    ExitflowService gateway = serve("gateway", "bootstrap = on, port = " + remoting[0],
         discovery + "exitflow.cluster.pekko.management.http.port = " + management[0]);
-    ExitflowService worker = serve("worker", "bootstrap = on",
+    ExitflowService worker = serve("worker", "bootstrap = on, port = " + remoting[1],
         discovery + "exitflow.cluster.pekko.management.http.port = " + management[1]);
     gateway.ready().toCompletableFuture().get(90, TimeUnit.SECONDS);
     worker.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
