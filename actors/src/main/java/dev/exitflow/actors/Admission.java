@@ -31,12 +31,17 @@ final class Admission {
     this.listener = listener;
   }
 
-  /** The deadline a request is served under: its own, else the configured one for {@code auto}, else none. */
+  /**
+   * The deadline a request is served under: its own, else the configured one for interactive
+   * {@code auto}, else none (bulk work, such as the Kafka pipeline's records, has no latency
+   * objective of its own: it is refused only when the queues are full).
+   */
   Long deadlineMs(EmbeddingRequest r) {
     if (r.deadlineMs() != null) {
       return r.deadlineMs();
     }
-    return r.exit() instanceof ExitPolicy.Auto ? settings.admission().defaultDeadline().toMillis() : null;
+    boolean interactiveAuto = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE;
+    return interactiveAuto ? settings.admission().defaultDeadline().toMillis() : null;
   }
 
   /**
@@ -70,7 +75,7 @@ final class Admission {
       refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(now));
     } else {
       for (EmbeddingRequest r : requests) {
-        refused = r.exit() instanceof ExitPolicy.Auto ? pastDeadline(r, n, now) : null;
+        refused = r.exit() instanceof ExitPolicy.Auto && deadlineMs(r) != null ? pastDeadline(r, n, now) : null;
         if (refused != null) {
           break;
         }
