@@ -7,9 +7,12 @@ import java.util.List;
 /**
  * Whether a request may enter the runtime, and the counts of what was admitted and refused. A
  * request is admitted whole or not at all. It is refused as {@link Overloaded} when the first
- * stage's queue or the runtime has no room for all of its inputs, and, for {@code auto}, when the
- * queue ahead would make it miss its deadline even at the shallowest exit it may take: it is then
- * better told at once to retry than served late. Plain: the scheduler calls it on its own thread.
+ * stage's queue or the runtime has no room for all of its inputs, and, for interactive {@code auto},
+ * when the queue ahead would make it miss its deadline even at the shallowest exit it may take: its
+ * caller is then better told at once to retry than served late. Bulk work is never refused for its
+ * deadline: a Kafka record's deadline is what its SLO leaves after its time in the topic, so a
+ * backlog's records arrive already late and a retry only makes them later; they are served at the
+ * shallowest exit they allow instead. Plain: the scheduler calls it on its own thread.
  */
 final class Admission {
   private final RuntimeSettings settings;
@@ -75,7 +78,9 @@ final class Admission {
       refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(now));
     } else {
       for (EmbeddingRequest r : requests) {
-        refused = r.exit() instanceof ExitPolicy.Auto && deadlineMs(r) != null ? pastDeadline(r, n, now) : null;
+        boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
+            && deadlineMs(r) != null;
+        refused = mayRefuse ? pastDeadline(r, n, now) : null;
         if (refused != null) {
           break;
         }
@@ -96,7 +101,8 @@ final class Admission {
    * is past its share of the deadline; null when it fits. The prediction: at each stage up to that
    * exit, the time to get through the batches the workers hold and the queued requests at least as
    * urgent, at the stage's measured throughput. A deadline too short for even an idle runtime is
-   * not refused for it: only queueing, which a retry can avoid, is.
+   * not refused for it (the same prediction with nothing ahead): only queueing, which a retry can
+   * avoid, is.
    */
   private Overloaded pastDeadline(EmbeddingRequest r, int inputs, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
@@ -104,8 +110,9 @@ final class Admission {
     long idle = 0;
     long predicted = 0;
     for (int s = 0; s <= exit; s++) {
-      idle += batchers[s].expectedComputeNanos() + settings.batching().maxQueueDelay().toNanos();
-      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), s == 0 ? inputs : 0);
+      int own = s == 0 ? inputs : 0;
+      idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
+      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), own);
     }
     long budget = Math.max((long) (deadline * settings.admission().predictedShare()), idle);
     if (predicted <= budget) {

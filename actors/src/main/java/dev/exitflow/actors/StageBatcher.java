@@ -238,6 +238,11 @@ final class StageBatcher {
     return Math.max(drainNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
+  /** {@link #expectedCompletionNanos} with nothing ahead: what {@code own} requests take on an idle stage. */
+  long idleCompletionNanos(int workers, int own) {
+    return Math.max(drainNanos(own, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+  }
+
   private long drainNanos(int requests, int workers) {
     double rate = throughput(workers);
     return rate <= 0 ? 0 : (long) (requests / rate * 1e9);

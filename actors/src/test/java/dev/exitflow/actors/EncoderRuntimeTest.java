@@ -147,6 +147,31 @@ class EncoderRuntimeTest {
   }
 
   @Test
+  void behindAnUrgentBacklogInteractiveAutoIsRefusedAndBulkAutoLeavesEarly() {
+    EncoderRuntime runtime = start("exitflow.actors.auto-uses-uncalibrated-exits = true");
+    List<EmbeddingRequest> warmUp = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      warmUp.add(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()) + " " + i, ExitPolicy.Deep.INSTANCE));
+    }
+    await(runtime.submitAll(warmUp)); // the stages' throughput is measured
+    // 2000 deep requests due within 10 ms: seconds of work, all more urgent than what follows.
+    List<EmbeddingRequest> backlog = new ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      backlog.add(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()) + " " + i, ExitPolicy.Deep.INSTANCE)
+          .withDeadlineMs(10));
+    }
+    CompletionStage<List<EmbeddingResult>> all = runtime.submitAll(backlog);
+    EmbeddingRequest late = EmbeddingRequest.of("a request that cannot make its deadline", ExitPolicy.Auto.INSTANCE)
+        .withDeadlineMs(50);
+    Throwable refused = failure(runtime.submit(late));
+    assertInstanceOf(Overloaded.class, refused, "an interactive caller is told to retry");
+    // A bulk request (a lagging Kafka record) would only be later after a retry: it is served, early.
+    EmbeddingResult bulk = await(runtime.submit(late.withPriority(Priority.BULK)));
+    assertEquals(2, bulk.exitLayer());
+    assertEquals(2000, await(all).size());
+  }
+
+  @Test
   void withoutAdaptersAutoGoesDeepAndShallowExitsServeOnlyWhenNamed() {
     EncoderRuntime runtime = start("");
     assertTrue(runtime.exits().stream().allMatch(q -> q.adapter() == null));

@@ -68,7 +68,8 @@ class SigtermAnyMomentTest {
   }
 
   /**
-   * Sends requests back to back from 4 clients and SIGTERMs after {@code delayMs}. Each client goes
+   * Sends requests back to back from 4 clients and SIGTERMs {@code delayMs} after the first answer
+   * (the first requests warm the sessions up, which takes longer on a loaded machine). Each client goes
    * on until the server turns it away; requests in flight at the signal must finish (200), so the
    * one event that ends a client is a 503 (the drain's answer) or a refused connection (after the
    * unbind), never a connection closed under a request.
@@ -98,6 +99,11 @@ class SigtermAnyMomentTest {
         }
       }));
     }
+    long firstAnswer = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (served.isEmpty() && System.nanoTime() < firstAnswer && ends.stream().noneMatch(f -> f.isDone())) {
+      Thread.sleep(5);
+    }
+    assertTrue(served.getOrDefault(200, 0) > 0, "no request was served within 60 s of readiness");
     Thread.sleep(delayMs);
     serve.process.destroy();
     for (var end : ends) {
@@ -106,7 +112,6 @@ class SigtermAnyMomentTest {
           "a client ended with " + how);
     }
     clients.shutdown();
-    assertTrue(served.getOrDefault(200, 0) > 0, "no request was served before the signal");
     return delayMs;
   }
 }
