@@ -47,6 +47,15 @@ final class Admission {
     return interactiveAuto ? settings.admission().defaultDeadline().toMillis() : null;
   }
 
+  /** Sets what admission decides of an admitted request: its quality floor, deadline and urgency. */
+  Pending prepare(Pending p, long now) {
+    p.minStage = rules.floorStage(p.request.minFidelity());
+    Long deadline = deadlineMs(p.request);
+    p.deadlineNanos = deadline == null ? Long.MAX_VALUE : now + deadline * 1_000_000L;
+    p.urgencyNanos = urgencyNanos(p.request, now);
+    return p;
+  }
+
   /**
    * When a request arriving {@code now} should be served by, for earliest-deadline-first batching:
    * its deadline, or without one a slack after arrival, longer for bulk than for interactive.

@@ -62,6 +62,16 @@ final class DepthController {
   }
 
   /**
+   * One check from what the scheduler sees: the worst stage's expected queueing delay, and whether
+   * admission refused anything since the previous check, which counts as at least twice the target
+   * (admission keeps the queues short under overload, and short queues alone would give depth back).
+   */
+  void update(long worstQueueDelayNanos, boolean refused) {
+    double measured = (double) worstQueueDelayNanos / settings.targetQueueDelay().toNanos();
+    update(refused ? Math.max(measured, 2.0) : measured);
+  }
+
+  /**
    * Deepest stage (0-based) after which {@code auto} traffic of this priority may still continue
    * to be served, for one request; {@code uniform} is a random draw in [0, 1) that picks the
    * request's side of a fractional level.

@@ -89,15 +89,15 @@ public final class EncoderRuntime {
     ServedModel served = ServedModel.load(model, config);
     RuntimeSettings settings = RuntimeSettings.create(config);
     List<ExitHead> heads = served.heads(); // with calibrated adapters, if saved
-    Scheduler.SessionOpener sessions = (stage, worker) ->
-        served.openStage(stage, settings.forWorker(served.settings(), stage, worker));
     // In a cluster the scheduler finds workers anywhere (this node's own too, if it has the role).
-    boolean clustered = ClusterSettings.create(config).enabled();
+    WorkerSource workers = ClusterSettings.create(config).enabled()
+        ? new WorkerSource.Discovered(served.workerKeys())
+        : new WorkerSource.Local((stage, worker) -> served.openStage(stage,
+            settings.forWorker(served.settings(), stage, worker)), settings.workersPerStage());
     Readiness readiness = new Readiness();
-    Scheduler.Plan plan = new Scheduler.Plan(served.model().exitLayers(), heads, served.compiled().hiddenSize(),
-        clustered ? null : sessions, clustered ? served.workerKeys() : null, listener, readiness);
+    RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), heads, workers, listener, readiness);
     ActorRef<Scheduler.Command> scheduler =
-        system.systemActorOf(Scheduler.create(plan, settings), SCHEDULER_NAME, Props.empty());
+        system.systemActorOf(Scheduler.create(layout, settings), SCHEDULER_NAME, Props.empty());
     return new EncoderRuntime(system, served.model(), new TextTokenizer(served.model()), scheduler, heads, settings,
         readiness, exits(served.model().exitLayers(), heads, served.compiled()));
   }

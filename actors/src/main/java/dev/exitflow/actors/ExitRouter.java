@@ -1,5 +1,7 @@
 package dev.exitflow.actors;
 
+import java.util.SplittableRandom;
+
 /**
  * The decision at an exit point: does a request leave after the stage it just finished, or
  * continue to the next? Promise policies ({@code shallow}, {@code deep}, an exact layer) leave
@@ -18,7 +20,24 @@ final class ExitRouter {
     }
   }
 
-  private ExitRouter() {}
+  private final ExitRules rules;
+  private final DepthController controller;
+  private final SplittableRandom random = new SplittableRandom();
+
+  ExitRouter(ExitRules rules, DepthController controller) {
+    this.rules = rules;
+    this.controller = controller;
+  }
+
+  /**
+   * Where {@code p} goes after {@code finishedStage}, with the depth the controller allows its
+   * priority now and the next stage's expected wait plus compute.
+   */
+  Decision decide(Pending p, int finishedStage, long nextStageNanos, long now) {
+    int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
+    return decide(p, finishedStage, rules.lastStage(), allowed, nextStageNanos, now,
+        !p.isAuto() || rules.autoMayLeaveAt(p, finishedStage));
+  }
 
   /**
    * {@code usable}: an {@code auto} request may leave at this exit at all (see

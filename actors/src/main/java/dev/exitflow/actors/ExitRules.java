@@ -7,7 +7,8 @@ import java.util.List;
  * The served model's exit rules, in one place: where a request's policy sends it, the shallowest
  * exit {@code auto} may take (calibrated exits only, at or above a quality floor), at which stages
  * a request may leave, and so when a stage must pool the layer features that adapters read and
- * apply its exit head. Plain and stateless: the scheduler asks, nothing here runs inference.
+ * apply its exit head, and what a request that leaves is told. Plain and stateless: the scheduler
+ * asks, nothing here runs inference.
  */
 final class ExitRules {
   private final List<Integer> exitLayers;
@@ -111,5 +112,15 @@ final class ExitRules {
 
   double fidelity(int stage) {
     return ExitQuality.fidelity(heads.get(stage), stage == lastStage);
+  }
+
+  /** The result of a request leaving after {@code stage}, from the embedding that stage's worker computed. */
+  EmbeddingResult result(Pending p, int stage, ExitReason reason) {
+    if (p.embedding == null) { // mayLeaveAt decides where a worker computes one; this would be a bug there
+      throw new IllegalStateException("no embedding at exit " + layer(stage) + " for this request");
+    }
+    float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
+    return new EmbeddingResult(vector, layer(stage), reason, p.length(), p.tokens.truncated(),
+        p.queueNanos / 1e6, p.computeNanos / 1e6, fidelity(stage));
   }
 }

@@ -20,7 +20,6 @@ final class Pending {
   final int targetStage;
   /** Shallowest stage an {@code auto} request may leave after: exits below it lack adapters or fidelity. */
   int minStage;
-  final long admittedNanos;
   /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none (set at admission). */
   long deadlineNanos = Long.MAX_VALUE;
   /** Order of service at every stage, earliest first: the deadline, or a slack after arrival (set at admission). */
@@ -37,26 +36,33 @@ final class Pending {
   long queueNanos;
   long computeNanos;
 
+  /** A request of one input; {@code early} (or null) hears its first exit's result if it goes on. */
   Pending(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
-      int targetStage, long admittedNanos) {
-    this(request, tokens, replyTo, null, 0, targetStage, admittedNanos);
+      java.util.function.Consumer<EmbeddingResult> early, int targetStage) {
+    this(request, tokens, replyTo, null, 0, targetStage);
+    this.early = early;
   }
 
   /** Input {@code index} of a multi-input request. */
-  Pending(EmbeddingRequest request, TokenizedText tokens, RequestGroup group, int index, int targetStage,
-      long admittedNanos) {
-    this(request, tokens, null, group, index, targetStage, admittedNanos);
+  Pending(EmbeddingRequest request, TokenizedText tokens, RequestGroup group, int index, int targetStage) {
+    this(request, tokens, null, group, index, targetStage);
   }
 
   private Pending(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
-      RequestGroup group, int index, int targetStage, long admittedNanos) {
+      RequestGroup group, int index, int targetStage) {
     this.request = request;
     this.tokens = tokens;
     this.replyTo = replyTo;
     this.group = group;
     this.index = index;
     this.targetStage = targetStage;
-    this.admittedNanos = admittedNanos;
+  }
+
+  /** A stage ran for this request: its hidden state, its embedding at that stage's exit (or null), the batch's compute time. */
+  void ran(HiddenState state, float[] embedding, long computeNanos) {
+    this.state = state;
+    this.embedding = embedding;
+    this.computeNanos += computeNanos;
   }
 
   void succeed(EmbeddingResult result) {

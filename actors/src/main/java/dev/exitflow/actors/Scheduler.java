@@ -1,20 +1,13 @@
 package dev.exitflow.actors;
 
-import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.HiddenState;
-import dev.exitflow.model.runtime.PaddedBatch;
-import dev.exitflow.model.runtime.StageSession;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -24,21 +17,23 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The runtime's coordinator. It admits requests into the first stage's queue (or rejects them as
- * {@link Overloaded}), hands due batches from each stage's {@link StageBatcher} to that stage's idle
+ * {@link Overloaded}), has {@link StageDispatch} hand each stage's due batches to its
  * {@link StageWorker}s, and at every exit point asks the {@link ExitRouter} whether each request
- * of a finished batch leaves (it then replies) or joins the next stage's queue, where it is
- * re-batched with other continuing requests. A timer feeds the {@link DepthController}.
+ * of a finished batch leaves ({@link Replies} answers it) or joins the next stage's queue, where
+ * it is re-batched with other continuing requests. A timer feeds the {@link DepthController}.
  *
  * <p>Inference never runs here: this actor only moves requests, so one of it keeps up with many
- * workers. In one process it spawns its workers; in a cluster it finds them through the
- * Receptionist, anywhere, and when a worker's node goes away the batch it was running is
- * re-queued for another worker (a bounded number of times) before its requests fail with
- * {@link WorkerLost}.
+ * workers. Its workers come from a {@link WorkerSource}: spawned here, or found through the
+ * Receptionist, anywhere in a cluster; when a worker's node goes away the batches it held are
+ * re-queued for another worker (a bounded number of times) before their requests fail with
+ * {@link WorkerLost}. The rules it applies live elsewhere: {@link Admission} (who enters),
+ * {@link ExitRules} (where a request may leave), {@link StageBatcher} (what is batched together),
+ * {@link ExitRouter} (whether it leaves now) and {@link WorkerPool} (who has room); this actor
+ * only handles messages.
  */
 public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   public interface Command {}
@@ -49,11 +44,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
    * that costs nothing extra: the deep result is computed from the same hidden state).
    */
   public record Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
-      java.util.function.Consumer<EmbeddingResult> early) implements Command {
-    public Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo) {
-      this(request, tokens, replyTo, null);
-    }
-  }
+      Consumer<EmbeddingResult> early) implements Command {}
 
   /**
    * Admit the inputs of one request as a unit: all of them enter the first stage's queue, or none
@@ -80,87 +71,43 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   private enum DrainTimedOut implements Command { INSTANCE }
 
-  /**
-   * What the scheduler needs to know of the model: its exits and heads, and where its workers come
-   * from: {@code sessions} to spawn them here, or else {@code workerKeys} (one per stage) to find
-   * them with the Receptionist. {@code readiness} hears whenever the runtime becomes able, or
-   * unable, to serve every exit (in a cluster, workers come and go).
-   */
-  public record Plan(List<Integer> exitLayers, List<ExitHead> heads, int hiddenSize, SessionOpener sessions,
-      List<ServiceKey<StageWorker.Command>> workerKeys, RuntimeListener listener, Consumer<Boolean> readiness) {
-    int stages() {
-      return exitLayers.size();
-    }
-
-    boolean clustered() {
-      return sessions == null;
-    }
+  public static Behavior<Command> create(RuntimeLayout layout, RuntimeSettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Scheduler(ctx, timers, layout, settings)));
   }
-
-  /** Opens the session of one worker ({@code worker}, counted from 0) of {@code stage} (from 0). */
-  public interface SessionOpener {
-    StageSession open(int stage, int worker) throws Exception;
-  }
-
-  public static Behavior<Command> create(Plan plan, RuntimeSettings settings) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Scheduler(ctx, timers, plan, settings)));
-  }
-
-  private record RunningBatch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker) {}
 
   private final TimerScheduler<Command> timers;
-  private final Plan plan;
+  private final RuntimeLayout layout;
   private final RuntimeSettings settings;
-  private final int lastStage;
-  private final StageBatcher[] batchers;
   private final WorkerPool workers;
-  private final Map<String, Long> batchesByNode = new TreeMap<>();
-  private final Map<Long, RunningBatch> running = new HashMap<>();
+  private final StageDispatch stages;
+  private final Replies replies;
   private final DepthController controller;
   private final ExitRules rules;
   private final Admission admission;
   private final ActorRef<StageWorker.Outcome> outcomes;
-  private final SplittableRandom random = new SplittableRandom();
-  private boolean ready;
+  private final ExitRouter router;
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
-
-  private long nextBatchId;
-  private int inFlight;
-  private long failed;
-  private long rejectedAtLastTick;
-  private final Map<Integer, Long> byExit = new TreeMap<>();
-  private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
   private boolean draining;
+  private long rejectedAtLastTick;
 
-  private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, Plan plan, RuntimeSettings settings) {
+  private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, RuntimeLayout layout,
+      RuntimeSettings settings) {
     super(ctx);
     this.timers = timers;
-    this.plan = plan;
+    this.layout = layout;
     this.settings = settings;
-    this.lastStage = plan.stages() - 1;
-    this.batchers = new StageBatcher[plan.stages()];
-    this.controller = new DepthController(plan.stages(), settings.controller());
+    this.controller = new DepthController(layout.stages(), settings.controller());
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
-    this.workers = new WorkerPool(plan.stages(), plan.clustered() ? 0 : settings.workersPerStage(),
-        settings.batchesPerWorker());
-    this.rules = new ExitRules(plan.exitLayers(), plan.heads(), settings.autoUsesUncalibratedExits());
-    this.admission = new Admission(settings, rules, batchers, workers, plan.listener());
-    for (int s = 0; s < plan.stages(); s++) {
-      // Later stages need no capacity of their own: admission bounds everything in flight.
-      int capacity = s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE;
-      batchers[s] = new StageBatcher(s, settings.batching(), capacity);
-      for (int w = 0; w < settings.workersPerStage() && !plan.clustered(); w++) {
-        int stage = s;
-        int worker = w;
-        ctx.spawn(StageWorker.create(s, () -> plan.sessions().open(stage, worker), plan.heads().get(s),
-                settings.inferenceDispatcher(), outcomes),
-            "stage-" + (s + 1) + "-worker-" + (w + 1));
-      }
-    }
-    if (plan.clustered()) {
-      ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listed::new);
-      plan.workerKeys().forEach(key -> ctx.getSystem().receptionist().tell(Receptionist.subscribe(key, listings)));
-    }
+    this.workers = new WorkerPool(layout.stages(),
+        layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0, settings.batchesPerWorker(),
+        layout.readiness());
+    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), settings.autoUsesUncalibratedExits());
+    this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
+    this.admission = new Admission(settings, rules, stages.queues(), workers, layout.listener());
+    this.replies = new Replies(rules, layout.listener());
+    this.router = new ExitRouter(rules, controller);
+    layout.workers().start(ctx, layout.heads(), settings.inferenceDispatcher(), outcomes,
+        ctx.messageAdapter(Receptionist.Listing.class, Listed::new));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.controller().interval());
   }
 
@@ -172,10 +119,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         .onMessage(FromWorker.class, this::onWorker)
         .onMessage(BatchDue.class, m -> afterChange(m.stage()))
         .onMessage(Listed.class, this::onListed)
-        .onMessage(WorkerGone.class, m -> {
-          lost(m.worker(), "stopped");
-          return this;
-        })
+        .onMessage(WorkerGone.class, m -> lost(m.worker(), "stopped"))
         .onMessage(Tick.class, m -> onTick())
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(Drain.class, this::onDrain)
@@ -184,59 +128,39 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onSubmit(Submit m) {
-    Throwable refused = refusal(List.of(m.request()));
-    if (refused != null) {
-      m.replyTo().tell(StatusReply.error(refused));
-      return this;
-    }
-    long now = System.nanoTime();
-    Pending p = prepare(new Pending(m.request(), m.tokens(), m.replyTo(), rules.targetStage(m.request()), now), now);
-    p.early = m.early();
-    return admit(List.of(p), now);
+    return admit(List.of(m.request()), e -> m.replyTo().tell(StatusReply.error(e)), () ->
+        List.of(new Pending(m.request(), m.tokens(), m.replyTo(), m.early(), rules.targetStage(m.request()))));
   }
 
   private Behavior<Command> onSubmitAll(SubmitAll m) {
-    Throwable refused = refusal(m.requests());
+    return admit(m.requests(), e -> m.replyTo().tell(StatusReply.error(e)), () -> {
+      RequestGroup group = new RequestGroup(m.requests().size(), m.replyTo());
+      List<Pending> members = new ArrayList<>(m.requests().size());
+      for (int i = 0; i < m.requests().size(); i++) {
+        EmbeddingRequest r = m.requests().get(i);
+        members.add(new Pending(r, m.tokens().get(i), group, i, rules.targetStage(r)));
+      }
+      return members;
+    });
+  }
+
+  /**
+   * Admits a request's inputs whole into the first stage's queue ({@code pending} makes them), or
+   * tells {@code refuse} why not: shutting down, a stage without workers, or {@link Admission}'s no.
+   */
+  private Behavior<Command> admit(List<EmbeddingRequest> requests, Consumer<Throwable> refuse,
+      Supplier<List<Pending>> pending) {
+    long now = System.nanoTime();
+    Throwable refused = draining ? new ShuttingDown()
+        : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
+        : admission.refusal(requests, replies.inFlight, now);
     if (refused != null) {
-      m.replyTo().tell(StatusReply.error(refused));
+      refuse.accept(refused);
       return this;
     }
-    long now = System.nanoTime();
-    RequestGroup group = new RequestGroup(m.requests().size(), m.replyTo());
-    List<Pending> members = new ArrayList<>(m.requests().size());
-    for (int i = 0; i < m.requests().size(); i++) {
-      EmbeddingRequest r = m.requests().get(i);
-      members.add(prepare(new Pending(r, m.tokens().get(i), group, i, rules.targetStage(r), now), now));
-    }
-    return admit(members, now);
-  }
-
-  /** Why these inputs cannot be admitted now (all of them: a request is admitted whole), or null. */
-  private Throwable refusal(List<EmbeddingRequest> requests) {
-    if (draining) {
-      return new ShuttingDown();
-    }
-    if (plan.clustered() && !ready) {
-      return new NoWorkers(workers.stagesWithoutWorkers());
-    }
-    return admission.refusal(requests, inFlight, System.nanoTime());
-  }
-
-  /** Sets what admission decides of an admitted request: its quality floor, deadline and urgency. */
-  private Pending prepare(Pending p, long now) {
-    p.minStage = rules.floorStage(p.request.minFidelity());
-    Long deadline = admission.deadlineMs(p.request);
-    p.deadlineNanos = deadline == null ? Long.MAX_VALUE : now + deadline * 1_000_000L;
-    p.urgencyNanos = admission.urgencyNanos(p.request, now);
-    return p;
-  }
-
-  /** Queues requests that {@link #refusal} found room for. */
-  private Behavior<Command> admit(List<Pending> members, long now) {
-    for (Pending p : members) {
-      batchers[0].offer(p, now);
-    }
-    inFlight += members.size();
+    List<Pending> members = pending.get();
+    members.forEach(p -> stages.queue(0).offer(admission.prepare(p, now), now));
+    replies.admitted(members.size());
     return afterChange(0);
   }
 
@@ -250,14 +174,10 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return onBatchDone(d);
     }
     StageWorker.BatchFailed f = (StageWorker.BatchFailed) o;
-    RunningBatch batch = running.remove(f.batchId());
     // The worker restarts with a fresh session; runs sent meanwhile wait in its stash.
-    workers.release(f.worker(), f.stage());
-    if (batch != null) {
-      batchers[f.stage()].released(batch.members().size());
-    }
+    RunningBatches.Batch batch = stages.failed(f);
     if (batch != null && f.ran()) {
-      batch.members().forEach(p -> fail(p, new InferenceFailed(f.stage(), f.error())));
+      batch.members().forEach(p -> replies.fail(p, new InferenceFailed(f.stage(), f.error())));
     } else if (batch != null) {
       retryOrFail(batch, "restarted before running it");
     }
@@ -268,205 +188,93 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private void join(ActorRef<StageWorker.Command> worker, int stage) {
     if (workers.join(worker, stage)) {
       getContext().watchWith(worker, new WorkerGone(worker));
-      updateReadiness();
-    }
-  }
-
-  private void updateReadiness() {
-    if (workers.complete() != ready) {
-      ready = !ready;
-      plan.readiness().accept(ready);
     }
   }
 
   /** The Receptionist's view of one stage's workers changed: join the new ones, give up on the missing. */
   private Behavior<Command> onListed(Listed m) {
-    int stage = plan.workerKeys().indexOf(m.listing().getKey());
-    Set<ActorRef<StageWorker.Command>> listed = m.listing().getServiceInstances(plan.workerKeys().get(stage));
+    WorkerSource.Discovered discovered = (WorkerSource.Discovered) layout.workers();
+    int stage = discovered.stageOf(m.listing().getKey());
+    Set<ActorRef<StageWorker.Command>> listed = m.listing().getServiceInstances(discovered.keys().get(stage));
     listed.forEach(w -> join(w, stage));
     workers.unlisted(stage, listed).forEach(w -> lost(w, "left the cluster"));
     return afterChange(stage);
   }
 
-  /** A worker is gone (its node left or crashed, or it stopped): its running batches go to another worker. */
-  private void lost(ActorRef<StageWorker.Command> worker, String why) {
+  /** A worker is gone (its node left or crashed, or it stopped): its batches go to another worker. */
+  private Behavior<Command> lost(ActorRef<StageWorker.Command> worker, String why) {
     Integer stage = workers.leave(worker);
     if (stage == null) {
-      return;
+      return this;
     }
     getContext().unwatch(worker);
-    List<Long> itsBatches = running.entrySet().stream()
-        .filter(e -> e.getValue().worker().equals(worker))
-        .map(Map.Entry::getKey)
-        .toList();
+    List<RunningBatches.Batch> held = stages.lost(worker);
     getContext().getLog().warn("stage {} worker {} {}; {} running batch(es) go back to the queue", stage + 1,
-        worker.path(), why, itsBatches.size());
-    for (long id : itsBatches) {
-      RunningBatch batch = running.remove(id);
-      batchers[stage].released(batch.members().size());
-      retryOrFail(batch, "on " + worker.path().address() + " " + why);
-    }
-    updateReadiness();
-    dispatch(stage);
+        worker.path(), why, held.size());
+    held.forEach(batch -> retryOrFail(batch, "on " + worker.path().address() + " " + why));
+    return afterChange(stage);
   }
 
   /** Puts a batch that did not finish back in its stage's queue, once per allowed retry per request. */
-  private void retryOrFail(RunningBatch batch, String what) {
-    long now = System.nanoTime();
-    for (Pending p : batch.members()) {
-      if (p.retries < settings.lostBatchRetries()) {
-        p.retries++;
-        batchers[batch.stage()].requeue(p, now);
-      } else {
-        fail(p, new WorkerLost(batch.stage(), what, p.retries));
-      }
-    }
+  private void retryOrFail(RunningBatches.Batch batch, String what) {
+    stages.requeue(batch).forEach(p -> replies.fail(p, new WorkerLost(batch.stage(), what, p.retries)));
   }
 
+  /** A batch ran: each of its requests leaves here (its reply is sent) or joins the next stage's queue. */
   private Behavior<Command> onBatchDone(StageWorker.BatchDone d) {
     int stage = d.stage();
-    workers.release(d.worker(), stage);
-    RunningBatch batch = running.remove(d.batchId());
+    long now = System.nanoTime();
+    RunningBatches.Batch batch = stages.done(d, now);
     if (batch == null) {
       return afterChange(stage); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
-    batchesByNode.merge(d.worker().path().address().toString(), 1L, Long::sum);
-    batchers[stage].recordBatch(batch.members().size(), d.computeNanos(), System.nanoTime());
-    plan.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
+    layout.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
     List<HiddenState> states = d.states();
-    long now = System.nanoTime();
-    long nextStageNanos = stage < lastStage
-        ? batchers[stage + 1].expectedWaitNanos(now, workers.workersAt(stage + 1)) + batchers[stage + 1].expectedComputeNanos()
-        : 0;
+    long nextStageNanos = stage < rules.lastStage() ? stages.expectedNanosAt(stage + 1, now) : 0;
     for (int i = 0; i < states.size(); i++) {
       Pending p = batch.members().get(i);
-      p.state = states.get(i);
-      p.embedding = d.embeddings() == null ? null : d.embeddings().get(i);
-      p.computeNanos += d.computeNanos();
-      int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
-      ExitRouter.Decision decision = ExitRouter.decide(p, stage, lastStage, allowed, nextStageNanos, now,
-          !p.isAuto() || rules.autoMayLeaveAt(p, stage));
+      p.ran(states.get(i), d.embeddings() == null ? null : d.embeddings().get(i), d.computeNanos());
+      ExitRouter.Decision decision = router.decide(p, stage, nextStageNanos, now);
       if (decision.exit()) {
-        complete(p, stage, decision.reason());
+        replies.complete(p, stage, decision.reason());
       } else {
-        if (p.early != null && stage == 0 && p.embedding != null) {
-          p.early.accept(result(p, stage, ExitReason.POLICY));
-        }
-        batchers[stage + 1].offer(p, now);
+        replies.preview(p, stage);
+        stages.queue(stage + 1).offer(p, now);
       }
     }
-    if (stage < lastStage) {
+    if (stage < rules.lastStage()) {
       dispatch(stage + 1);
     }
     return afterChange(stage);
   }
 
-  private EmbeddingResult result(Pending p, int stage, ExitReason reason) {
-    if (p.embedding == null) { // ExitRules.mayLeaveAt decides; this would be a bug in it
-      throw new IllegalStateException("no embedding at exit " + rules.layer(stage) + " for this request");
-    }
-    float[] vector = ExitHead.truncate(p.embedding, p.request.dimensions());
-    return new EmbeddingResult(vector, rules.layer(stage), reason, p.length(), p.tokens.truncated(),
-        p.queueNanos / 1e6, p.computeNanos / 1e6, rules.fidelity(stage));
-  }
-
-  private void complete(Pending p, int stage, ExitReason reason) {
-    EmbeddingResult result;
-    try {
-      result = result(p, stage, reason);
-    } catch (RuntimeException e) {
-      fail(p, e);
-      return;
-    }
-    int layer = result.exitLayer();
-    p.succeed(result);
-    byExit.merge(layer, 1L, Long::sum);
-    byReason.merge(reason, 1L, Long::sum);
-    plan.listener().onExit(layer, reason, p.request.priority());
-    inFlight--;
-  }
-
-  private void fail(Pending p, Throwable error) {
-    p.fail(error);
-    plan.listener().onFailed();
-    failed++;
-    inFlight--;
-  }
-
-  /**
-   * Whether the stage's next batch has a worker: any idle slot when it is urgent, else a worker
-   * holding nothing. A worker's second slot lets the next batch start without a round trip, but a
-   * batch waiting at a worker cannot be overtaken: bulk work without a deadline waits in the queue
-   * instead, so an interactive request arriving behind it goes first.
-   */
-  private boolean canTake(int stage, StageBatcher b, long now) {
-    return urgent(b, now) ? workers.hasIdle(stage) : workers.hasFree(stage);
-  }
-
-  /** The queue's most urgent request is due within the interactive slack (interactive, or has a deadline). */
-  private boolean urgent(StageBatcher b, long now) {
-    return b.mostUrgentNanos() <= now + settings.batching().interactiveSlack().toNanos();
-  }
-
-  /** Sends every due batch of a stage to its idle workers, then re-arms the stage's delay timer. */
+  /** Sends the stage's due batches to its workers and re-arms its delay timer. */
   private void dispatch(int stage) {
-    StageBatcher b = batchers[stage];
-    long now = System.nanoTime();
-    while (b.due(now, draining) && canTake(stage, b, now)) {
-      ActorRef<StageWorker.Command> worker = urgent(b, now) ? workers.take(stage) : workers.takeFree(stage);
-      List<Pending> members = b.nextBatch(now);
-      long id = nextBatchId++;
-      running.put(id, new RunningBatch(stage, members, worker));
-      List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
-      PaddedBatch input = stage == 0 ? null
-          : PaddedBatch.of(tokens, members.stream().map(p -> p.state).toList(), plan.hiddenSize());
-      boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
-      boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
-      worker.tell(new StageWorker.Run(id, tokens, input, collect, exitHere, outcomes));
-    }
-    if (!b.isEmpty() && canTake(stage, b, now)) {
-      timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(b.nanosUntilDue(now)));
+    long untilDue = stages.dispatch(stage, draining, outcomes, System.nanoTime());
+    if (untilDue >= 0) {
+      timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(untilDue));
     }
   }
 
   private Behavior<Command> afterChange(int stage) {
     dispatch(stage);
-    if (draining && inFlight == 0) {
+    if (draining && replies.inFlight == 0) {
       drainWaiters.forEach(w -> w.tell(Done.getInstance()));
       return Behaviors.stopped();
     }
     return this;
   }
 
-  /**
-   * Feeds the controller the worst stage's queueing delay over its target, and at least twice the
-   * target when admission refused anything since the last check: admission keeps the queues
-   * short under overload, and short queues alone would tell the controller to give depth back.
-   */
   private Behavior<Command> onTick() {
-    long now = System.nanoTime();
-    double worst = 0;
-    for (int s = 0; s < batchers.length; s++) {
-      worst = Math.max(worst, batchers[s].queueDelayNanos(now, workers.workersAt(s)));
-    }
-    double pressure = worst / settings.controller().targetQueueDelay().toNanos();
-    if (admission.rejected > rejectedAtLastTick) {
-      pressure = Math.max(pressure, 2.0);
-    }
+    controller.update(stages.worstQueueDelayNanos(System.nanoTime()), admission.rejected > rejectedAtLastTick);
     rejectedAtLastTick = admission.rejected;
-    controller.update(pressure);
     return this;
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
-    long now = System.nanoTime();
-    List<StageStats> stages = new ArrayList<>();
-    for (int s = 0; s < batchers.length; s++) {
-      stages.add(batchers[s].stats(now, workers.workersAt(s)));
-    }
-    m.replyTo().tell(new RuntimeStats(stages, controller.level(), inFlight, admission.admitted, admission.rejected,
-        admission.rejectedInputs, failed,
-        Map.copyOf(byExit), Map.copyOf(byReason), workers.size(), Map.copyOf(batchesByNode)));
+    m.replyTo().tell(new RuntimeStats(stages.stats(System.nanoTime()), controller.level(), replies.inFlight, admission.admitted,
+        admission.rejected, admission.rejectedInputs, replies.failed, replies.byExit(), replies.byReason(),
+        workers.size(), stages.batchesByNode()));
     return this;
   }
 
@@ -477,7 +285,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       timers.startSingleTimer(DrainTimedOut.INSTANCE, settings.drainTimeout());
     }
     Behavior<Command> next = this;
-    for (int s = 0; s <= lastStage && next == this; s++) {
+    for (int s = 0; s <= rules.lastStage() && next == this; s++) {
       next = afterChange(s);
     }
     return next;
@@ -485,11 +293,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
 
   /** Drain took too long: everything still queued or running fails with a clear error. */
   private Behavior<Command> onDrainTimedOut() {
-    for (StageBatcher b : batchers) {
-      b.drainAll().forEach(p -> fail(p, new ShuttingDown()));
-    }
-    running.values().forEach(batch -> batch.members().forEach(p -> fail(p, new ShuttingDown())));
-    running.clear();
+    stages.removeAll().forEach(p -> replies.fail(p, new ShuttingDown()));
     drainWaiters.forEach(w -> w.tell(Done.getInstance()));
     return Behaviors.stopped();
   }

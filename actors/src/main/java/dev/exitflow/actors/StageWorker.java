@@ -42,12 +42,13 @@ public final class StageWorker {
   public interface Command {}
 
   /**
-   * Run the stage on these texts; {@code input} is the previous stage's output (null for stage 0).
+   * Run the stage on these texts; {@code states} are their hidden states after the previous stage
+   * (null for stage 0), unpadded: the worker pads them into one input, off the scheduler's thread.
    * {@code collectFeatures}: some text may leave at an exit with an adapter, here or later, so pool
    * the layer features adapters read. {@code exitHere}: some text may leave right after this
    * stage, so apply its exit head (a batch that only passes through skips the adapter's product).
    */
-  public record Run(long batchId, List<TokenizedText> tokens, PaddedBatch input, boolean collectFeatures,
+  public record Run(long batchId, List<TokenizedText> tokens, List<HiddenState> states, boolean collectFeatures,
       boolean exitHere, ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
 
   private record Opened(StageSession session) implements Command {}
@@ -145,7 +146,7 @@ public final class StageWorker {
         .onMessage(OpenFailed.class, m -> {
           throw new SessionBroken(m.error());
         })
-        .onMessage(Run.class, this::wait)
+        .onMessage(Run.class, this::stashRun)
         .onSignal(PreRestart.class, s -> closeWhenIdle())
         .onSignal(PostStop.class, s -> closeWhenIdle())
         .build();
@@ -159,7 +160,7 @@ public final class StageWorker {
 
   private Behavior<Command> serving() {
     return Behaviors.receive(Command.class)
-        .onMessage(Run.class, m -> busy ? wait(m) : onRun(m))
+        .onMessage(Run.class, m -> busy ? stashRun(m) : onRun(m))
         .onMessage(Finished.class, this::onFinished)
         .onMessage(Crashed.class, this::onCrashed)
         .onSignal(PreRestart.class, s -> closeWhenIdle())
@@ -167,7 +168,7 @@ public final class StageWorker {
         .build();
   }
 
-  private Behavior<Command> wait(Run m) {
+  private Behavior<Command> stashRun(Run m) {
     stash.stash(m);
     return Behaviors.same();
   }
@@ -177,7 +178,9 @@ public final class StageWorker {
     StageSession s = session;
     CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
       long start = System.nanoTime();
-      PaddedBatch out = call(() -> s.run(m.tokens(), m.input(), m.collectFeatures()));
+      PaddedBatch input = m.states() == null ? null
+          : PaddedBatch.of(m.tokens(), m.states(), m.states().get(0).hiddenSize());
+      PaddedBatch out = call(() -> s.run(m.tokens(), input, m.collectFeatures()));
       List<HiddenState> states = out.split();
       List<float[]> embeddings = m.exitHere() ? head.applyAll(states, null) : null;
       return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,

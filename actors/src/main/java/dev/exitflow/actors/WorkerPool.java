@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
@@ -14,7 +15,8 @@ import org.apache.pekko.actor.typed.ActorRef;
  * next batch waits at the worker while one runs and starts without a round trip through the
  * scheduler). In one process the pool is complete once the
  * configured number of workers per stage has joined; in a cluster workers come and go, and the
- * pool is complete while every stage has at least one.
+ * pool is complete while every stage has at least one. Whoever serves requests hears when that
+ * changes ({@code readiness}).
  */
 final class WorkerPool {
   private final int stages;
@@ -26,14 +28,17 @@ final class WorkerPool {
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
   /** Batches each worker holds now (running or waiting at it). */
   private final Map<ActorRef<StageWorker.Command>, Integer> held = new HashMap<>();
+  private final Consumer<Boolean> readiness;
+  private boolean ready;
 
-  WorkerPool(int stages, int fixedPerStage, int slots) {
+  WorkerPool(int stages, int fixedPerStage, int slots, Consumer<Boolean> readiness) {
     if (slots < 1) {
       throw new IllegalArgumentException("exitflow.actors.batches-per-worker must be at least 1, not " + slots);
     }
     this.stages = stages;
     this.fixedPerStage = fixedPerStage;
     this.slots = slots;
+    this.readiness = readiness;
     for (int s = 0; s < stages; s++) {
       idle.add(new ArrayDeque<>());
     }
@@ -48,6 +53,7 @@ final class WorkerPool {
       idle.get(stage).add(worker);
     }
     held.put(worker, 0);
+    announce();
     return true;
   }
 
@@ -57,6 +63,7 @@ final class WorkerPool {
     if (stage != null) {
       idle.get(stage).removeIf(worker::equals);
       held.remove(worker);
+      announce();
     }
     return stage;
   }
@@ -130,6 +137,14 @@ final class WorkerPool {
       return stageOf.size() == stages * fixedPerStage;
     }
     return stageOf.values().stream().distinct().count() == stages;
+  }
+
+  /** Tells {@code readiness} when {@link #complete} changed. */
+  private void announce() {
+    if (complete() != ready) {
+      ready = !ready;
+      readiness.accept(ready);
+    }
   }
 
   int size() {

@@ -12,7 +12,7 @@ class ExitRouterTest {
 
   /** Admitted at time 0 with the request's own deadline (admission sets it in the runtime). */
   private static Pending pending(EmbeddingRequest r, int target) {
-    Pending p = new Pending(r, new TokenizedText(new long[5], new long[5], false), null, target, 0);
+    Pending p = new Pending(r, new TokenizedText(new long[5], new long[5], false), null, null, target);
     p.deadlineNanos = r.deadlineMs() == null ? Long.MAX_VALUE : r.deadlineMs() * MS;
     return p;
   }

@@ -16,7 +16,7 @@ class StageBatcherTest {
 
   static Pending pending(int length) {
     return new Pending(EmbeddingRequest.of("x", ExitPolicy.Deep.INSTANCE),
-        new TokenizedText(new long[length], new long[length], false), null, 2, 0);
+        new TokenizedText(new long[length], new long[length], false), null, null, 2);
   }
 
   @Test

@@ -26,7 +26,7 @@ class WorkerPoolTest {
 
   @Test
   void inOneProcessThePoolIsCompleteWithEveryConfiguredWorker() {
-    WorkerPool pool = new WorkerPool(2, 2, 1);
+    WorkerPool pool = new WorkerPool(2, 2, 1, ready -> {});
     ActorRef<StageWorker.Command> a = worker();
     assertTrue(pool.join(a, 0));
     assertFalse(pool.join(a, 0), "a restarted worker announcing itself again is no new worker");
@@ -40,7 +40,8 @@ class WorkerPoolTest {
 
   @Test
   void inAClusterWorkersComeAndGo() {
-    WorkerPool pool = new WorkerPool(2, 0, 1);
+    List<Boolean> readiness = new java.util.ArrayList<>();
+    WorkerPool pool = new WorkerPool(2, 0, 1, readiness::add);
     ActorRef<StageWorker.Command> first = worker();
     ActorRef<StageWorker.Command> second = worker();
     pool.join(first, 0);
@@ -58,11 +59,12 @@ class WorkerPoolTest {
     assertFalse(pool.hasIdle(0));
     assertFalse(pool.complete());
     assertEquals(List.of(1), pool.stagesWithoutWorkers());
+    assertEquals(List.of(true, false), readiness, "ready when every stage had a worker, unready when one left");
   }
 
   @Test
   void aWorkerHoldsAsManyBatchesAsItHasSlotsAndLeavesWithAllOfThem() {
-    WorkerPool pool = new WorkerPool(1, 1, 2);
+    WorkerPool pool = new WorkerPool(1, 1, 2, ready -> {});
     ActorRef<StageWorker.Command> w = worker();
     pool.join(w, 0);
     assertEquals(w, pool.take(0));
@@ -78,7 +80,7 @@ class WorkerPoolTest {
 
   @Test
   void aFreeWorkerIsOneHoldingNothing() {
-    WorkerPool pool = new WorkerPool(1, 2, 2);
+    WorkerPool pool = new WorkerPool(1, 2, 2, ready -> {});
     ActorRef<StageWorker.Command> a = worker();
     ActorRef<StageWorker.Command> b = worker();
     pool.join(a, 0);

@@ -1,0 +1,65 @@
+package dev.exitflow.actors;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Answers admitted requests, and counts what became of them: how many are in flight, failed, and
+ * left at which exit and why. Every answer also goes to the runtime's listener (the metrics).
+ */
+final class Replies {
+  private final ExitRules rules;
+  private final RuntimeListener listener;
+  int inFlight;
+  long failed;
+  private final Map<Integer, Long> byExit = new TreeMap<>();
+  private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
+
+  Replies(ExitRules rules, RuntimeListener listener) {
+    this.rules = rules;
+    this.listener = listener;
+  }
+
+  void admitted(int n) {
+    inFlight += n;
+  }
+
+  /** The request leaves after {@code stage} with its result (or fails, if that stage computed none). */
+  void complete(Pending p, int stage, ExitReason reason) {
+    EmbeddingResult result;
+    try {
+      result = rules.result(p, stage, reason);
+    } catch (RuntimeException e) {
+      fail(p, e);
+      return;
+    }
+    p.succeed(result);
+    byExit.merge(result.exitLayer(), 1L, Long::sum);
+    byReason.merge(reason, 1L, Long::sum);
+    inFlight--;
+    listener.onExit(result.exitLayer(), reason, p.request.priority());
+  }
+
+  /** The request goes on past the first exit: whoever asked for its result there hears it now. */
+  void preview(Pending p, int stage) {
+    if (p.early != null && stage == 0 && p.embedding != null) {
+      p.early.accept(rules.result(p, stage, ExitReason.POLICY));
+    }
+  }
+
+  void fail(Pending p, Throwable error) {
+    p.fail(error);
+    failed++;
+    inFlight--;
+    listener.onFailed();
+  }
+
+  Map<Integer, Long> byExit() {
+    return Map.copyOf(byExit);
+  }
+
+  Map<ExitReason, Long> byReason() {
+    return Map.copyOf(byReason);
+  }
+}

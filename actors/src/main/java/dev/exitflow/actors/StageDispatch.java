@@ -1,0 +1,157 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.runtime.HiddenState;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The stages' queues and their workers, for the scheduler: which due batch goes to which worker,
+ * which batches are running, and the bookkeeping when one comes back, fails or loses its worker.
+ * Plain: the scheduler calls it on its own thread and decides what becomes of the requests.
+ */
+final class StageDispatch {
+  private final StageBatcher[] batchers;
+  private final WorkerPool workers;
+  private final ExitRules rules;
+  private final RuntimeSettings settings;
+  private final RunningBatches running = new RunningBatches();
+
+  StageDispatch(int stages, WorkerPool workers, ExitRules rules, RuntimeSettings settings) {
+    this.batchers = new StageBatcher[stages];
+    for (int s = 0; s < stages; s++) {
+      // Later stages need no capacity of their own: admission bounds everything in flight.
+      batchers[s] = new StageBatcher(s, settings.batching(), s == 0 ? settings.firstStageQueueCapacity() : Integer.MAX_VALUE);
+    }
+    this.workers = workers;
+    this.rules = rules;
+    this.settings = settings;
+  }
+
+  StageBatcher queue(int stage) {
+    return batchers[stage];
+  }
+
+  /** Every stage's queue, first to last (admission predicts from them). */
+  StageBatcher[] queues() {
+    return batchers;
+  }
+
+  /**
+   * Sends every due batch of {@code stage} (everything queued when {@code flush}) to a worker with
+   * room. A batch carries its members' hidden states as they are; the worker pads them into one
+   * input. Returns the nanoseconds until the stage's next batch is due, or -1 when no timer is
+   * needed (nothing queued, or no worker has room: a returning batch dispatches again).
+   */
+  long dispatch(int stage, boolean flush, ActorRef<StageWorker.Outcome> replyTo, long now) {
+    StageBatcher b = batchers[stage];
+    while (b.due(now, flush) && canTake(stage, b, now)) {
+      ActorRef<StageWorker.Command> worker = urgent(b, now) ? workers.take(stage) : workers.takeFree(stage);
+      List<Pending> members = b.nextBatch(now);
+      long id = running.start(stage, members, worker);
+      List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
+      List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
+      boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
+      boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
+      worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, replyTo));
+    }
+    return !b.isEmpty() && canTake(stage, b, now) ? b.nanosUntilDue(now) : -1;
+  }
+
+  /**
+   * Whether the stage's next batch has a worker: any idle slot when it is urgent, else a worker
+   * holding nothing. A worker's second slot lets the next batch start without a round trip, but a
+   * batch waiting at a worker cannot be overtaken: bulk work without a deadline waits in the queue
+   * instead, so an interactive request arriving behind it goes first.
+   */
+  private boolean canTake(int stage, StageBatcher b, long now) {
+    return urgent(b, now) ? workers.hasIdle(stage) : workers.hasFree(stage);
+  }
+
+  /** The queue's most urgent request is due within the interactive slack (interactive, or has a deadline). */
+  private boolean urgent(StageBatcher b, long now) {
+    return b.mostUrgentNanos() <= now + settings.batching().interactiveSlack().toNanos();
+  }
+
+  /** A batch ran: its worker has room again; returns the batch, measured, or null when no longer known. */
+  RunningBatches.Batch done(StageWorker.BatchDone d, long now) {
+    workers.release(d.worker(), d.stage());
+    RunningBatches.Batch batch = running.finish(d.batchId());
+    if (batch != null) {
+      batchers[d.stage()].recordBatch(batch.members().size(), d.computeNanos(), now);
+    }
+    return batch;
+  }
+
+  /** A batch failed (its worker restarts with a fresh session); returns it, or null when no longer known. */
+  RunningBatches.Batch failed(StageWorker.BatchFailed f) {
+    workers.release(f.worker(), f.stage());
+    RunningBatches.Batch batch = running.remove(f.batchId());
+    if (batch != null) {
+      batchers[f.stage()].released(batch.members().size());
+    }
+    return batch;
+  }
+
+  /** A worker left the pool: returns the batches it held, no longer running. */
+  List<RunningBatches.Batch> lost(ActorRef<StageWorker.Command> worker) {
+    List<RunningBatches.Batch> held = running.removeHeldBy(worker);
+    held.forEach(batch -> batchers[batch.stage()].released(batch.members().size()));
+    return held;
+  }
+
+  /**
+   * Puts the members of a batch that did not finish back at the front of its stage's queue, once
+   * per allowed retry each; returns those out of retries.
+   */
+  List<Pending> requeue(RunningBatches.Batch batch) {
+    long now = System.nanoTime();
+    List<Pending> outOfRetries = new ArrayList<>();
+    for (Pending p : batch.members()) {
+      if (p.retries < settings.lostBatchRetries()) {
+        p.retries++;
+        batchers[batch.stage()].requeue(p, now);
+      } else {
+        outOfRetries.add(p);
+      }
+    }
+    return outOfRetries;
+  }
+
+  /** Expected wait and compute at {@code stage} for a request joining its queue now. */
+  long expectedNanosAt(int stage, long now) {
+    return batchers[stage].expectedWaitNanos(now, workers.workersAt(stage)) + batchers[stage].expectedComputeNanos();
+  }
+
+  /** The worst stage's queueing delay: the depth controller's measure of load. */
+  long worstQueueDelayNanos(long now) {
+    long worst = 0;
+    for (int s = 0; s < batchers.length; s++) {
+      worst = Math.max(worst, batchers[s].queueDelayNanos(now, workers.workersAt(s)));
+    }
+    return worst;
+  }
+
+  List<StageStats> stats(long now) {
+    List<StageStats> stages = new ArrayList<>();
+    for (int s = 0; s < batchers.length; s++) {
+      stages.add(batchers[s].stats(now, workers.workersAt(s)));
+    }
+    return stages;
+  }
+
+  java.util.Map<String, Long> batchesByNode() {
+    return running.doneByNode();
+  }
+
+  /** Removes every request, queued or running (their batches' results will be ignored). */
+  List<Pending> removeAll() {
+    List<Pending> all = new ArrayList<>();
+    for (StageBatcher b : batchers) {
+      all.addAll(b.drainAll());
+    }
+    running.removeAll().forEach(batch -> all.addAll(batch.members()));
+    return all;
+  }
+}
