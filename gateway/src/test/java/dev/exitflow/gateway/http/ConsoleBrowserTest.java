@@ -44,7 +44,7 @@ import org.openqa.selenium.logging.LoggingPreferences;
 class ConsoleBrowserTest {
   private static final Path DRIVER = Path.of(System.getProperty("exitflow.test.chromedriver", "/usr/bin/chromedriver"));
   private static final Path BROWSER = Path.of(System.getProperty("exitflow.test.chromium", "/usr/bin/chromium"));
-  /** Offered load / measured deep capacity: the README's overload factor. */
+  /** Offered load / measured deep capacity: the overload factor of docs/overload.md. */
   private static final double FACTOR = 2.0;
   private static final int INPUTS_PER_REQUEST = 16;
 

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Where an int8 deep exit's disagreement with the unmodified int8 model comes from: ONNX Runtime's
  * graph optimisation level (of the stage sessions, and of the reference itself), and the batch a
  * sentence is run in (dynamic quantisation computes its scales over the whole batch tensor).
- * Prints the figures the README quotes; asserts what the engine promises: at the same optimisation
+ * Prints the figures docs/models.md quotes; asserts what the engine promises: at the same optimisation
  * level and in the same batch, the chained stages compute what the whole model computes.
  */
 class Int8AgreementTest {

@@ -10,7 +10,7 @@ import java.util.Locale;
  * "type", "param", "code"}}} with {@link #status()}; on a WebSocket the same object as a frame with
  * the request's {@code id}; in bulk output the same object on the request's line; on Kafka a dead
  * letter with header {@code exitflow-error-code} = {@link #code()} ({@link #kafkaRetries()}: the
- * pipeline waits and submits again instead). README.md shows this table; a test keeps the two equal.
+ * pipeline waits and submits again instead). docs/api.md shows this table; a test keeps the two equal.
  */
 public enum ErrorCode {
   // The request itself: the same answer on every transport.
@@ -118,7 +118,7 @@ public enum ErrorCode {
     return "dead letter, `exitflow-error-code: " + code() + "`";
   }
 
-  /** The README's table of codes, one row per code, from this enum (a test keeps the README equal). */
+  /** The table of codes in docs/api.md, one row per code, from this enum (a test keeps docs/api.md equal). */
   public static String markdownTable() {
     StringBuilder out = new StringBuilder("| code | HTTP | meaning | WebSocket frame, bulk line | Kafka |\n"
         + "| --- | --- | --- | --- | --- |\n");

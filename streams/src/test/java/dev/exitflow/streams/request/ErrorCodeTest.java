@@ -13,18 +13,18 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The one table of error codes: unique, complete for the runtime's errors, and shown as it is in the README. */
+/** The one table of error codes: unique, complete for the runtime's errors, and shown as it is in docs/api.md. */
 class ErrorCodeTest {
 
   @Test
-  void theReadmeShowsTheTableAsTheCodeHasIt() throws Exception {
-    String readme = Files.readString(Path.of("..", "README.md"));
+  void theDocsShowTheTableAsTheCodeHasIt() throws Exception {
+    String doc = Files.readString(Path.of("..", "docs", "api.md"));
     String start = "<!-- error-codes: generated from ErrorCode.markdownTable() -->\n";
-    int from = readme.indexOf(start);
-    int to = readme.indexOf("<!-- /error-codes -->");
-    assertTrue(from >= 0 && to > from, "README.md has the error-code markers");
-    assertEquals(ErrorCode.markdownTable(), readme.substring(from + start.length(), to),
-        "README.md's error table differs from ErrorCode.markdownTable(); paste the latter in");
+    int from = doc.indexOf(start);
+    int to = doc.indexOf("<!-- /error-codes -->");
+    assertTrue(from >= 0 && to > from, "docs/api.md has the error-code markers");
+    assertEquals(ErrorCode.markdownTable(), doc.substring(from + start.length(), to),
+        "docs/api.md's error table differs from ErrorCode.markdownTable(); paste the latter in");
   }
 
   @Test
