@@ -47,7 +47,7 @@ public enum ErrorCode {
       + "a batch not in a state that allows it); a batch whose input file is not valid JSONL fails with this code "
       + "naming the line"),
   // The runtime: nothing wrong with the request.
-  OVERLOADED(Scope.RUNTIME, 429, "the runtime cannot take the whole request now: its admission queue has no room, or an `auto` request would miss its deadline behind the queue; retry after `Retry-After`"),
+  OVERLOADED(Scope.RUNTIME, 429, "the runtime cannot take the whole request now: its admission queue has no room, or an interactive `auto` request would miss its deadline behind the queue; retry after `Retry-After`"),
   NOT_READY(Scope.RUNTIME, 503, "the model is still loading"),
   SHUTTING_DOWN(Scope.RUNTIME, 503, "the server is draining and accepts no new requests"),
   NO_WORKERS(Scope.RUNTIME, 503, "no worker serves a stage (cluster)"),
