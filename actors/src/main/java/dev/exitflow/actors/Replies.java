@@ -1,6 +1,7 @@
 package dev.exitflow.actors;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -12,6 +13,8 @@ final class Replies {
   private final ExitRules rules;
   private final RuntimeListener listener;
   int inFlight;
+  /** Of those, interactive ones (bulk work yields to them). */
+  int interactiveInFlight;
   long failed;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
@@ -21,8 +24,20 @@ final class Replies {
     this.listener = listener;
   }
 
-  void admitted(int n) {
-    inFlight += n;
+  void admitted(List<Pending> requests) {
+    inFlight += requests.size();
+    interactiveInFlight += (int) requests.stream().filter(Replies::interactive).count();
+  }
+
+  private static boolean interactive(Pending p) {
+    return p.request.priority() == Priority.INTERACTIVE;
+  }
+
+  private void left(Pending p) {
+    inFlight--;
+    if (interactive(p)) {
+      interactiveInFlight--;
+    }
   }
 
   /** The request leaves after {@code stage} with its result (or fails, if that stage computed none). */
@@ -37,7 +52,7 @@ final class Replies {
     p.succeed(result);
     byExit.merge(result.exitLayer(), 1L, Long::sum);
     byReason.merge(reason, 1L, Long::sum);
-    inFlight--;
+    left(p);
     listener.onExit(result.exitLayer(), reason, p.request.priority());
   }
 
@@ -51,7 +66,7 @@ final class Replies {
   void fail(Pending p, Throwable error) {
     p.fail(error);
     failed++;
-    inFlight--;
+    left(p);
     listener.onFailed();
   }
 

@@ -12,17 +12,23 @@ import org.apache.pekko.actor.typed.ActorRef;
  * batches each node has finished (for the statistics of a cluster).
  */
 final class RunningBatches {
-  record Batch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker) {}
+  /** {@code bulk}: dispatched as bulk work alone (it yields to interactive requests). */
+  record Batch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk) {}
 
   private final Map<Long, Batch> running = new HashMap<>();
   private final Map<String, Long> doneByNode = new TreeMap<>();
   private long nextId;
 
   /** Records a batch handed to {@code worker}; returns its id. */
-  long start(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker) {
+  long start(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk) {
     long id = nextId++;
-    running.put(id, new Batch(stage, members, worker));
+    running.put(id, new Batch(stage, members, worker, bulk));
     return id;
+  }
+
+  /** Running batches of bulk work alone. */
+  long bulk() {
+    return running.values().stream().filter(Batch::bulk).count();
   }
 
   /**

@@ -29,10 +29,10 @@ public record RuntimeSettings(
   public record Admission(Duration defaultDeadline, double predictedShare) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
-      Duration bulkSlack) {
-    /** Limits with the default slacks, for tests and tools that set only the batch shape. */
+      Duration bulkSlack, int bulkBesideInteractive) {
+    /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
-      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10));
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1);
     }
   }
 
@@ -83,7 +83,8 @@ public record RuntimeSettings(
             c.getInt("batching.max-padded-tokens"),
             c.getDuration("batching.max-queue-delay"),
             c.getDuration("batching.slack-without-deadline.interactive"),
-            c.getDuration("batching.slack-without-deadline.bulk")),
+            c.getDuration("batching.slack-without-deadline.bulk"),
+            c.getInt("batching.bulk-batches-beside-interactive")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),

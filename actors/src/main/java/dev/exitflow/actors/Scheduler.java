@@ -117,7 +117,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(SubmitAll.class, this::onSubmitAll)
         .onMessage(FromWorker.class, this::onWorker)
-        .onMessage(BatchDue.class, m -> afterChange(m.stage()))
+        .onMessage(BatchDue.class, m -> afterChange())
         .onMessage(Listed.class, this::onListed)
         .onMessage(WorkerGone.class, m -> lost(m.worker(), "stopped"))
         .onMessage(Tick.class, m -> onTick())
@@ -160,15 +160,15 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     }
     List<Pending> members = pending.get();
     members.forEach(p -> stages.queue(0).offer(admission.prepare(p, now), now));
-    replies.admitted(members.size());
-    return afterChange(0);
+    replies.admitted(members);
+    return afterChange();
   }
 
   private Behavior<Command> onWorker(FromWorker m) {
     StageWorker.Outcome o = m.outcome();
     if (o instanceof StageWorker.Ready r) {
       join(r.worker(), r.stage()); // again after a restart: already known, nothing changes
-      return afterChange(r.stage());
+      return afterChange();
     }
     if (o instanceof StageWorker.BatchDone d) {
       return onBatchDone(d);
@@ -181,7 +181,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     } else if (batch != null) {
       retryOrFail(batch, "restarted before running it");
     }
-    return afterChange(f.stage());
+    return afterChange();
   }
 
   /** A worker starts serving: it is watched, and idle until given a batch. */
@@ -198,7 +198,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     Set<ActorRef<StageWorker.Command>> listed = m.listing().getServiceInstances(discovered.keys().get(stage));
     listed.forEach(w -> join(w, stage));
     workers.unlisted(stage, listed).forEach(w -> lost(w, "left the cluster"));
-    return afterChange(stage);
+    return afterChange();
   }
 
   /** A worker is gone (its node left or crashed, or it stopped): its batches go to another worker. */
@@ -212,7 +212,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     getContext().getLog().warn("stage {} worker {} {}; {} running batch(es) go back to the queue", stage + 1,
         worker.path(), why, held.size());
     held.forEach(batch -> retryOrFail(batch, "on " + worker.path().address() + " " + why));
-    return afterChange(stage);
+    return afterChange();
   }
 
   /** Puts a batch that did not finish back in its stage's queue, once per allowed retry per request. */
@@ -226,7 +226,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     RunningBatches.Batch batch = stages.done(d, now);
     if (batch == null) {
-      return afterChange(stage); // failed by a drain timeout, or re-queued when its worker was thought lost
+      return afterChange(); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
     layout.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
     List<HiddenState> states = d.states();
@@ -242,22 +242,25 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
         stages.queue(stage + 1).offer(p, now);
       }
     }
-    if (stage < rules.lastStage()) {
-      dispatch(stage + 1);
-    }
-    return afterChange(stage);
+    return afterChange();
   }
 
   /** Sends the stage's due batches to its workers and re-arms its delay timer. */
   private void dispatch(int stage) {
-    long untilDue = stages.dispatch(stage, draining, outcomes, System.nanoTime());
+    long untilDue = stages.dispatch(stage, draining, replies.interactiveInFlight > 0, outcomes, System.nanoTime());
     if (untilDue >= 0) {
       timers.startSingleTimer(stage, new BatchDue(stage), Duration.ofNanos(untilDue));
     }
   }
 
-  private Behavior<Command> afterChange(int stage) {
-    dispatch(stage);
+  /**
+   * Dispatches at every stage after a change: requests may have moved on to the next stage, and
+   * bulk work held back for its share may go now that a batch came back.
+   */
+  private Behavior<Command> afterChange() {
+    for (int s = 0; s <= rules.lastStage(); s++) {
+      dispatch(s);
+    }
     if (draining && replies.inFlight == 0) {
       drainWaiters.forEach(w -> w.tell(Done.getInstance()));
       return Behaviors.stopped();
@@ -284,11 +287,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       draining = true;
       timers.startSingleTimer(DrainTimedOut.INSTANCE, settings.drainTimeout());
     }
-    Behavior<Command> next = this;
-    for (int s = 0; s <= rules.lastStage() && next == this; s++) {
-      next = afterChange(s);
-    }
-    return next;
+    return afterChange();
   }
 
   /** Drain took too long: everything still queued or running fails with a clear error. */

@@ -108,17 +108,25 @@ final class StageBatcher {
     return Math.max(0, limits.maxQueueDelay().toNanos() - oldestAgeNanos(now));
   }
 
+  /** As {@link #nextBatch(long, long)} with any companions. */
+  List<Pending> nextBatch(long now) {
+    return nextBatch(now, Long.MAX_VALUE);
+  }
+
   /**
    * Takes the next batch out of the queue: the most urgent request, then, among the
-   * {@code FILL_WINDOW} batches' worth of most urgent ones, those closest to it in length (more
-   * urgent first among equals), while the batch stays within the count and padded-token limits.
+   * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
+   * closest to it in length (more urgent first among equals), while the batch stays within the
+   * count and padded-token limits. (An interactive request is not made to carry bulk work: every
+   * companion adds to its compute time.)
    */
-  List<Pending> nextBatch(long now) {
+  List<Pending> nextBatch(long now, long companionsDueBy) {
     List<Pending> byUrgency = new ArrayList<>(queue);
     byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
     Pending seed = byUrgency.get(0);
     List<Pending> window = new ArrayList<>(
         byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * limits.maxBatchSize())));
+    window.removeIf(p -> p.urgencyNanos > companionsDueBy);
     window.sort(Comparator.comparingInt((Pending p) -> Math.abs(p.length() - seed.length())));
     List<Pending> batch = new ArrayList<>();
     batch.add(seed);

@@ -41,37 +41,48 @@ final class StageDispatch {
   /**
    * Sends every due batch of {@code stage} (everything queued when {@code flush}) to a worker with
    * room. A batch carries its members' hidden states as they are; the worker pads them into one
-   * input. Returns the nanoseconds until the stage's next batch is due, or -1 when no timer is
-   * needed (nothing queued, or no worker has room: a returning batch dispatches again).
+   * input. {@code interactive}: interactive requests are in the runtime, so bulk work alone runs
+   * only within its share. Returns the nanoseconds until the stage's next batch is due, or -1
+   * when no timer is needed (nothing queued, or no room: a returning batch dispatches again).
    */
-  long dispatch(int stage, boolean flush, ActorRef<StageWorker.Outcome> replyTo, long now) {
+  long dispatch(int stage, boolean flush, boolean interactive, ActorRef<StageWorker.Outcome> replyTo, long now) {
     StageBatcher b = batchers[stage];
-    while (b.due(now, flush) && canTake(stage, b, now)) {
-      ActorRef<StageWorker.Command> worker = urgent(b, now) ? workers.take(stage) : workers.takeFree(stage);
-      List<Pending> members = b.nextBatch(now);
-      long id = running.start(stage, members, worker);
+    while (b.due(now, flush) && canTake(stage, b, now, interactive)) {
+      boolean urgent = urgent(b, now);
+      ActorRef<StageWorker.Command> worker = urgent ? workers.take(stage) : workers.takeFree(stage);
+      // Beside interactive traffic, bulk work goes only in its own batches, within its share.
+      List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE);
+      long id = running.start(stage, members, worker, !urgent);
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
       boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
       boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
       worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, replyTo));
     }
-    return !b.isEmpty() && canTake(stage, b, now) ? b.nanosUntilDue(now) : -1;
+    return !b.isEmpty() && canTake(stage, b, now, interactive) ? b.nanosUntilDue(now) : -1;
   }
 
   /**
-   * Whether the stage's next batch has a worker: any idle slot when it is urgent, else a worker
-   * holding nothing. A worker's second slot lets the next batch start without a round trip, but a
-   * batch waiting at a worker cannot be overtaken: bulk work without a deadline waits in the queue
-   * instead, so an interactive request arriving behind it goes first.
+   * Whether the stage's next batch may start: any idle slot when it is urgent; else a worker
+   * holding nothing, and, while interactive requests are in the runtime, room in bulk work's share.
+   * A worker's second slot lets the next batch start without a round trip, but a batch waiting at
+   * a worker cannot be overtaken: bulk work waits in the queue instead, so an interactive request
+   * arriving behind it goes first.
    */
-  private boolean canTake(int stage, StageBatcher b, long now) {
-    return urgent(b, now) ? workers.hasIdle(stage) : workers.hasFree(stage);
+  private boolean canTake(int stage, StageBatcher b, long now, boolean interactive) {
+    if (urgent(b, now)) {
+      return workers.hasIdle(stage);
+    }
+    return workers.hasFree(stage) && (!interactive || running.bulk() < settings.batching().bulkBesideInteractive());
   }
 
   /** The queue's most urgent request is due within the interactive slack (interactive, or has a deadline). */
   private boolean urgent(StageBatcher b, long now) {
-    return b.mostUrgentNanos() <= now + settings.batching().interactiveSlack().toNanos();
+    return b.mostUrgentNanos() <= dueSoon(now);
+  }
+
+  private long dueSoon(long now) {
+    return now + settings.batching().interactiveSlack().toNanos();
   }
 
   /** A batch ran: its worker has room again; returns the batch, measured, or null when no longer known. */

@@ -133,6 +133,21 @@ class StageBatcherTest {
   }
 
   @Test
+  void anUrgentBatchCarriesOnlyCompanionsDueBySoon() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    Pending interactive = urgent(10, 200 * MS);
+    Pending otherInteractive = urgent(12, 240 * MS);
+    b.offer(interactive, 0);
+    b.offer(otherInteractive, 0);
+    for (int i = 0; i < 5; i++) {
+      b.offer(urgent(10, 10_000 * MS), 0); // bulk lines of the same length, due in 10 s
+    }
+    assertEquals(List.of(interactive, otherInteractive), b.nextBatch(0, 250 * MS),
+        "bulk work would add to the interactive requests' compute time");
+    assertEquals(4, b.nextBatch(0).size(), "without a bound, the bulk lines fill a batch");
+  }
+
+  @Test
   void theTimeToGetThroughCountsHeldBatchesAndTheRequestsAtLeastAsUrgent() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     b.recordBatch(4, 10 * MS, 0); // 400 requests/s
