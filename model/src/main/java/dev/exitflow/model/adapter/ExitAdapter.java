@@ -53,10 +53,18 @@ public record ExitAdapter(
   /**
    * {@link #fit} with the rows streamed in, in any order: they go into the ridge system as they
    * come ({@link RidgeFit.Accumulator}) and only the held-out rows are kept, so a corpus' layer
-   * features are never all in memory at once. Small corpora (fewer rows than features) are kept
-   * whole and fitted in the dual form.
+   * features are never all in memory at once. Small corpora (fewer rows than features, and fewer
+   * than {@value #DUAL_LIMIT}) are kept whole and fitted in the dual form.
    */
   public static final class Fitter implements AutoCloseable {
+    /**
+     * Below this many rows, and fewer rows than features, the rows are kept and fitted in the dual
+     * form (tests, tiny corpora). Above it the primal system is streamed even with fewer rows than
+     * features (a 12-layer model's exit 8 reads 10,368 features; STS-B's training sentences are
+     * 10,038 rows): the penalty keeps it well conditioned, and the dual form would hold every row
+     * and factor an n x n kernel in EJML, which took over 6 minutes and 3.8 GB.
+     */
+    static final int DUAL_LIMIT = 4096;
     private final String model;
     private final List<Integer> exitLayers;
     private final List<Integer> widths;
@@ -91,7 +99,8 @@ public record ExitAdapter(
       this.out = out;
       this.penalty = penalty;
       int features = counts.get(counts.size() - 1);
-      accumulator = corpus - heldOut(corpus) >= features ? new RidgeFit.Accumulator(features, out) : null;
+      int rows = corpus - heldOut(corpus);
+      accumulator = rows >= features || rows >= DUAL_LIMIT ? new RidgeFit.Accumulator(features, out) : null;
     }
 
     private static int heldOut(int corpus) {
@@ -161,6 +170,9 @@ public record ExitAdapter(
       }
     }
   }
+
+  /** Rows below which a corpus with fewer rows than features is fitted in the dual form ({@link Fitter}). */
+  public static final int DUAL_LIMIT = Fitter.DUAL_LIMIT;
 
   /** One corpus sentence in this many is held out of the fit to measure fidelity (corpora of 40 or more). */
   public static final int HOLD_OUT = 20;
