@@ -9,7 +9,6 @@ import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.calibrate.AdapterCalibrator;
 import dev.exitflow.model.calibrate.CalibrationSettings;
 import dev.exitflow.model.calibrate.Corpus;
-import dev.exitflow.model.eval.StsFiles;
 import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.io.PrintWriter;
@@ -29,9 +28,9 @@ import picocli.CommandLine.Spec;
     description = "Fit, for each exit but the deep one, an adapter imitating the deep embedding, and save it beside the compiled model.")
 final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--corpus",
-      description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
-          + "shipped in data/stsbenchmark (default: exitflow.model.adapters.corpus, sts-train.csv). `serve` refits "
-          + "adapters fitted on another corpus than it is configured with")
+      description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line, or several such files "
+          + "joined with '+'; a bare name is looked up shipped in data/ (sts-train.csv, europarl-en.txt; default: "
+          + "exitflow.model.adapters.corpus). `serve` refits adapters fitted on another corpus than it is configured with")
   String corpus;
 
   @Option(names = "--penalty", description = "Ridge penalty per sentence (default: exitflow.model.adapters.penalty)")
@@ -66,8 +65,7 @@ final class CalibrateCommand implements Callable<Integer> {
     ModelDescriptor descriptor = model.resolve(p.model());
     CalibrationSettings configured = CalibrationSettings.create(ConfigFactory.load());
     String corpusName = corpus != null ? corpus : configured.corpus();
-    Path corpusFile = StsFiles.locate(corpusName);
-    List<String> sentences = Corpus.read(corpusFile);
+    List<String> sentences = Corpus.named(corpusName);
     boolean readsMeansAndSep = meansAndSep != null ? meansAndSep : configured.meansAndSep(descriptor.name());
     double lambda = penalty != null ? penalty : model.settings().adapterPenalty();
     AdapterFit fit = AdapterFit.of(corpusName, sentences, lambda, readsMeansAndSep);
@@ -107,7 +105,7 @@ final class CalibrateCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     int fittedOn = fitted.isEmpty() ? sentences.size() : adapters.byLayer().values().iterator().next().corpusSentences();
     out.printf("%s: adapters fitted on %d of the %d sentences of %s; fidelity on the other %d (held out)%n",
-        descriptor.name(), fittedOn, sentences.size(), corpusFile, sentences.size() - fittedOn);
+        descriptor.name(), fittedOn, sentences.size(), corpusName, sentences.size() - fittedOn);
     out.printf("%-6s %9s %9s %12s %12s %12s  %s%n", "exit", "features", "penalty", "fidelity", "fit seconds",
         "x next exit", "file");
     List<Integer> notFaster = new ArrayList<>();

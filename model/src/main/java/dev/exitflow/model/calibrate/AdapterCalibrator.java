@@ -15,9 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Self-distillation after the fact: runs an unlabeled corpus through every stage once, keeping
- * each sentence's pooled layer features and its deep embedding, then fits for each exit but the
- * last an adapter from the features available there to the deep embedding.
+ * Self-distillation after the fact: runs an unlabeled corpus through every stage once and fits for
+ * each exit but the last an adapter from the features available there to the deep embedding. Each
+ * batch's pooled layer features go into the ridge system as the batch leaves the stages
+ * ({@link ExitAdapter.Fitter}); only the held-out sentences' are kept, for the fidelity.
  */
 public final class AdapterCalibrator {
   /** Told how calibration advances, e.g. to drive a progress bar. */
@@ -52,30 +53,34 @@ public final class AdapterCalibrator {
       order[i] = i;
     }
     Arrays.sort(order, Comparator.comparingInt(i -> tokens.get(i).length()));
-    float[][] features = new float[tokens.size()][];
-    float[][] targets = new float[tokens.size()][];
-    int batchSize = encoder.batchSize();
-    for (int from = 0; from < order.length; from += batchSize) {
-      List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
-      List<TokenizedText> batch = members.stream().map(tokens::get).toList();
-      PaddedBatch out = encoder.runBatch(batch, deep);
-      List<HiddenState> states = out.split();
-      for (int k = 0; k < batch.size(); k++) {
-        HiddenState s = states.get(k);
-        features[members.get(k)] = meansAndSep ? LayerFeatures.meansAndSep(s.features(), hidden) : s.features();
-        targets[members.get(k)] = encoder.head(deep).apply(s, null);
-      }
-      listener.embedded(batch.size());
-    }
     List<Integer> layers = exits.subList(0, deep);
     List<Integer> widths = layers.stream().map(layer -> LayerFeatures.width(layer, hidden)).toList();
-    listener.fitting(layers, widths);
-    long start = System.nanoTime();
+    int[] keep = meansAndSep ? LayerFeatures.meansAndSepIndices(widths.get(widths.size() - 1), hidden) : null;
+    int batchSize = encoder.batchSize();
     Map<Integer, ExitAdapter> adapters = new LinkedHashMap<>();
-    for (ExitAdapter a : ExitAdapter.fit(encoder.model().name(), layers, widths, features, targets, penalty)) {
-      adapters.put(a.exitLayer(), a);
+    double seconds;
+    // Each batch's features go into the ridge system as they come; nothing but the held-out rows is kept.
+    try (ExitAdapter.Fitter fitter = new ExitAdapter.Fitter(encoder.model().name(), layers, widths, keep,
+        tokens.size(), hidden, penalty)) {
+      for (int from = 0; from < order.length; from += batchSize) {
+        List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
+        List<TokenizedText> batch = members.stream().map(tokens::get).toList();
+        PaddedBatch out = encoder.runBatch(batch, deep);
+        List<HiddenState> states = out.split();
+        for (int k = 0; k < batch.size(); k++) {
+          HiddenState s = states.get(k);
+          fitter.add(members.get(k), s.features(), encoder.head(deep).apply(s, null));
+        }
+        listener.embedded(batch.size());
+      }
+      listener.fitting(layers, widths);
+      long start = System.nanoTime();
+      for (ExitAdapter a : fitter.finish()) {
+        adapters.put(a.exitLayer(), a);
+      }
+      seconds = (System.nanoTime() - start) / 1e9;
     }
-    listener.fitted(List.copyOf(adapters.values()), (System.nanoTime() - start) / 1e9);
+    listener.fitted(List.copyOf(adapters.values()), seconds);
     return new ExitAdapters(adapters);
   }
 }

@@ -7,7 +7,6 @@ import dev.exitflow.model.ModelFormatException;
 import dev.exitflow.model.adapter.AdapterFit;
 import dev.exitflow.model.adapter.ExitAdapters;
 import dev.exitflow.model.compile.CompiledModel;
-import dev.exitflow.model.eval.StsFiles;
 import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.util.List;
@@ -65,7 +64,7 @@ public final class StartupCalibration {
     }
     long start = System.nanoTime();
     AdapterFit wanted = wanted(model, settings, calibration);
-    List<String> corpus = Corpus.read(StsFiles.locate(calibration.corpus()));
+    List<String> corpus = Corpus.named(calibration.corpus());
     LOG.info("{} has {}: calibrating them on {} sentences of {} before serving", model.name(), why, corpus.size(),
         calibration.corpus());
     try (StagedEncoder encoder = StagedEncoder.openForCalibration(model, settings, plan)) {
@@ -84,7 +83,7 @@ public final class StartupCalibration {
 
   /** How the configuration says adapters are fitted (reads the corpus to hash it). */
   private static AdapterFit wanted(ModelDescriptor model, ModelSettings settings, CalibrationSettings calibration) {
-    return AdapterFit.of(calibration.corpus(), Corpus.read(StsFiles.locate(calibration.corpus())),
+    return AdapterFit.of(calibration.corpus(), Corpus.named(calibration.corpus()),
         settings.adapterPenalty(), calibration.meansAndSep(model.name()));
   }
 }

@@ -9,6 +9,7 @@ import java.nio.file.FileSystemAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -21,18 +22,29 @@ import java.util.Optional;
 public final class StsFiles {
   static final String RESOURCES = "/dev/exitflow/data/";
   static final String STS = "stsbenchmark/";
+  /** The folders of data/ whose files a bare name finds, in this order. */
+  static final List<String> FOLDERS = List.of(STS, "europarl/");
 
   private StsFiles() {}
 
-  /** A file given by path if it exists, else the STS-B file of that name shipped in the jar. */
+  /**
+   * A file given by path if it exists, else the file of that name shipped in the jar: an STS-B
+   * file (data/stsbenchmark) or a calibration corpus (data/europarl).
+   */
   public static Path locate(String file) {
     Path direct = Path.of(file);
     if (Files.isRegularFile(direct)) {
       return direct;
     }
     String name = direct.getFileName().toString();
-    return bundled(STS + name).orElseThrow(() -> new IllegalArgumentException(
-        "dataset " + file + " is neither a file nor one shipped with Exitflow (sts-train.csv, sts-dev.csv, sts-test.csv)"));
+    for (String folder : FOLDERS) {
+      Optional<Path> found = bundled(folder + name);
+      if (found.isPresent()) {
+        return found.get();
+      }
+    }
+    throw new IllegalArgumentException("dataset " + file + " is neither a file nor one shipped with Exitflow "
+        + "(sts-train.csv, sts-dev.csv, sts-test.csv, europarl-en.txt)");
   }
 
   /** A shipped data file by its path under {@code data/}, e.g. {@code stsbenchmark/sts-dev.csv}. */

@@ -42,6 +42,19 @@ public final class LayerFeatures {
     return out;
   }
 
+  /**
+   * The indices, ascending, of the features {@link #meansAndSep} keeps among the first
+   * {@code width}: the content means of every layer and the [SEP] states from layer 1 on. The
+   * calibration fits on these alone (the others are zeros there), a third fewer rows and columns
+   * in its Gram matrix.
+   */
+  public static int[] meansAndSepIndices(int width, int hidden) {
+    float[] probe = new float[width];
+    Arrays.fill(probe, 1f);
+    float[] kept = meansAndSep(probe, hidden);
+    return java.util.stream.IntStream.range(0, width).filter(j -> kept[j] != 0f).toArray();
+  }
+
   /** Appends each text's pooled rows of {@code padded} to its features so far ({@code previous} may be null). */
   public static float[][] append(float[][] previous, float[] padded, List<TokenizedText> tokens, int longest, int hidden) {
     float[][] out = new float[tokens.size()][];

@@ -53,6 +53,65 @@ class RidgeFitTest {
     }
   }
 
+  /**
+   * Streamed in any order, with features left out by index, the fit is the in-memory fit on rows
+   * whose left-out features are zeros (as means-and-sep rows are): same weights (zero rows where
+   * left out), same fidelity; only the held-out rows are kept.
+   */
+  @Test
+  void aStreamedFitLeavingFeaturesOutMatchesTheFitOnZeroedRows() {
+    int n = 2600;
+    int features = 900;
+    int out = 4;
+    Random random = new Random(11);
+    float[][] x = new float[n][features];
+    float[][] zeroed = new float[n][];
+    float[][] y = new float[n][out];
+    int[] keep = java.util.stream.IntStream.range(0, features).filter(j -> j % 3 != 1).toArray();
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < features; j++) {
+        x[i][j] = (float) (random.nextGaussian() * (1 + j % 5) + 100 + j); // far from zero, as layer states are
+      }
+      for (int d = 0; d < out; d++) {
+        y[i][d] = (float) (0.2 * x[i][d * 13] - 0.1 * x[i][600 + 3 * d] + 0.05 * random.nextGaussian());
+      }
+      zeroed[i] = x[i].clone();
+      for (int j = 1; j < features; j += 3) {
+        zeroed[i][j] = 0;
+      }
+    }
+    List<Integer> layers = List.of(1, 2);
+    List<Integer> widths = List.of(420, 900);
+    List<ExitAdapter> expected = ExitAdapter.fit("m", layers, widths, zeroed, y, 0.01);
+    List<ExitAdapter> streamed;
+    try (ExitAdapter.Fitter fitter = new ExitAdapter.Fitter("m", layers, widths, keep, n, out, 0.01)) {
+      for (int i = n - 1; i >= 0; i--) { // reversed: the order rows come in does not matter
+        fitter.add(i, x[i], y[i]);
+      }
+      streamed = fitter.finish();
+    }
+    for (int e = 0; e < widths.size(); e++) {
+      ExitAdapter a = expected.get(e);
+      ExitAdapter b = streamed.get(e);
+      assertEquals(a.features(), b.features());
+      assertEquals(a.corpusSentences(), b.corpusSentences());
+      assertEquals(n - n / ExitAdapter.HOLD_OUT, b.corpusSentences());
+      double worst = 0;
+      double largest = 0;
+      for (int i = 0; i < a.weights().length; i++) {
+        worst = Math.max(worst, Math.abs(a.weights()[i] - b.weights()[i]));
+        largest = Math.max(largest, Math.abs(a.weights()[i]));
+      }
+      assertTrue(largest > 0.01, "the fit found the dependence");
+      assertTrue(worst < 1e-4 * largest, "exit " + e + ": weights differ by " + worst + " of " + largest);
+      for (int d = 0; d < out; d++) {
+        assertEquals(0f, b.weights()[4 * out + d], "a left-out feature gets weight 0");
+      }
+      assertEquals(a.fidelity(), b.fidelity(), 1e-5);
+      assertTrue(b.fidelity() > 0.9, "fidelity " + b.fidelity());
+    }
+  }
+
   /** Weights with the scaling folded in, from (Z'Z + penalty n I) W = Z'Y in EJML. */
   private static double[] dense(float[][] x, int f, float[][] y, double penalty) {
     int n = x.length;
