@@ -10,8 +10,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
 
-/** {@code --model NAME|DIR}, shared by the commands that load a model. */
-final class ModelOption {
+/** {@code --model NAME|DIR}, shared by the commands that load a model (the research jar's too). */
+public final class ModelOption {
   @Option(names = "--model", paramLabel = "NAME|DIR",
       description = "Built-in model name (all-minilm-l6-v2, all-minilm-l6-v2-q) or a model directory; "
           + "default: exitflow.model.default")
@@ -19,7 +19,7 @@ final class ModelOption {
 
   private ModelSettings settings;
 
-  ModelSettings settings() {
+  public ModelSettings settings() {
     if (settings == null) {
       settings = ModelSettings.create(ConfigFactory.load());
     }
@@ -31,7 +31,7 @@ final class ModelOption {
     return model != null ? model : settings().defaultModel();
   }
 
-  ModelDescriptor resolve() {
+  public ModelDescriptor resolve() {
     return resolve(reference());
   }
 
@@ -52,7 +52,7 @@ final class ModelOption {
   }
 
   /** Another model, e.g. the one a plan names, resolved the same way. */
-  ModelDescriptor resolve(String reference) {
+  public ModelDescriptor resolve(String reference) {
     return new ModelRepository(settings()).resolve(reference);
   }
 }

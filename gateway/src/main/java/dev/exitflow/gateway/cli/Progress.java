@@ -5,10 +5,10 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 
 /** A progress bar on stderr, so stdout stays clean for tables and JSON. */
-final class Progress {
+public final class Progress {
   private Progress() {}
 
-  static ProgressBar bar(String task, long total, String unit) {
+  public static ProgressBar bar(String task, long total, String unit) {
     return new ProgressBarBuilder()
         .setTaskName(task)
         .setInitialMax(total)

@@ -1,5 +1,8 @@
-package dev.exitflow.gateway.cli;
+package dev.exitflow.research;
 
+import dev.exitflow.gateway.cli.Json;
+import dev.exitflow.gateway.cli.ModelOption;
+import dev.exitflow.gateway.cli.Progress;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.eval.ReferenceEncoder;
 import dev.exitflow.model.eval.StsDataset;

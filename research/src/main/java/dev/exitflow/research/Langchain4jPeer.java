@@ -1,4 +1,4 @@
-package dev.exitflow.gateway.cli;
+package dev.exitflow.research;
 
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.EmbeddingModel;

@@ -1,4 +1,4 @@
-package dev.exitflow.gateway.cli;
+package dev.exitflow.research;
 
 import java.awt.Color;
 import java.io.IOException;
