@@ -20,7 +20,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.pekko.Done;
 import org.apache.pekko.japi.Pair;
@@ -48,6 +51,10 @@ import org.slf4j.LoggerFactory;
  * the files to the checkpoint and goes on after its line; lines in flight at a crash are computed
  * again, and each line's result appears once. {@link #stop()} (on SIGTERM) lets the lines in
  * flight finish and checkpoints; the batch stays {@code in_progress} for the next start.
+ *
+ * <p>A batch not done when its {@code completion_window} closes ({@code expires_at}) stops and
+ * becomes {@code expired}: its computed lines stay in the output file, the rest go to the error
+ * file as {@code batch_expired}, as OpenAI's Batch API does.
  */
 public final class BatchRunner {
   private static final Logger log = LoggerFactory.getLogger(BatchRunner.class);
@@ -64,6 +71,12 @@ public final class BatchRunner {
     t.setDaemon(true);
     return t;
   });
+  /** Ends the running batch when its completion window closes. */
+  private final ScheduledExecutorService expiry = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "exitflow-batch-expiry");
+    t.setDaemon(true);
+    return t;
+  });
   private final Map<String, ObjectNode> batches = new ConcurrentHashMap<>();
   private final Map<String, Progress> progress = new ConcurrentHashMap<>();
   private volatile Running running;
@@ -73,6 +86,9 @@ public final class BatchRunner {
   public record Progress(String id, long total, long done, double linesPerSecond) {}
 
   private record Running(String id, UniqueKillSwitch stop, CompletionStage<Done> finished) {}
+
+  /** What runLines reached, and whether the completion window closed before the last line. */
+  private record Reached(Checkpoint checkpoint, boolean expired) {}
 
   public BatchRunner(FileStore files, Path dir, LineEmbedder embedder, Materializer materializer, BatchSettings settings) {
     this.files = files;
@@ -112,9 +128,7 @@ public final class BatchRunner {
     if (!"/v1/embeddings".equals(endpoint)) {
       throw new BatchException(ErrorCode.INVALID_BATCH, "endpoint must be \"/v1/embeddings\", got " + endpoint);
     }
-    if (!"24h".equals(window)) {
-      throw new BatchException(ErrorCode.INVALID_BATCH, "completion_window must be \"24h\", got " + window);
-    }
+    Duration completionWindow = CompletionWindow.parse(window);
     StoredFile input = files.get(String.valueOf(inputFileId)).orElseThrow(() ->
         new BatchException(ErrorCode.FILE_NOT_FOUND, "no file " + inputFileId));
     if (!"batch".equals(input.purpose())) {
@@ -122,7 +136,7 @@ public final class BatchRunner {
           + "; a batch's input file needs purpose \"batch\"");
     }
     String id = "batch_" + UUID.randomUUID().toString().replace("-", "");
-    ObjectNode b = BatchState.create(id, inputFileId, endpoint, window, metadata);
+    ObjectNode b = BatchState.create(id, inputFileId, endpoint, window, completionWindow, metadata);
     save(b);
     runner.execute(() -> run(id));
     return b.deepCopy();
@@ -186,6 +200,7 @@ public final class BatchRunner {
     CompletableFuture<Done> done = new CompletableFuture<>();
     runner.execute(() -> done.complete(Done.getInstance())); // after the running batch's run() returned
     runner.shutdown();
+    expiry.shutdownNow();
     return done;
   }
 
@@ -206,11 +221,18 @@ public final class BatchRunner {
           return;
         }
       }
-      Checkpoint reached = BatchState.status(b).equals("finalizing") ? readCheckpoint(id) : runLines(b, input);
-      if (stopping && !BatchState.status(b).equals("cancelling")) {
-        return; // stopped on SIGTERM: resumes (or just finishes) at the next start
+      if (BatchState.status(b).equals("finalizing")) { // a crash while finalizing: finish again
+        finish(b, b.get("expired_at").isNull() ? "completed" : "expired", readCheckpoint(id));
+        return;
       }
-      finish(b, BatchState.status(b).equals("cancelling") ? "cancelled" : "completed", reached);
+      Reached reached = runLines(b, input);
+      if (BatchState.status(b).equals("cancelling")) {
+        finish(b, "cancelled", reached.checkpoint());
+      } else if (reached.expired()) {
+        expire(b, input, reached.checkpoint());
+      } else if (!stopping) {
+        finish(b, "completed", reached.checkpoint());
+      } // else stopped on SIGTERM: resumes at the next start
     } catch (Exception e) {
       log.error("batch {} failed: {}", id, e.toString(), e);
       synchronized (b) {
@@ -255,10 +277,17 @@ public final class BatchRunner {
     return b.path("request_counts").path("total").asLong();
   }
 
-  /** Computes the lines after the checkpoint; returns the last checkpoint written. */
-  private Checkpoint runLines(ObjectNode b, Path input) throws Exception {
+  /**
+   * Computes the lines after the checkpoint until the last one, a stop, a cancel or the end of the
+   * completion window (if that is already past, say after a long stop, it computes nothing).
+   */
+  private Reached runLines(ObjectNode b, Path input) throws Exception {
     String id = b.get("id").asText();
     Checkpoint from = readCheckpoint(id);
+    long untilExpiry = b.get("expires_at").asLong() * 1000 - System.currentTimeMillis();
+    if (untilExpiry <= 0) {
+      return new Reached(from, true);
+    }
     BatchOutput out = BatchOutput.open(dir.resolve(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
     try {
       long started = System.nanoTime();
@@ -281,12 +310,52 @@ public final class BatchRunner {
       if (stopping || BatchState.status(b).equals("cancelling")) {
         run.first().shutdown();
       }
+      AtomicBoolean expired = new AtomicBoolean();
+      ScheduledFuture<?> timer = expiry.schedule(() -> {
+        expired.set(true);
+        run.first().shutdown();
+      }, untilExpiry, TimeUnit.MILLISECONDS);
       run.second().toCompletableFuture().get();
+      timer.cancel(false);
+      out.close(); // the last checkpoint
+      return new Reached(out.lastCheckpoint(), expired.get() && !stopping);
     } finally {
       running = null;
-      out.close(); // the last checkpoint, also when the stream failed
+      out.close(); // also when the stream failed (closing twice does nothing more)
     }
-    return out.lastCheckpoint();
+  }
+
+  /**
+   * The completion window closed: every line not computed goes to the error file as OpenAI's
+   * {@code batch_expired} (with {@code response: null}); what was computed stays in the output
+   * file. Durable like the lines: a crash here redoes it from the checkpoint.
+   */
+  private void expire(ObjectNode b, Path input, Checkpoint from) throws IOException {
+    String id = b.get("id").asText();
+    synchronized (b) {
+      b.put("expired_at", java.time.Instant.now().getEpochSecond());
+      save(b);
+    }
+    BatchOutput out = BatchOutput.open(dir.resolve(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
+    try (out; var lines = Files.newBufferedReader(input)) {
+      long index = 0;
+      for (String line = lines.readLine(); line != null; line = lines.readLine(), index++) {
+        if (index >= from.line()) {
+          out.write(new BatchOutput.Line(index, line.isBlank() ? null : expiredLine(line), true));
+        }
+      }
+    }
+    finish(b, "expired", out.lastCheckpoint());
+  }
+
+  private static byte[] expiredLine(String request) throws IOException {
+    ObjectNode line = FileStore.JSON.createObjectNode()
+        .put("id", "batch_req_" + UUID.randomUUID().toString().replace("-", ""))
+        .put("custom_id", FileStore.JSON.readTree(request).get("custom_id").asText());
+    line.putNull("response");
+    line.putObject("error").put("code", ErrorCode.BATCH_EXPIRED.code())
+        .put("message", "This request could not be executed before the completion window expired.");
+    return FileStore.JSON.writeValueAsBytes(line);
   }
 
   /** One input line's result: blank lines count as lines but produce nothing. */

@@ -2,14 +2,15 @@ package dev.exitflow.gateway.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
 
 /**
  * A batch as OpenAI's Batch API describes it ({@code object: "batch"}), kept as the JSON object
  * itself so that what is stored, listed and returned is one thing. Statuses: {@code validating},
- * {@code in_progress}, {@code finalizing}, {@code completed}, {@code failed}, {@code cancelling},
- * {@code cancelled}; each change stamps its {@code *_at} field.
+ * {@code in_progress}, {@code finalizing}, {@code completed}, {@code failed}, {@code expired},
+ * {@code cancelling}, {@code cancelled}; each change stamps its {@code *_at} field.
  */
 final class BatchState {
   static final Set<String> UNFINISHED = Set.of("validating", "in_progress", "finalizing", "cancelling");
@@ -18,7 +19,8 @@ final class BatchState {
 
   private BatchState() {}
 
-  static ObjectNode create(String id, String inputFileId, String endpoint, String window, JsonNode metadata) {
+  static ObjectNode create(String id, String inputFileId, String endpoint, String window, Duration length,
+      JsonNode metadata) {
     long now = Instant.now().getEpochSecond();
     ObjectNode b = FileStore.JSON.createObjectNode()
         .put("id", id).put("object", "batch").put("endpoint", endpoint);
@@ -30,7 +32,7 @@ final class BatchState {
     for (String stamp : STAMPS) {
       b.putNull(stamp);
     }
-    b.put("expires_at", now + 24 * 3600);
+    b.put("expires_at", now + length.toSeconds());
     counts(b, 0, 0, 0);
     if (metadata != null && metadata.isObject()) {
       b.set("metadata", metadata);

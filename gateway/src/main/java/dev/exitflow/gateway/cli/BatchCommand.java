@@ -39,6 +39,10 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Where the output goes; errors go to OUT.errors.jsonl")
   Path out;
 
+  @Option(names = "--completion-window", defaultValue = "24h", description = "When the batch expires if not done: "
+      + "24h, or shorter such as 90m (default: ${DEFAULT-VALUE})")
+  String completionWindow;
+
   @Option(names = "--server", description = "Server address; default: http://exitflow.gateway.host:port")
   String server;
 
@@ -81,7 +85,7 @@ final class BatchCommand implements Callable<Integer> {
         .build();
     String fileId = send(upload).path("id").asText();
     String body = JSON.writeValueAsString(java.util.Map.of("input_file_id", fileId, "endpoint", "/v1/embeddings",
-        "completion_window", "24h"));
+        "completion_window", completionWindow));
     JsonNode batch = send(request("/v1/batches").header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     System.err.printf("batch %s created from %s (file %s)%n", batch.path("id").asText(), in, fileId);

@@ -41,8 +41,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * OpenAI's Files and Batch API, driven by the official Java SDK against a real server: a batch's
  * output equals {@code /v1/embeddings} for the same bodies, bad lines land in the error file with
- * the HTTP API's codes, a file that is not JSONL fails the batch naming the line, cancel, list
- * with pagination, and 404s in OpenAI's shape.
+ * the HTTP API's codes, a file that is not JSONL fails the batch naming the line, cancel, expiry,
+ * list with pagination, and 404s in OpenAI's shape.
  */
 class BatchApiTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -176,12 +176,65 @@ class BatchApiTest {
     assertTrue(done.requestCounts().orElseThrow().completed() < 3000, done.toString());
   }
 
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES)
+  void aBatchNotDoneWhenItsWindowClosesExpiresKeepingWhatItComputed() throws Exception {
+    int n = 20_000; // far more than 3 s of work on any machine
+    StringBuilder jsonl = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      jsonl.append("{\"custom_id\": \"e-").append(i).append("\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", "
+          + "\"body\": {\"input\": \"a line of a batch with a short window ").append(i).append("\", \"exit\": \"deep\"}}\n");
+    }
+    FileObject file = client.files().create(FileCreateParams.builder()
+        .file(jsonl.toString().getBytes(StandardCharsets.UTF_8)).purpose(FilePurpose.BATCH).build());
+    Batch batch = client.batches().create(BatchCreateParams.builder().inputFileId(file.id())
+        .endpoint(BatchCreateParams.Endpoint.V1_EMBEDDINGS).completionWindow(BatchCreateParams.CompletionWindow.of("3s"))
+        .build());
+    assertTrue(batch.expiresAt().orElseThrow() <= batch.createdAt() + 3, batch.toString());
+    Batch done = awaitEnd(batch.id());
+    assertEquals(Batch.Status.EXPIRED, done.status(), done.toString());
+    long completed = done.requestCounts().orElseThrow().completed();
+    assertTrue(completed > 0 && completed < n, done.toString());
+    assertEquals(n, completed + done.requestCounts().orElseThrow().failed(), done.toString());
+
+    // Each custom_id exactly once over the two files: computed ones answered, the rest batch_expired.
+    Map<String, Integer> seen = new HashMap<>();
+    for (String line : lines(done.outputFileId().orElseThrow())) {
+      JsonNode json = JSON.readTree(line);
+      assertEquals(200, json.path("response").path("status_code").asInt(), line);
+      seen.merge(json.path("custom_id").asText(), 1, Integer::sum);
+    }
+    assertEquals(completed, seen.size());
+    for (String line : lines(done.errorFileId().orElseThrow())) {
+      JsonNode json = JSON.readTree(line);
+      assertTrue(json.path("response").isNull(), line);
+      assertEquals("batch_expired", json.path("error").path("code").asText(), line);
+      seen.merge(json.path("custom_id").asText(), 1, Integer::sum);
+    }
+    assertEquals(n, seen.size());
+    assertTrue(seen.values().stream().allMatch(c -> c == 1), "a custom_id appears twice");
+  }
+
+  @Test
+  void aCompletionWindowOutsideOneSecondToADayIsRefused() throws Exception {
+    for (String window : List.of("25h", "0s", "soon", "1d")) {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/batches"))
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"input_file_id\": \"file-x\", \"endpoint\": \"/v1/embeddings\", "
+              + "\"completion_window\": \"" + window + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, r.statusCode(), window + ": " + r.body());
+      JsonNode error = JSON.readTree(r.body()).path("error");
+      assertEquals("invalid_batch", error.path("code").asText(), r.body());
+      assertTrue(error.path("message").asText().contains("completion_window"), r.body());
+    }
+  }
+
   private static Batch awaitEnd(String id) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (System.nanoTime() < deadline) {
       Batch b = client.batches().retrieve(id);
       if (b.status().equals(Batch.Status.COMPLETED) || b.status().equals(Batch.Status.FAILED)
-          || b.status().equals(Batch.Status.CANCELLED)) {
+          || b.status().equals(Batch.Status.CANCELLED) || b.status().equals(Batch.Status.EXPIRED)) {
         return b;
       }
       Thread.sleep(100);

@@ -46,6 +46,8 @@ public enum ErrorCode {
   INVALID_BATCH(Scope.HTTP, 400, "a file upload or batch that cannot be accepted (purpose, endpoint, completion window, "
       + "a batch not in a state that allows it); a batch whose input file is not valid JSONL fails with this code "
       + "naming the line"),
+  BATCH_EXPIRED(Scope.HTTP, 408, "a batch line not computed before the batch's `completion_window` closed: the batch "
+      + "ends `expired` and the line goes to its error file (no HTTP response carries this code)"),
   // The runtime: nothing wrong with the request.
   OVERLOADED(Scope.RUNTIME, 429, "the runtime cannot take the whole request now: its admission queue has no room, or an interactive `auto` request would miss its deadline behind the queue; retry after `Retry-After`"),
   NOT_READY(Scope.RUNTIME, 503, "the model is still loading"),
@@ -98,6 +100,9 @@ public enum ErrorCode {
 
   /** How a WebSocket frame or bulk line reporting this looks, or why none does. */
   public String streamForm() {
+    if (this == BATCH_EXPIRED) {
+      return "a batch's error-file line, with `response: null`";
+    }
     return scope == Scope.HTTP ? "HTTP response (before any frame or line)" : "`{\"id\", \"error\"}` frame / line";
   }
 
