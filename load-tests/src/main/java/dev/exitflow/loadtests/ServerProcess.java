@@ -20,16 +20,23 @@ final class ServerProcess implements AutoCloseable {
   final int port;
 
   ServerProcess(String model) throws Exception {
+    // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's.
+    this(model, java.util.List.of("-Dexitflow.gateway.kafka=off"));
+  }
+
+  /** With {@code properties} ({@code -Dkey=value}) given to its JVM. */
+  ServerProcess(String model, java.util.List<String> properties) throws Exception {
     Path home = Path.of(System.getProperty("exitflow.home", "."));
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's;
-    // a data directory of its own, so a serve the user runs keeps its lock.
-    ProcessBuilder pb = new ProcessBuilder("java", "-Dexitflow.gateway.kafka=off",
-        "-Dexitflow.data-dir=" + home.resolve("load-tests/results/server-data"), "-jar",
-        home.resolve("gateway/target/exitflow.jar").toString(),
-        "serve", "--host", "127.0.0.1", "--port", String.valueOf(port))
+    // A data directory of its own, so a serve the user runs keeps its lock.
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java",
+        "-Dexitflow.data-dir=" + home.resolve("load-tests/results/server-data")));
+    command.addAll(properties);
+    command.addAll(java.util.List.of("-jar", home.resolve("gateway/target/exitflow.jar").toString(),
+        "serve", "--host", "127.0.0.1", "--port", String.valueOf(port)));
+    ProcessBuilder pb = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(home.resolve("load-tests/results/server.log").toFile());
     if (model != null) {
