@@ -29,10 +29,10 @@ public record RuntimeSettings(
   public record Admission(Duration defaultDeadline, double predictedShare) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
-      Duration bulkSlack, int bulkBesideInteractive) {
+      Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive) {
     /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
-      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1);
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1, maxBatchSize);
     }
   }
 
@@ -84,7 +84,8 @@ public record RuntimeSettings(
             c.getDuration("batching.max-queue-delay"),
             c.getDuration("batching.slack-without-deadline.interactive"),
             c.getDuration("batching.slack-without-deadline.bulk"),
-            c.getInt("batching.bulk-batches-beside-interactive")),
+            c.getInt("batching.bulk-batches-beside-interactive"),
+            c.getInt("batching.bulk-batch-size-beside-interactive")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),

@@ -108,31 +108,31 @@ final class StageBatcher {
     return Math.max(0, limits.maxQueueDelay().toNanos() - oldestAgeNanos(now));
   }
 
-  /** As {@link #nextBatch(long, long)} with any companions. */
+  /** As {@link #nextBatch(long, long, int)} with any companions, up to the batch size limit. */
   List<Pending> nextBatch(long now) {
-    return nextBatch(now, Long.MAX_VALUE);
+    return nextBatch(now, Long.MAX_VALUE, limits.maxBatchSize());
   }
 
   /**
    * Takes the next batch out of the queue: the most urgent request, then, among the
    * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
    * closest to it in length (more urgent first among equals), while the batch stays within the
-   * count and padded-token limits. (An interactive request is not made to carry bulk work: every
-   * companion adds to its compute time.)
+   * count and padded-token limits, and at most {@code maxSize} requests. (An interactive request is
+   * not made to carry bulk work: every companion adds to its compute time.)
    */
-  List<Pending> nextBatch(long now, long companionsDueBy) {
+  List<Pending> nextBatch(long now, long companionsDueBy, int maxSize) {
+    int size = Math.min(maxSize, limits.maxBatchSize());
     List<Pending> byUrgency = new ArrayList<>(queue);
     byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
     Pending seed = byUrgency.get(0);
-    List<Pending> window = new ArrayList<>(
-        byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * limits.maxBatchSize())));
+    List<Pending> window = new ArrayList<>(byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * size)));
     window.removeIf(p -> p.urgencyNanos > companionsDueBy);
     window.sort(Comparator.comparingInt((Pending p) -> Math.abs(p.length() - seed.length())));
     List<Pending> batch = new ArrayList<>();
     batch.add(seed);
     int longest = seed.length();
     for (Pending p : window) {
-      if (batch.size() >= limits.maxBatchSize()) {
+      if (batch.size() >= size) {
         break;
       }
       int newLongest = Math.max(longest, p.length());

@@ -50,8 +50,10 @@ final class StageDispatch {
     while (b.due(now, flush) && canTake(stage, b, now, interactive)) {
       boolean urgent = urgent(b, now);
       ActorRef<StageWorker.Command> worker = urgent ? workers.take(stage) : workers.takeFree(stage);
-      // Beside interactive traffic, bulk work goes only in its own batches, within its share.
-      List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE);
+      // Beside interactive traffic, bulk work goes only in its own short batches, within its share.
+      RuntimeSettings.Batching limits = settings.batching();
+      List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE,
+          interactive && !urgent ? limits.bulkBatchSizeBesideInteractive() : limits.maxBatchSize());
       long id = running.start(stage, members, worker, !urgent);
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();

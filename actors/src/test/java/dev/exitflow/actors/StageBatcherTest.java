@@ -142,9 +142,19 @@ class StageBatcherTest {
     for (int i = 0; i < 5; i++) {
       b.offer(urgent(10, 10_000 * MS), 0); // bulk lines of the same length, due in 10 s
     }
-    assertEquals(List.of(interactive, otherInteractive), b.nextBatch(0, 250 * MS),
+    assertEquals(List.of(interactive, otherInteractive), b.nextBatch(0, 250 * MS, 4),
         "bulk work would add to the interactive requests' compute time");
     assertEquals(4, b.nextBatch(0).size(), "without a bound, the bulk lines fill a batch");
+  }
+
+  @Test
+  void aBatchTakesNoMoreThanItsSizeBoundEvenWhenMoreWouldFit() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 6; i++) {
+      b.offer(urgent(10, 10_000 * MS), 0);
+    }
+    assertEquals(2, b.nextBatch(0, Long.MAX_VALUE, 2).size(), "a short bulk batch beside interactive traffic");
+    assertEquals(4, b.nextBatch(0, Long.MAX_VALUE, 99).size(), "never more than max-batch-size");
   }
 
   @Test
