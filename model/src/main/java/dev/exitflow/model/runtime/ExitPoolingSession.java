@@ -208,9 +208,9 @@ final class ExitPoolingSession implements AutoCloseable {
           .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(1)));
       x = "selected";
     }
-    g.addInitializer(floats("mean", mean, used.length));
-    g.addInitializer(floats("weights", weights, used.length, hidden));
-    g.addInitializer(floats("bias", a.bias(), hidden));
+    g.addInitializer(AdapterSession.floats("mean", mean, used.length));
+    g.addInitializer(AdapterSession.floats("weights", weights, used.length, hidden));
+    g.addInitializer(AdapterSession.floats("bias", a.bias(), hidden));
     g.addNode(node("Sub", "centre", "centred", x, "mean"));
     g.addNode(node("MatMul", "matmul", "product", "centred", "weights"));
     g.addNode(node("Add", "add", EMBEDDING, "product", "bias"));
@@ -257,17 +257,6 @@ final class ExitPoolingSession implements AutoCloseable {
         .setType(TypeProto.newBuilder().setTensorType(
             TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape)))
         .build();
-  }
-
-  private static TensorProto floats(String name, float[] values, long... dims) {
-    ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    bytes.asFloatBuffer().put(values);
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .setRawData(ByteString.copyFrom(bytes.array()));
-    for (long d : dims) {
-      t.addDims(d);
-    }
-    return t.build();
   }
 
   private static TensorProto longs(String name, long... values) {
