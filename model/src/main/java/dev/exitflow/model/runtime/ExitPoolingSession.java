@@ -29,9 +29,11 @@ import java.util.Set;
  * A stage's layer features ({@link LayerFeatures}: per layer the content mean, the first and the
  * last live token's state) and its exit's adapter, computed by ONNX Runtime straight from the
  * stage's output tensors, which never come into Java. Pooling in Java meant copying every inner
- * layer's padded state out of ONNX Runtime (twice: into a direct buffer, then an array) and
- * summing it there, about a fifth of the shallow stage; the adapter was a second call on features
- * copied back in.
+ * layer's padded state out of ONNX Runtime (twice: into a heap buffer, then an array) and summing
+ * it there, and the adapter was a second call on features copied back in; with this graph the
+ * closed-loop exit-2 capacity rose from 1.57x to 1.74x the deep one (docs/overload.md). It is a
+ * graph of its own rather than nodes appended to the stage's: the stage graph stays as compiled,
+ * so hidden states (and the deep exit) stay bit for bit, and its weights are not loaded twice.
  *
  * <p>The graph takes the stage's layer states, {@code pool_weights} [batch, 3, longest] (built
  * here from the texts' lengths: the content tokens' 1/count, then one-hot rows for the first and
