@@ -182,7 +182,7 @@ public final class StageWorker {
           : PaddedBatch.of(m.tokens(), m.states(), m.states().get(0).hiddenSize());
       PaddedBatch out = call(() -> s.run(m.tokens(), input, m.collectFeatures()));
       List<HiddenState> states = out.split();
-      List<float[]> embeddings = m.exitHere() ? head.applyAll(states, null) : null;
+      List<float[]> embeddings = m.exitHere() ? head.applyAll(out, states, null) : null;
       return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,
           m.replyTo());
     }, blocking);

@@ -126,6 +126,7 @@ class ClusterTest {
     return ConfigFactory.parseString("exitflow.cluster { enabled = on, roles = " + roles + ", port = " + port
             + ", seed-nodes = " + seeds + ", worker-stages = " + workerStages + " }\n"
             + "exitflow.actors.admission.first-stage-queue-capacity = 2000\n"
+            + "exitflow.actors.workers-per-stage = 1\n" // the counts below are one worker per stage per node
             + "pekko.cluster.typed.receptionist.distributed-data.gossip-interval = 200ms\n"
             + "pekko.cluster.gossip-interval = 200ms\n"
             + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"

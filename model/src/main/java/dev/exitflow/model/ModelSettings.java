@@ -18,6 +18,7 @@ public record ModelSettings(
     int batchSize,
     boolean adaptersEnabled,
     double adapterPenalty,
+    boolean poolInOnnxRuntime,
     ExecutionProviders providers,
     String plan) {
 
@@ -39,13 +40,19 @@ public record ModelSettings(
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, enabled, adapterPenalty, providers, plan);
+        stageOptimizationLevel, batchSize, enabled, adapterPenalty, poolInOnnxRuntime, providers, plan);
+  }
+
+  /** The same settings with layer features pooled, and adapters applied, in ONNX Runtime or in Java. */
+  public ModelSettings withPoolingInOnnxRuntime(boolean on) {
+    return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
+        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, on, providers, plan);
   }
 
   /** The same settings with other execution providers (e.g. for one worker on its own device). */
   public ModelSettings withProviders(ExecutionProviders other) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, other, plan);
+        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, other, plan);
   }
 
   /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
@@ -69,6 +76,7 @@ public record ModelSettings(
         c.getInt("batch-size"),
         c.getBoolean("adapters.enabled"),
         c.getDouble("adapters.penalty"),
+        c.getBoolean("adapters.pool-in-onnx-runtime"),
         new ExecutionProviders(
             providers(c),
             c.getBoolean("onnx.strict-providers"),

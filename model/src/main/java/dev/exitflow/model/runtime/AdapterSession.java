@@ -139,7 +139,7 @@ final class AdapterSession implements AutoCloseable {
         .build();
   }
 
-  private static TensorProto floats(String name, float[] values, long... dims) {
+  static TensorProto floats(String name, float[] values, long... dims) {
     ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     bytes.asFloatBuffer().put(values);
     TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)

@@ -71,6 +71,24 @@ public final class ExitHead implements AutoCloseable {
     return applyAll(List.of(state), dimensions).get(0);
   }
 
+  /**
+   * The embeddings of a stage's whole batch: from the adapted vectors its stage computed
+   * ({@link PaddedBatch#adapted}, see {@link ExitPoolingSession}) when there are, else as
+   * {@link #applyAll(List, Integer)} on its split states.
+   */
+  public List<float[]> applyAll(PaddedBatch batch, Integer dimensions) {
+    return applyAll(batch, null, dimensions);
+  }
+
+  /** As {@link #applyAll(PaddedBatch, Integer)} when the batch's {@code states} are split already (null: not needed). */
+  public List<float[]> applyAll(PaddedBatch batch, List<HiddenState> states, Integer dimensions) {
+    if (batch.adapted() != null && adapter != null) {
+      checkDimensions(dimensions);
+      return finish(batch.adapted(), dimensions);
+    }
+    return applyAll(states != null ? states : batch.split(), dimensions);
+  }
+
   /** The embeddings of a batch of states; with an adapter, cheaper per text than {@link #apply} one by one. */
   public List<float[]> applyAll(List<HiddenState> states, Integer dimensions) {
     checkDimensions(dimensions);
@@ -90,6 +108,11 @@ public final class ExitHead implements AutoCloseable {
         pooled[i] = pool(states.get(i));
       }
     }
+    return finish(pooled, dimensions);
+  }
+
+  /** Normalised (and truncated) embeddings of pooled or adapted vectors. */
+  private List<float[]> finish(float[][] pooled, Integer dimensions) {
     int n = dimensions == null ? hiddenSize : dimensions;
     List<float[]> out = new ArrayList<>(pooled.length);
     for (float[] p : pooled) {

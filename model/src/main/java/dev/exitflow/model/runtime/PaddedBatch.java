@@ -10,8 +10,16 @@ import java.util.List;
  * dynamically quantized graphs whose scales see the padding rows; {@link #split} strips the
  * padding when requests go separate ways. {@code features} holds, per text, the pooled layer
  * states so far (see {@link LayerFeatures}), or is null when the stages do not collect them.
+ * {@code adapted} holds, per text, the unnormalised embedding of the stage's exit adapter when the
+ * stage applied it itself ({@link ExitPoolingSession}), else null.
  */
-public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize, float[][] features) {
+public record PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize, float[][] features,
+    float[][] adapted) {
+
+  /** A batch whose exit adapter, if any, has not been applied yet. */
+  public PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize, float[][] features) {
+    this(tokens, values, longest, hiddenSize, features, null);
+  }
 
   /** A batch without pooled layer features. */
   public PaddedBatch(List<TokenizedText> tokens, float[] values, int longest, int hiddenSize) {

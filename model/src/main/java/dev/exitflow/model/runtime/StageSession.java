@@ -29,6 +29,8 @@ public final class StageSession implements AutoCloseable {
   private final boolean features;
   private final double keepRatio;
   private final Set<String> outputs;
+  /** Pools the features and applies the exit's adapter inside ONNX Runtime; null: pooling in Java. */
+  private final ExitPoolingSession exitPooling;
 
   /**
    * A session that also pools its layers' states into each text's features when {@code features}
@@ -38,6 +40,16 @@ public final class StageSession implements AutoCloseable {
    */
   public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features,
       double keepRatio) {
+    this(env, session, spec, hiddenSize, features, keepRatio, null);
+  }
+
+  /**
+   * As above; {@code exitPooling}, when given, pools the features (and applies the exit's adapter)
+   * in ONNX Runtime instead of Java. It is closed with this session.
+   */
+  StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features,
+      double keepRatio, ExitPoolingSession exitPooling) {
+    this.exitPooling = exitPooling;
     this.env = env;
     this.spec = spec;
     this.hiddenSize = hiddenSize;
@@ -98,6 +110,10 @@ public final class StageSession implements AutoCloseable {
         float[] values = floats(result, spec.output(), batch * longest);
         // Features so far ride along even through a stage that adds none.
         float[][] pooled = previous == null ? null : previous.features();
+        if (pool && exitPooling != null) {
+          ExitPoolingSession.Pooled p = exitPooling.run(result, tokens, longest, pooled);
+          return new PaddedBatch(tokens, values, longest, hiddenSize, p.features(), p.adapted());
+        }
         if (pool) {
           // Layers in order, this stage's output last: features read [layer 0 | ... | last layer].
           if (previous != null && pooled == null) {
@@ -117,7 +133,12 @@ public final class StageSession implements AutoCloseable {
 
   private float[] floats(OrtSession.Result result, String name, int rows) {
     FloatBuffer out = ((OnnxTensor) result.get(name).orElseThrow()).getFloatBuffer();
-    float[] values = new float[rows * hiddenSize];
+    int size = rows * hiddenSize;
+    // getFloatBuffer copies the native tensor into a fresh heap buffer: take its array, not a second copy.
+    if (out.hasArray() && out.arrayOffset() == 0 && out.position() == 0 && out.array().length == size) {
+      return out.array();
+    }
+    float[] values = new float[size];
     out.get(values);
     return values;
   }
@@ -144,5 +165,8 @@ public final class StageSession implements AutoCloseable {
   @Override
   public void close() throws OrtException {
     session.close();
+    if (exitPooling != null) {
+      exitPooling.close();
+    }
   }
 }

@@ -62,7 +62,7 @@ public final class StagedEncoder implements AutoCloseable {
       throws OrtException {
     ExitAdapters adapters = savedAdapters(compiled, planned(settings, plan));
     return openStage(compiled, spec, settings, spec.index() - 1 <= lastAdaptedStage(compiled, adapters),
-        plan.keepRatioInto(spec.index() - 1));
+        plan.keepRatioInto(spec.index() - 1), adapters);
   }
 
   /** The settings with adapters on only if both they and the plan enable them. */
@@ -70,13 +70,32 @@ public final class StagedEncoder implements AutoCloseable {
     return settings.withAdapters(settings.adaptersEnabled() && plan.useAdapters());
   }
 
-  /** A stage session on the first configured execution provider that works. */
+  /**
+   * A stage session on the first configured execution provider that works. With {@code adapters}
+   * (and pooling in ONNX Runtime on), a stage that collects features pools them, and applies its
+   * exit's adapter, in ONNX Runtime ({@link ExitPoolingSession}); without, in Java (calibration).
+   */
   private static StageSession openStage(CompiledModel compiled, StageSpec spec, ModelSettings settings, boolean features,
-      double keepRatio) throws OrtException {
+      double keepRatio, ExitAdapters adapters) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     OrtSession session = ExecutionProviders.open(env, compiled.stageFile(spec), settings.providers(),
         () -> OrtSessions.stageOptions(settings));
-    return new StageSession(env, session, spec, compiled.hiddenSize(), features, keepRatio);
+    ExitPoolingSession pooling = null;
+    if (features && !adapters.isEmpty() && settings.poolInOnnxRuntime()) {
+      List<String> layers = new ArrayList<>();
+      spec.layerOutputs().forEach(o -> layers.add(o.name()));
+      layers.add(spec.output());
+      try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
+        pooling = new ExitPoolingSession(env, layers, compiled.hiddenSize(), spec.index() > 1,
+            spec.index() > 1 ? LayerFeatures.width(spec.firstLayer() - 1, compiled.hiddenSize()) : 0,
+            adapters.forLayer(spec.lastLayer()),
+            options);
+      } catch (OrtException | RuntimeException e) {
+        session.close();
+        throw e;
+      }
+    }
+    return new StageSession(env, session, spec, compiled.hiddenSize(), features, keepRatio, pooling);
   }
 
   /** Compiles (or finds in the cache) the model's stages and opens a session for each; uses saved adapters if enabled. */
@@ -134,7 +153,7 @@ public final class StagedEncoder implements AutoCloseable {
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) { // for the adapter heads
       for (StageSpec spec : compiled.stages()) {
         sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage,
-            plan.keepRatioInto(spec.index() - 1)));
+            plan.keepRatioInto(spec.index() - 1), adapters));
         heads.add(head(model, compiled, adapters, spec.lastLayer(), env, options));
       }
     } catch (OrtException | RuntimeException e) {
@@ -264,7 +283,7 @@ public final class StagedEncoder implements AutoCloseable {
     for (int from = 0; from < order.length; from += batchSize) {
       List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
       List<TokenizedText> batch = members.stream().map(tokens::get).toList();
-      List<float[]> vectors = head.applyAll(runBatch(batch, last).split(), dimensions);
+      List<float[]> vectors = head.applyAll(runBatch(batch, last), dimensions);
       for (int k = 0; k < batch.size(); k++) {
         TokenizedText t = batch.get(k);
         out[members.get(k)] = new Embedding(vectors.get(k), exits.layers().get(last), t.length(), t.truncated());
