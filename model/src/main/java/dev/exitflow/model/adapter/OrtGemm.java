@@ -14,6 +14,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.exitflow.model.runtime.OrtSessions;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -36,8 +37,8 @@ final class OrtGemm implements AutoCloseable {
   private final DoubleBuffer[] scratch = new DoubleBuffer[2];
 
   OrtGemm() {
-    env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      env = NativeCalls.run(OrtSessions::environment);
       // No arena: products of many sizes would leave it holding the largest of each for the process.
       options.setCPUArenaAllocator(false);
       floatNt = NativeCalls.run(() -> env.createSession(graph(TensorProto.DataType.FLOAT_VALUE, true).toByteArray(), options));

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import com.typesafe.config.ConfigFactory;
 import dev.exitflow.model.ModelSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,16 @@ public final class OrtSessions {
       }
     }
     return environment;
+  }
+
+  /**
+   * The environment for sessions that need no particular settings (the ridge fit's products, tests):
+   * the one already made, or one made with the configured {@code exitflow.model.onnx} settings.
+   * Never {@code OrtEnvironment.getEnvironment()} directly: an environment made that way has no
+   * global thread pool, and ONNX Runtime then refuses to make the one stage sessions need.
+   */
+  public static synchronized OrtEnvironment environment() throws OrtException {
+    return environment != null ? environment : environment(ModelSettings.create(ConfigFactory.load()));
   }
 
   private static void warnIfIgnored(ModelSettings settings) {

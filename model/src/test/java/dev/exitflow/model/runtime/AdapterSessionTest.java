@@ -51,7 +51,7 @@ class AdapterSessionTest {
         x[j] = mean[j] + (float) random.nextGaussian();
       }
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtSessions.environment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         AdapterSession session = new AdapterSession(env, adapter, options)) {
       assertEquals(FEATURES - zero, session.usedFeatures());
