@@ -22,6 +22,8 @@ public final class ExitHead implements AutoCloseable {
   private final ExitAdapter adapter;
   private final AdapterSession session;
   private final boolean notFaster;
+  /** A distilled branch (see {@link BranchSession}) that replaces pooling and adapter at this exit, or null. */
+  private final BranchSession branch;
 
   public ExitHead(Pooling pooling, int hiddenSize) {
     this.pooling = pooling;
@@ -29,6 +31,17 @@ public final class ExitHead implements AutoCloseable {
     this.adapter = null;
     this.session = null;
     this.notFaster = false;
+    this.branch = null;
+  }
+
+  /** A head that runs a distilled branch on the exit's token states, then normalises and truncates. */
+  public ExitHead(Pooling pooling, int hiddenSize, BranchSession branch) {
+    this.pooling = pooling;
+    this.hiddenSize = hiddenSize;
+    this.adapter = null;
+    this.session = null;
+    this.notFaster = false;
+    this.branch = branch;
   }
 
   /** A head applying {@code adapter} on ONNX Runtime (see {@link AdapterSession}). */
@@ -45,6 +58,7 @@ public final class ExitHead implements AutoCloseable {
     this.adapter = adapter;
     this.session = new AdapterSession(env, adapter, options);
     this.notFaster = notFaster;
+    this.branch = null;
   }
 
   /**
@@ -58,6 +72,11 @@ public final class ExitHead implements AutoCloseable {
   /** The adapter this head applies, or null for plain pooling. */
   public ExitAdapter adapter() {
     return adapter;
+  }
+
+  /** The distilled branch this head runs, or null. */
+  public BranchSession branch() {
+    return branch;
   }
 
   /** Checks a requested size before any work is spent on it; null means the full size. */
@@ -93,7 +112,13 @@ public final class ExitHead implements AutoCloseable {
   public List<float[]> applyAll(List<HiddenState> states, Integer dimensions) {
     checkDimensions(dimensions);
     float[][] pooled = new float[states.size()][];
-    if (adapter != null) {
+    if (branch != null) {
+      try {
+        pooled = branch.apply(states);
+      } catch (OrtException e) {
+        throw new IllegalStateException("branch of exit " + branch.exitLayer() + " failed in ONNX Runtime", e);
+      }
+    } else if (adapter != null) {
       float[][] features = new float[states.size()][];
       for (int i = 0; i < features.length; i++) {
         features[i] = states.get(i).features();
@@ -152,6 +177,9 @@ public final class ExitHead implements AutoCloseable {
   public void close() throws OrtException {
     if (session != null) {
       session.close();
+    }
+    if (branch != null) {
+      branch.close();
     }
   }
 

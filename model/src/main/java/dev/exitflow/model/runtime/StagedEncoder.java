@@ -138,14 +138,20 @@ public final class StagedEncoder implements AutoCloseable {
     ModelDescriptor planned = plan.apply(model);
     CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
     Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops());
-    StagedEncoder encoder = open(planned, settings, compiled, ExitAdapters.none(), compiled.stages().size() - 2,
-        unpruned);
+    StagedEncoder encoder = open(planned, settings, compiled, ExitAdapters.none(), false,
+        compiled.stages().size() - 2, unpruned);
     encoder.collectAlways = true;
     return encoder;
   }
 
   private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
       ExitAdapters adapters, int lastFeatureStage, Plan plan) throws OrtException {
+    return open(model, settings, compiled, adapters, planned(settings, plan).adaptersEnabled(), lastFeatureStage, plan);
+  }
+
+  /** {@code branches}: whether exit heads run the saved distilled branches (see {@link BranchSession}). */
+  private static StagedEncoder open(ModelDescriptor model, ModelSettings settings, CompiledModel compiled,
+      ExitAdapters adapters, boolean branches, int lastFeatureStage, Plan plan) throws OrtException {
     OrtEnvironment env = OrtSessions.environment(settings);
     List<StageSession> sessions = new ArrayList<>();
     List<ExitHead> heads = new ArrayList<>();
@@ -154,7 +160,7 @@ public final class StagedEncoder implements AutoCloseable {
       for (StageSpec spec : compiled.stages()) {
         sessions.add(openStage(compiled, spec, settings, spec.index() - 1 <= lastFeatureStage,
             plan.keepRatioInto(spec.index() - 1), adapters));
-        heads.add(head(model, compiled, adapters, spec.lastLayer(), env, options));
+        heads.add(head(model, compiled, adapters, branches, spec.lastLayer(), env, options));
       }
     } catch (OrtException | RuntimeException e) {
       for (StageSession s : sessions) {
@@ -180,14 +186,21 @@ public final class StagedEncoder implements AutoCloseable {
     List<ExitHead> heads = new ArrayList<>();
     try (OrtSession.SessionOptions options = OrtSessions.stageOptions(settings)) {
       for (StageSpec spec : compiled.stages()) {
-        heads.add(head(model, compiled, adapters, spec.lastLayer(), env, options));
+        heads.add(head(model, compiled, adapters, planned(settings, plan).adaptersEnabled(), spec.lastLayer(), env,
+            options));
       }
     }
     return heads;
   }
 
-  private static ExitHead head(ModelDescriptor model, CompiledModel compiled, ExitAdapters adapters, int layer,
-      OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
+  private static ExitHead head(ModelDescriptor model, CompiledModel compiled, ExitAdapters adapters, boolean branches,
+      int layer, OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
+    // A distilled branch (./exitflow distill) wins over the adapter; both are on or off together.
+    java.nio.file.Path branch = branches ? BranchSession.saved(compiled, layer) : null;
+    if (branch != null) {
+      return new ExitHead(model.pooling(), compiled.hiddenSize(),
+          new BranchSession(env, branch, layer, compiled.hiddenSize(), options));
+    }
     ExitAdapter adapter = adapters.forLayer(layer);
     return adapter == null
         ? new ExitHead(model.pooling(), compiled.hiddenSize())

@@ -1,0 +1,162 @@
+package dev.exitflow.distill;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The weights of one BERT encoder layer, read from a float ONNX export (the Hugging Face / torch
+ * exporter's scopes, "/encoder/layer.N/attention/self/query/MatMul" and so on): every dense
+ * layer's matrix as stored ([in, out]: the graph computes x W) and bias, and both LayerNorms'
+ * scale and shift. A branch starts from these; its trained weights go back into a copy of the
+ * same nodes.
+ */
+record LayerWeights(int layer, Map<String, Tensor> tensors) {
+  /** A named weight: its shape and values, row-major. */
+  record Tensor(long[] shape, float[] values) {}
+
+  /** Parameter name -> [node holding it (under the layer's scope), which input of it is not the activation]. */
+  static final Map<String, String> NODES = nodes();
+
+  private static Map<String, String> nodes() {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String[] dense : new String[][] {{"q", "attention/self/query"}, {"k", "attention/self/key"},
+        {"v", "attention/self/value"}, {"o", "attention/output/dense"}, {"i", "intermediate/dense"},
+        {"f", "output/dense"}}) {
+      m.put(dense[0] + ".weight", dense[1] + "/MatMul");
+      m.put(dense[0] + ".bias", dense[1] + "/Add");
+    }
+    m.put("ln1.weight", "attention/output/LayerNorm/Mul");
+    m.put("ln1.bias", "attention/output/LayerNorm/Add_1");
+    m.put("ln2.weight", "output/LayerNorm/Mul");
+    m.put("ln2.bias", "output/LayerNorm/Add_1");
+    return m;
+  }
+
+  /** Node scope of layer {@code layer} (0-based, as the exporter counts). */
+  static String scope(int layer) {
+    return "/encoder/layer." + layer + "/";
+  }
+
+  /** Layer {@code layer} (0-based) of the float model in {@code onnx}. */
+  static LayerWeights read(Path onnx, int layer) throws IOException {
+    ModelProto model;
+    try (InputStream in = Files.newInputStream(onnx)) {
+      model = ModelProto.parseFrom(in);
+    }
+    return of(model.getGraph(), layer);
+  }
+
+  static LayerWeights of(GraphProto graph, int layer) {
+    Map<String, TensorProto> initializers = new HashMap<>();
+    graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+    Map<String, NodeProto> byName = new HashMap<>();
+    graph.getNodeList().forEach(n -> byName.put(n.getName(), n));
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : NODES.entrySet()) {
+      String nodeName = scope(layer) + e.getValue();
+      NodeProto node = byName.get(nodeName);
+      if (node == null) {
+        throw new IllegalArgumentException("no node " + nodeName + ": not a float BERT export this reads");
+      }
+      TensorProto weight = node.getInputList().stream().map(initializers::get).filter(t -> t != null)
+          .findFirst().orElseThrow(() -> new IllegalArgumentException(nodeName + " reads no initializer"));
+      tensors.put(e.getKey(), new Tensor(weight.getDimsList().stream().mapToLong(Long::longValue).toArray(),
+          floats(weight)));
+    }
+    return new LayerWeights(layer, tensors);
+  }
+
+  /** The name of the initializer holding parameter {@code parameter} in {@code graph}. */
+  static String initializerName(GraphProto graph, int layer, String parameter) {
+    String nodeName = scope(layer) + NODES.get(parameter);
+    NodeProto node = graph.getNodeList().stream().filter(n -> n.getName().equals(nodeName)).findFirst().orElseThrow();
+    return node.getInputList().stream()
+        .filter(in -> graph.getInitializerList().stream().anyMatch(t -> t.getName().equals(in)))
+        .findFirst().orElseThrow();
+  }
+
+  static float[] floats(TensorProto t) {
+    if (t.getDataType() != TensorProto.DataType.FLOAT.getNumber()) {
+      throw new IllegalArgumentException(t.getName() + " is not float (a quantized model?)");
+    }
+    if (!t.getRawData().isEmpty()) {
+      ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+      float[] v = new float[b.remaining() / 4];
+      b.asFloatBuffer().get(v);
+      return v;
+    }
+    float[] v = new float[t.getFloatDataCount()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = t.getFloatData(i);
+    }
+    return v;
+  }
+
+  int hiddenSize() {
+    return (int) tensors.get("q.weight").shape()[0];
+  }
+
+  /**
+   * The layer with only {@code keep} of its MLP's inner units: those whose input and output weight
+   * columns have the largest product of norms (a unit's reach through both dense layers), in
+   * their original order. The MLP is two thirds of a layer's multiply-adds, so a narrow one makes a
+   * cheaper branch, which training then adapts.
+   */
+  LayerWeights narrowMlp(int keep) {
+    Tensor wi = tensors.get("i.weight"); // [hidden, inner]
+    Tensor bi = tensors.get("i.bias");
+    Tensor wf = tensors.get("f.weight"); // [inner, hidden]
+    int hidden = (int) wi.shape()[0];
+    int inner = (int) wi.shape()[1];
+    if (keep <= 0 || keep >= inner) {
+      return this;
+    }
+    double[] score = new double[inner];
+    for (int u = 0; u < inner; u++) {
+      double in = 0;
+      double out = 0;
+      for (int d = 0; d < hidden; d++) {
+        in += (double) wi.values()[d * inner + u] * wi.values()[d * inner + u];
+        out += (double) wf.values()[u * hidden + d] * wf.values()[u * hidden + d];
+      }
+      score[u] = Math.sqrt(in * out);
+    }
+    int[] kept = java.util.stream.IntStream.range(0, inner).boxed()
+        .sorted((a, b) -> Double.compare(score[b], score[a])).limit(keep).mapToInt(Integer::intValue).sorted().toArray();
+    float[] nwi = new float[hidden * keep];
+    float[] nbi = new float[keep];
+    float[] nwf = new float[keep * hidden];
+    for (int k = 0; k < keep; k++) {
+      int u = kept[k];
+      for (int d = 0; d < hidden; d++) {
+        nwi[d * keep + k] = wi.values()[d * inner + u];
+      }
+      nbi[k] = bi.values()[u];
+      System.arraycopy(wf.values(), u * hidden, nwf, k * hidden, hidden);
+    }
+    Map<String, Tensor> t = new LinkedHashMap<>(tensors);
+    t.put("i.weight", new Tensor(new long[] {hidden, keep}, nwi));
+    t.put("i.bias", new Tensor(new long[] {keep}, nbi));
+    t.put("f.weight", new Tensor(new long[] {keep, hidden}, nwf));
+    return new LayerWeights(layer, t);
+  }
+
+  /** A deep copy (trained weights are kept per epoch). */
+  LayerWeights copy() {
+    Map<String, Tensor> c = new LinkedHashMap<>();
+    tensors.forEach((k, t) -> c.put(k, new Tensor(t.shape().clone(), Arrays.copyOf(t.values(), t.values().length))));
+    return new LayerWeights(layer, c);
+  }
+}

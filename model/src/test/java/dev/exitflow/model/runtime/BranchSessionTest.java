@@ -1,0 +1,85 @@
+package dev.exitflow.model.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.TestModels;
+import dev.exitflow.model.compile.CompiledModel;
+import dev.exitflow.model.compile.StageCompiler;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A saved branch replaces pooling at its exit and nothing else: here the branch of exit 2 is layer
+ * 3 unchanged (the stage compiler's cut of it), so exit 2 with the branch must give what an exit
+ * after layer 3 gives, while exit 4 and the deep exit stay bit for bit what they were.
+ */
+class BranchSessionTest {
+  private static final List<String> TEXTS = List.of("A man is playing a guitar.",
+      "The European Parliament adopted the resolution after a long debate on fisheries.", "Cats sleep.");
+
+  @Test
+  void exitHeadRunsTheSavedBranchAndLeavesTheOtherExitsAlone(@TempDir Path cache, @TempDir Path cut) throws Exception {
+    ModelSettings settings = ModelSettings.create(ConfigFactory.parseMap(Map.of("exitflow.model.cache-dir",
+        cache.toString())).withFallback(ConfigFactory.load()));
+    ModelDescriptor model = TestModels.builtin("all-minilm-l6-v2");
+    List<Embedding> plain2;
+    List<Embedding> plain4;
+    List<Embedding> plainDeep;
+    CompiledModel compiled;
+    try (StagedEncoder encoder = StagedEncoder.open(model, settings)) {
+      assertNull(encoder.head(0).branch());
+      plain2 = encoder.embed(TEXTS, "2", null);
+      plain4 = encoder.embed(TEXTS, "4", null);
+      plainDeep = encoder.embed(TEXTS, "deep", null);
+      compiled = encoder.compiled();
+    }
+    // Layer 3 alone, as a stage: the branch graph distill writes has exactly this shape.
+    CompiledModel layer3 = StageCompiler.compile(model.withExitLayers(List.of(2, 3, 6)), cut);
+    Path branch = BranchSession.file(compiled, 2);
+    Files.createDirectories(branch.getParent());
+    Files.copy(layer3.stageFile(layer3.stages().get(1)), branch);
+
+    List<Embedding> exit3;
+    try (StagedEncoder reference = StagedEncoder.open(model.withExitLayers(List.of(3, 6)),
+        ModelSettings.create(ConfigFactory.parseMap(Map.of("exitflow.model.cache-dir", cut.resolve("ref").toString()))
+            .withFallback(ConfigFactory.load())))) {
+      exit3 = reference.embed(TEXTS, "3", null);
+    }
+    try (StagedEncoder encoder = StagedEncoder.open(model, settings)) {
+      assertNotNull(encoder.head(0).branch());
+      List<Embedding> branched = encoder.embed(TEXTS, "2", null);
+      for (int i = 0; i < TEXTS.size(); i++) {
+        double cosine = dot(branched.get(i).vector(), exit3.get(i).vector());
+        assertTrue(cosine > 0.99999, "exit 2 + layer-3 branch vs exit 3: " + cosine);
+        assertTrue(dot(branched.get(i).vector(), plain2.get(i).vector()) < 0.999, "the branch changed nothing");
+        assertArrayEquals(plain4.get(i).vector(), encoder.embed(TEXTS, "4", null).get(i).vector());
+        assertArrayEquals(plainDeep.get(i).vector(), encoder.embed(TEXTS, "deep", null).get(i).vector());
+        assertEquals(2, branched.get(i).exitLayer());
+      }
+    }
+    // Adapters (and so branches) off: plain pooling again.
+    try (StagedEncoder encoder = StagedEncoder.open(model, settings.withAdapters(false))) {
+      assertNull(encoder.head(0).branch());
+      assertArrayEquals(plain2.get(0).vector(), encoder.embed(TEXTS, "2", null).get(0).vector());
+    }
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += (double) a[i] * b[i];
+    }
+    return s;
+  }
+}
