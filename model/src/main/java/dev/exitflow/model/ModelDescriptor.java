@@ -74,6 +74,15 @@ public record ModelDescriptor(
         precision);
   }
 
+  /**
+   * Same model truncating at another length, e.g. to measure inputs longer than the descriptor
+   * allows (the graph's position embeddings set the real limit). Adapters are keyed on the length,
+   * so the saved ones of the original length do not apply.
+   */
+  public ModelDescriptor withMaxSequenceLength(int length) {
+    return new ModelDescriptor(name, onnxFile, tokenizerFile, pooling, length, exitLayers, tokenTypeIds, precision);
+  }
+
   /** Reads {@value #FILE_NAME} from a model directory; file names in it are relative to the directory. */
   public static ModelDescriptor readDirectory(Path dir) {
     Path file = dir.resolve(FILE_NAME);

@@ -16,6 +16,7 @@ public record ModelSettings(
     String optimizationLevel,
     String stageOptimizationLevel,
     int batchSize,
+    int batchTokens,
     boolean adaptersEnabled,
     double adapterPenalty,
     boolean poolInOnnxRuntime,
@@ -40,19 +41,19 @@ public record ModelSettings(
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, enabled, adapterPenalty, poolInOnnxRuntime, providers, plan);
+        stageOptimizationLevel, batchSize, batchTokens, enabled, adapterPenalty, poolInOnnxRuntime, providers, plan);
   }
 
   /** The same settings with layer features pooled, and adapters applied, in ONNX Runtime or in Java. */
   public ModelSettings withPoolingInOnnxRuntime(boolean on) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, on, providers, plan);
+        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, on, providers, plan);
   }
 
   /** The same settings with other execution providers (e.g. for one worker on its own device). */
   public ModelSettings withProviders(ExecutionProviders other) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, other, plan);
+        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, other, plan);
   }
 
   /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
@@ -74,6 +75,7 @@ public record ModelSettings(
         c.getString("onnx.optimization-level"),
         c.getString("onnx.stage-optimization-level"),
         c.getInt("batch-size"),
+        c.getInt("batch-tokens"),
         c.getBoolean("adapters.enabled"),
         c.getDouble("adapters.penalty"),
         c.getBoolean("adapters.pool-in-onnx-runtime"),

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -31,7 +32,8 @@ import picocli.CommandLine.Spec;
  * similar length; the row "same batches" runs the deep exit on the reference's own batches, to
  * show what the staging alone costs or saves.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Sentences/s of every exit against a plain ONNX Runtime session and langchain4j.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Sentences/s of every exit against a plain ONNX Runtime session and langchain4j; "
+    + "with --dataset or --lengths, texts/s and tokens/s per token-length bucket against the plain session.")
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sentences", defaultValue = "1024", description = "Distinct STS-B test sentences per pass (default: ${DEFAULT-VALUE})")
   int sentences;
@@ -41,6 +43,29 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--json", description = "Print the result as one JSON object, last on stdout")
   boolean json;
+
+  @Option(names = "--dataset", paramLabel = "FILE", description = "Measure per token-length bucket on this file's "
+      + "texts (one per line, or an STS CSV); a bare name is one shipped in data/ (default with --lengths: "
+      + "europarl-passages-en.txt)")
+  String dataset;
+
+  @Option(names = "--lengths", split = ",", paramLabel = "N,N,...", description = "Token-length buckets, increasing, "
+      + "e.g. 64,128,256,512: bucket L holds texts of more than the previous length and at most L tokens "
+      + "(default with --dataset: one bucket up to the maximum length)")
+  List<Integer> lengths;
+
+  @Option(names = "--texts-per-bucket", defaultValue = "64", description = "Texts per bucket and pass, evenly "
+      + "spaced over the dataset (default: ${DEFAULT-VALUE})")
+  int textsPerBucket;
+
+  @Option(names = "--max-length", paramLabel = "TOKENS", description = "Truncate at this length instead of the "
+      + "model's (all-minilm-l6-v2: 256; its position embeddings reach 512). Saved adapters are keyed on the "
+      + "length, so shallow exits then run without them")
+  Integer maxLength;
+
+  @Option(names = "--token-budgets", split = ",", paramLabel = "N,N,...", description = "With --lengths, also time "
+      + "the deep exit on length-sorted batches of at most this many padded tokens, each budget a contender")
+  List<Integer> tokenBudgets;
 
   @Mixin ModelOption model;
 
@@ -80,6 +105,9 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ModelDescriptor descriptor = model.resolve();
     int batchSize = model.settings().batchSize();
+    if (dataset != null || lengths != null || maxLength != null) {
+      return byLength(maxLength == null ? descriptor : descriptor.withMaxSequenceLength(maxLength), batchSize);
+    }
     List<String> texts = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
     texts = texts.subList(0, Math.min(sentences, texts.size()));
 
@@ -126,6 +154,33 @@ final class BenchCommand implements Callable<Integer> {
       Result result = new Result(descriptor.name(), texts.size(), rounds, batchSize, refSps,
           total / sameBatches.seconds()[0], peerSps, exits);
       print(result);
+      return 0;
+    }
+  }
+
+  private int byLength(ModelDescriptor descriptor, int batchSize) throws Exception {
+    List<Integer> buckets = lengths != null ? lengths : List.of(descriptor.maxSequenceLength());
+    List<Integer> budgets = tokenBudgets != null ? tokenBudgets : List.of();
+    int longest = buckets.get(buckets.size() - 1);
+    if (longest > descriptor.maxSequenceLength()) {
+      throw new ParameterException(spec.commandLine(), "bucket " + longest + " is longer than " + descriptor.name()
+          + "'s maximum length " + descriptor.maxSequenceLength() + "; raise it with --max-length");
+    }
+    try (StagedEncoder engine = StagedEncoder.open(descriptor, model.settings());
+        ReferenceEncoder reference = new ReferenceEncoder(descriptor, model.settings(), engine.hiddenSize())) {
+      LengthBuckets data = LengthBuckets.read(dataset != null ? dataset : "europarl-passages-en.txt", buckets,
+          textsPerBucket, engine.tokenizer());
+      LengthBench.Result result;
+      long passes = (long) rounds * buckets.size() * (descriptor.exitLayers().size() + 2 + budgets.size());
+      try (ProgressBar bar = Progress.bar("bench", passes, "passes")) {
+        result = LengthBench.run(engine, reference, data, batchSize, rounds, budgets, bar);
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      LengthBench.print(result, out);
+      if (json) {
+        out.println(Json.of(result));
+      }
+      out.flush();
       return 0;
     }
   }

@@ -34,7 +34,7 @@ class ResearchCommandLineTest {
   @Test
   void everyCommandTakesHelpAndAgreesWithTheHelpCommand() {
     List<String> commands = ResearchMain.commandLine().getSubcommands().keySet().stream().toList();
-    assertTrue(commands.containsAll(List.of("report", "blocks", "bench")), commands.toString());
+    assertTrue(commands.containsAll(List.of("report", "blocks", "bench", "prune")), commands.toString());
     for (String command : commands) {
       for (String flag : List.of("--help", "-h")) {
         Run r = run(command, flag);
@@ -74,5 +74,72 @@ class ResearchCommandLineTest {
     assertEquals("fp32", json.get("baseline").get("plan").asText());
     assertEquals(1.0, json.get("rows").get(2).get("vs_baseline").asDouble(), 1e-9);
     assertTrue(Files.size(out.resolve("pareto.png")) > 1000);
+  }
+
+  private Path texts() throws Exception {
+    return Files.writeString(tmp.resolve("texts.txt"), """
+        A man is playing the guitar on the street.
+        The committee adopted the report without a vote after a short debate.
+        A cat sits on the mat by the door.
+        Members asked the Commission to publish its assessment of the new rules before the summer, so that the \
+        Parliament can examine it in detail and propose amendments where necessary.
+        The vote will take place tomorrow at noon.
+        We cannot accept that the budget for research is cut again while the Council asks for more innovation \
+        and growth, and I call on my colleagues to reject this proposal firmly.
+        Fishermen in the north have waited three years for the new quotas, and the Commission still cannot tell \
+        them when the rules will apply.
+        """);
+  }
+
+  @Test
+  void benchByLengthPutsEachTextInItsBucketAndComparesWithThePlainSession() throws Exception {
+    Run r = run("bench", "--dataset", texts().toString(), "--lengths", "16,64", "--texts-per-bucket", "3",
+        "--rounds", "1", "--json");
+    assertEquals(0, r.exit(), r.err());
+    String[] lines = r.out().strip().split("\n");
+    JsonNode json = JSON.readTree(lines[lines.length - 1]);
+    JsonNode buckets = json.get("buckets");
+    assertEquals(2, buckets.size());
+    assertEquals("9-16", buckets.get(0).get("tokens").asText());
+    assertEquals(3, buckets.get(0).get("texts").asInt()); // 3 of the 4 texts of 9-16 tokens
+    assertEquals(3, buckets.get(1).get("texts").asInt());
+    for (JsonNode b : buckets) {
+      JsonNode rows = b.get("rows");
+      assertEquals(5, rows.size()); // reference, exits 2, 4, 6, deep on the reference's batches
+      assertEquals(1.0, rows.get(0).get("vs_reference").asDouble(), 1e-9);
+      for (JsonNode row : rows) {
+        double perText = row.get("tokens_per_s").asDouble() / row.get("texts_per_s").asDouble();
+        assertEquals(b.get("mean_tokens").asDouble(), perText, 1e-6);
+        assertTrue(row.get("peak_rss_mib").asLong() > 100, row.toString());
+      }
+    }
+  }
+
+  @Test
+  void benchRefusesABucketLongerThanTheModelTruncatesAt() {
+    Run r = run("bench", "--lengths", "512");
+    assertEquals(2, r.exit());
+    assertTrue(r.err().contains("raise it with --max-length"), r.err());
+  }
+
+  @Test
+  void pruneMeasuresFidelityAgainstTheUnprunedDeepExit() throws Exception {
+    Path same = Files.writeString(tmp.resolve("same.json"),
+        "{\"name\": \"keep-all\", \"model\": \"all-minilm-l6-v2\", \"keep_ratios\": [1.0, 1.0]}");
+    Path half = Files.writeString(tmp.resolve("half.json"),
+        "{\"name\": \"keep50\", \"model\": \"all-minilm-l6-v2\", \"keep_ratios\": [0.5, 1.0]}");
+    Run r = run("prune", same.toString(), half.toString(), "--dataset", texts().toString(), "--lengths", "64",
+        "--rounds", "1", "--json");
+    assertEquals(0, r.exit(), r.err());
+    String[] lines = r.out().strip().split("\n");
+    JsonNode rows = JSON.readTree(lines[lines.length - 1]).get("buckets").get(0).get("rows");
+    assertEquals(List.of("keep-all", "keep50"), List.of(rows.get(0).get("plan").asText(), rows.get(1).get("plan").asText()));
+    assertEquals(1.0, rows.get(0).get("mean_cosine").asDouble(), 1e-5);
+    assertEquals(1.0, rows.get(0).get("top10_overlap").asDouble(), 1e-9);
+    JsonNode pruned = rows.get(1);
+    assertTrue(pruned.get("mean_cosine").asDouble() < 0.999, pruned.toString());
+    assertTrue(pruned.get("p5_cosine").asDouble() <= pruned.get("mean_cosine").asDouble(), pruned.toString());
+    assertTrue(pruned.get("mean_tokens_at_deep").asDouble() < rows.get(0).get("mean_tokens_at_deep").asDouble(), pruned.toString());
+    assertTrue(r.out().contains("| keep50 | 2, 4, 6 | 0.50, 1.00 |"), r.out());
   }
 }

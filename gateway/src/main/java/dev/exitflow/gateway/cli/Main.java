@@ -15,8 +15,9 @@ import picocli.CommandLine.Command;
         "Research commands (a jar of their own, which ./exitflow builds and runs too):",
         "  report  Quality and speed of every plan of a directory, with a Pareto chart.",
         "  blocks  How little each attention block, MLP block and layer changes.",
-        "  bench   Sentences/s of every exit beside plain ONNX Runtime and langchain4j.",
-        "See './exitflow report --help' (or blocks, bench)."})
+        "  bench   Sentences/s of every exit beside plain ONNX Runtime and langchain4j (per length with --lengths).",
+        "  prune   Speed-up and fidelity of token-pruning plans on long texts.",
+        "See './exitflow report --help' (or blocks, bench, prune)."})
 public final class Main {
   public static void main(String[] args) {
     run(new Main(), args);

@@ -44,7 +44,7 @@ public final class StsFiles {
       }
     }
     throw new IllegalArgumentException("dataset " + file + " is neither a file nor one shipped with Exitflow "
-        + "(sts-train.csv, sts-dev.csv, sts-test.csv, europarl-en.txt)");
+        + "(sts-train.csv, sts-dev.csv, sts-test.csv, europarl-en.txt, europarl-passages-en.txt)");
   }
 
   /** A shipped data file by its path under {@code data/}, e.g. {@code stsbenchmark/sts-dev.csv}. */

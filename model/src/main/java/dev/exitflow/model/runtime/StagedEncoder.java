@@ -37,11 +37,13 @@ public final class StagedEncoder implements AutoCloseable {
   private final ExitPoints exits;
   private final Plan plan;
   private final int batchSize;
+  private final int batchTokens;
   /** The calibration encoder pools layer features for every batch, whatever the exit. */
   private boolean collectAlways;
 
   private StagedEncoder(ModelDescriptor model, CompiledModel compiled, TextTokenizer tokenizer,
-      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, Plan plan, int batchSize) {
+      List<StageSession> stages, List<ExitHead> heads, ExitAdapters adapters, Plan plan, int batchSize,
+      int batchTokens) {
     this.model = model;
     this.compiled = compiled;
     this.tokenizer = tokenizer;
@@ -51,6 +53,7 @@ public final class StagedEncoder implements AutoCloseable {
     this.exits = new ExitPoints(model.exitLayers());
     this.plan = plan;
     this.batchSize = batchSize;
+    this.batchTokens = batchTokens;
   }
 
   /**
@@ -172,7 +175,8 @@ public final class StagedEncoder implements AutoCloseable {
       tokenizer.close();
       throw e;
     }
-    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, plan, settings.batchSize());
+    return new StagedEncoder(model, compiled, tokenizer, sessions, heads, adapters, plan, settings.batchSize(),
+        settings.batchTokens());
   }
 
   /**
@@ -268,9 +272,14 @@ public final class StagedEncoder implements AutoCloseable {
     return stages.get(index);
   }
 
-  /** Sentences per batch when the engine batches texts itself. */
+  /** Most texts per batch when the engine batches texts itself. */
   public int batchSize() {
     return batchSize;
+  }
+
+  /** Most padded tokens per batch when the engine batches texts itself ({@link #embed}). */
+  public int batchTokens() {
+    return batchTokens;
   }
 
   public int hiddenSize() {
@@ -280,7 +289,8 @@ public final class StagedEncoder implements AutoCloseable {
   /**
    * Embeds texts at the named exit ({@code "2"}, {@code "shallow"}, {@code "deep"}, ...) and returns
    * them in input order. {@code dimensions} null keeps the full size. Texts are grouped by token
-   * length into batches of the configured size, so short texts are not padded to long ones.
+   * length into batches of at most the configured size and padded tokens (see {@link TokenBudget}),
+   * so short texts are not padded to long ones and long ones batch narrower.
    */
   public List<Embedding> embed(List<String> texts, String exit, Integer dimensions) throws OrtException {
     int last = exits.stageOf(exit);
@@ -293,8 +303,12 @@ public final class StagedEncoder implements AutoCloseable {
     }
     Arrays.sort(order, Comparator.comparingInt(i -> tokens.get(i).length()));
     Embedding[] out = new Embedding[tokens.size()];
-    for (int from = 0; from < order.length; from += batchSize) {
-      List<Integer> members = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
+    int[] lengths = new int[order.length];
+    for (int i = 0; i < order.length; i++) {
+      lengths[i] = tokens.get(order[i]).length();
+    }
+    for (int[] range : TokenBudget.ranges(lengths, batchSize, batchTokens)) {
+      List<Integer> members = Arrays.asList(order).subList(range[0], range[1]);
       List<TokenizedText> batch = members.stream().map(tokens::get).toList();
       List<float[]> vectors = head.applyAll(runBatch(batch, last), dimensions);
       for (int k = 0; k < batch.size(); k++) {
