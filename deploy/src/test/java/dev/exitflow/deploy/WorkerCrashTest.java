@@ -27,10 +27,14 @@ import org.junit.jupiter.api.Timeout;
  * the other worker, and every request is answered — none is lost or left hanging.
  */
 class WorkerCrashTest {
-  /** Detect and down a dead node in seconds rather than the production defaults' ~25 s. */
+  /**
+   * Detect and down a dead node in seconds rather than the production defaults' ~25 s; one worker
+   * per stage on each node, so a worker node brings three (the counts below are per node).
+   */
   private static final String[] FAST_DOWNING = {
       "-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=2s",
-      "-Dexitflow.cluster.pekko.cluster.split-brain-resolver.stable-after=3s"};
+      "-Dexitflow.cluster.pekko.cluster.split-brain-resolver.stable-after=3s",
+      "-Dexitflow.actors.workers-per-stage=1"};
   private static final Pattern WORKERS = Pattern.compile("(?m)^exitflow_workers (\\d+)");
 
   @Test
