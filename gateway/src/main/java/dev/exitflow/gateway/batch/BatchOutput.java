@@ -103,12 +103,8 @@ final class BatchOutput implements AutoCloseable {
     lastCheckpoint = System.nanoTime();
   }
 
-  /** Writes the last checkpoint and closes the files; closing again does nothing. */
   @Override
   public void close() throws IOException {
-    if (!output.isOpen()) {
-      return;
-    }
     try {
       checkpoint();
     } finally {

@@ -24,7 +24,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.apache.pekko.Done;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
@@ -41,7 +40,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs batches, one at a time in the order they were created, and keeps each in
- * {@code <data-dir>/batches/<id>/}: {@code batch.json} (the batch object), {@code checkpoint.json},
+ * {@code <data-dir>/batches/<id>/} ({@link BatchFiles}): {@code batch.json} (the batch object), {@code checkpoint.json},
  * {@code output.jsonl} and {@code errors.jsonl}. A batch is validated, then its lines go through
  * the {@link LineEmbedder} ({@code parallelism} at a time, results written in input order), then
  * its two files become files of the {@link FileStore} ({@code output_file_id}, {@code error_file_id}).
@@ -62,7 +61,7 @@ public final class BatchRunner {
   private static final String BLOCKING_IO = "pekko.stream.materializer.blocking-io-dispatcher";
 
   private final FileStore files;
-  private final Path dir;
+  private final BatchFiles store;
   private final LineEmbedder embedder;
   private final Materializer materializer;
   private final BatchSettings settings;
@@ -92,7 +91,7 @@ public final class BatchRunner {
 
   public BatchRunner(FileStore files, Path dir, LineEmbedder embedder, Materializer materializer, BatchSettings settings) {
     this.files = files;
-    this.dir = dir;
+    this.store = new BatchFiles(dir);
     this.embedder = embedder;
     this.materializer = materializer;
     this.settings = settings;
@@ -100,20 +99,8 @@ public final class BatchRunner {
 
   /** Loads every batch and queues the unfinished ones (oldest first) to run again. */
   public void start() {
-    try {
-      Files.createDirectories(dir);
-      try (Stream<Path> dirs = Files.list(dir)) {
-        dirs.filter(d -> Files.exists(d.resolve("batch.json"))).forEach(d -> {
-          try {
-            ObjectNode b = (ObjectNode) FileStore.JSON.readTree(d.resolve("batch.json").toFile());
-            batches.put(b.get("id").asText(), b);
-          } catch (IOException e) {
-            log.error("batch in {} is unreadable, skipped: {}", d, e.toString());
-          }
-        });
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (ObjectNode b : store.loadAll()) {
+      batches.put(b.get("id").asText(), b);
     }
     batches.values().stream().filter(b -> BatchState.UNFINISHED.contains(BatchState.status(b)))
         .sorted(Comparator.comparingLong((ObjectNode b) -> b.get("created_at").asLong()).thenComparing(b -> b.get("id").asText()))
@@ -222,7 +209,7 @@ public final class BatchRunner {
         }
       }
       if (BatchState.status(b).equals("finalizing")) { // a crash while finalizing: finish again
-        finish(b, b.get("expired_at").isNull() ? "completed" : "expired", readCheckpoint(id));
+        finish(b, b.get("expired_at").isNull() ? "completed" : "expired", store.readCheckpoint(id));
         return;
       }
       Reached reached = runLines(b, input);
@@ -236,7 +223,7 @@ public final class BatchRunner {
     } catch (Exception e) {
       log.error("batch {} failed: {}", id, e.toString(), e);
       synchronized (b) {
-        b.set("errors", errors(ErrorCode.INTERNAL_ERROR.code(), e.toString()));
+        b.set("errors", BatchLines.errors(ErrorCode.INTERNAL_ERROR.code(), e.toString()));
         BatchState.status(b, "failed");
         save(b);
       }
@@ -248,7 +235,7 @@ public final class BatchRunner {
   private boolean validate(ObjectNode b, Path input) throws IOException {
     if (!Files.exists(input)) {
       synchronized (b) {
-        b.set("errors", errors(ErrorCode.FILE_NOT_FOUND.code(), "the input file was deleted"));
+        b.set("errors", BatchLines.errors(ErrorCode.FILE_NOT_FOUND.code(), "the input file was deleted"));
         BatchState.status(b, "failed");
         save(b);
       }
@@ -283,12 +270,13 @@ public final class BatchRunner {
    */
   private Reached runLines(ObjectNode b, Path input) throws Exception {
     String id = b.get("id").asText();
-    Checkpoint from = readCheckpoint(id);
+    Checkpoint from = store.readCheckpoint(id);
     long untilExpiry = b.get("expires_at").asLong() * 1000 - System.currentTimeMillis();
     if (untilExpiry <= 0) {
       return new Reached(from, true);
     }
-    BatchOutput out = BatchOutput.open(dir.resolve(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
+    BatchOutput out = BatchOutput.open(store.dir(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
+    AtomicBoolean expired = new AtomicBoolean();
     try {
       long started = System.nanoTime();
       long total = lineCount(b);
@@ -310,19 +298,17 @@ public final class BatchRunner {
       if (stopping || BatchState.status(b).equals("cancelling")) {
         run.first().shutdown();
       }
-      AtomicBoolean expired = new AtomicBoolean();
       ScheduledFuture<?> timer = expiry.schedule(() -> {
         expired.set(true);
         run.first().shutdown();
       }, untilExpiry, TimeUnit.MILLISECONDS);
       run.second().toCompletableFuture().get();
       timer.cancel(false);
-      out.close(); // the last checkpoint
-      return new Reached(out.lastCheckpoint(), expired.get() && !stopping);
     } finally {
       running = null;
-      out.close(); // also when the stream failed (closing twice does nothing more)
+      out.close(); // the last checkpoint, also when the stream failed
     }
+    return new Reached(out.lastCheckpoint(), expired.get() && !stopping);
   }
 
   /**
@@ -336,26 +322,16 @@ public final class BatchRunner {
       b.put("expired_at", java.time.Instant.now().getEpochSecond());
       save(b);
     }
-    BatchOutput out = BatchOutput.open(dir.resolve(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
+    BatchOutput out = BatchOutput.open(store.dir(id), from, settings.checkpointInterval(), c -> saveCheckpoint(id, b, c));
     try (out; var lines = Files.newBufferedReader(input)) {
       long index = 0;
       for (String line = lines.readLine(); line != null; line = lines.readLine(), index++) {
         if (index >= from.line()) {
-          out.write(new BatchOutput.Line(index, line.isBlank() ? null : expiredLine(line), true));
+          out.write(new BatchOutput.Line(index, line.isBlank() ? null : BatchLines.expired(line), true));
         }
       }
     }
     finish(b, "expired", out.lastCheckpoint());
-  }
-
-  private static byte[] expiredLine(String request) throws IOException {
-    ObjectNode line = FileStore.JSON.createObjectNode()
-        .put("id", "batch_req_" + UUID.randomUUID().toString().replace("-", ""))
-        .put("custom_id", FileStore.JSON.readTree(request).get("custom_id").asText());
-    line.putNull("response");
-    line.putObject("error").put("code", ErrorCode.BATCH_EXPIRED.code())
-        .put("message", "This request could not be executed before the completion window expired.");
-    return FileStore.JSON.writeValueAsBytes(line);
   }
 
   /** One input line's result: blank lines count as lines but produce nothing. */
@@ -376,27 +352,8 @@ public final class BatchRunner {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return submit(body, 0).thenApply(answer -> new BatchOutput.Line(index, outputLine(customId, index, answer),
+    return submit(body, 0).thenApply(answer -> new BatchOutput.Line(index, BatchLines.output(customId, index, answer),
         answer.status() != 200));
-  }
-
-  /**
-   * {@code {"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}},
-   * OpenAI's output line, with the answer's body bytes put in as they came.
-   */
-  private static byte[] outputLine(String customId, long index, LineEmbedder.Answer answer) {
-    try {
-      byte[] head = ("{\"id\":\"batch_req_" + UUID.randomUUID().toString().replace("-", "") + "\",\"custom_id\":"
-          + FileStore.JSON.writeValueAsString(customId) + ",\"response\":{\"status_code\":" + answer.status()
-          + ",\"request_id\":\"req_" + index + "\",\"body\":").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      byte[] tail = "},\"error\":null}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      byte[] line = java.util.Arrays.copyOf(head, head.length + answer.body().length + tail.length);
-      System.arraycopy(answer.body(), 0, line, head.length, answer.body().length);
-      System.arraycopy(tail, 0, line, head.length + answer.body().length, tail.length);
-      return line;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   /** Overload and transient unavailability are waited out (as the Kafka pipeline does), unless stopping. */
@@ -420,7 +377,7 @@ public final class BatchRunner {
         BatchState.status(b, "finalizing");
         save(b);
       }
-      Path batchDir = dir.resolve(id);
+      Path batchDir = store.dir(id);
       b.put("output_file_id", register(batchDir.resolve("output.jsonl"), reached.outputBytes(), id + "_output.jsonl"));
       b.put("error_file_id", register(batchDir.resolve("errors.jsonl"), reached.errorBytes(), id + "_error.jsonl"));
       BatchState.counts(b, lineCount(b), reached.completed(), reached.failed());
@@ -443,13 +400,8 @@ public final class BatchRunner {
     return files.add(upload, name, "batch_output").id();
   }
 
-  private Checkpoint readCheckpoint(String id) throws IOException {
-    Path file = dir.resolve(id).resolve("checkpoint.json");
-    return Files.exists(file) ? FileStore.JSON.readValue(file.toFile(), Checkpoint.class) : Checkpoint.START;
-  }
-
   private void saveCheckpoint(String id, ObjectNode b, Checkpoint c) {
-    writeAtomically(dir.resolve(id).resolve("checkpoint.json"), c);
+    store.writeCheckpoint(id, c);
     synchronized (b) {
       BatchState.counts(b, lineCount(b), c.completed(), c.failed());
       save(b);
@@ -457,27 +409,7 @@ public final class BatchRunner {
   }
 
   private void save(ObjectNode b) {
-    String id = b.get("id").asText();
-    batches.put(id, b);
-    writeAtomically(dir.resolve(id).resolve("batch.json"), b);
-  }
-
-  private static void writeAtomically(Path file, Object value) {
-    try {
-      Files.createDirectories(file.getParent());
-      Path part = file.resolveSibling(file.getFileName() + ".part");
-      FileStore.JSON.writeValue(part.toFile(), value);
-      Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static ObjectNode errors(String code, String message) {
-    ObjectNode errors = FileStore.JSON.createObjectNode().put("object", "list");
-    ObjectNode e = errors.putArray("data").addObject().put("code", code).put("message", message);
-    e.putNull("param");
-    e.putNull("line");
-    return errors;
+    batches.put(b.get("id").asText(), b);
+    store.save(b);
   }
 }
