@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -19,7 +18,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -87,21 +85,9 @@ final class OpenLoop {
       }
     }, SAMPLE.toMillis(), SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
 
-    SplittableRandom random = new SplittableRandom(42);
-    long offered = 0;
-    double t = 0;
-    while (true) {
-      t += -Math.log(1 - random.nextDouble()) / rate;
-      long intended = start + (long) (t * 1e9);
-      if (intended - start > duration.toNanos()) {
-        break;
-      }
-      long wait = intended - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-      }
+    long offered = PoissonArrivals.each(rate, duration, start, 42, (i, intended) -> {
       outstanding.incrementAndGet();
-      runtime.submit(request.apply((int) offered++)).whenComplete((EmbeddingResult r, Throwable e) -> {
+      runtime.submit(request.apply(i)).whenComplete((EmbeddingResult r, Throwable e) -> {
         long now = System.nanoTime();
         long latencyUs = Math.max(1, (now - intended) / 1000);
         int w = (int) ((now - start) / WINDOW.toNanos());
@@ -121,7 +107,7 @@ final class OpenLoop {
         }
         outstanding.decrementAndGet();
       });
-    }
+    });
     long drainUntil = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (outstanding.get() > 0 && System.nanoTime() < drainUntil) {
       Thread.sleep(20);
