@@ -48,7 +48,30 @@ final class OpenLoop {
    * refusal at admission takes microseconds; one after queueing would show here).
    */
   record Outcome(long offered, long completed, long rejected, long failed, Histogram latencyUs, Histogram rejectedUs,
-      Map<Integer, Long> exits, List<Sample> timeline, List<Window> windows) {}
+      Map<Integer, Long> exits, List<Sample> timeline, List<Window> windows, Parts parts) {}
+
+  /**
+   * Where completed requests' time went: in stage queues, computing in stage batches, and the
+   * rest (admission, messages between scheduler and workers, the reply, and the generator's own
+   * lateness), each its own distribution.
+   */
+  record Parts(Histogram queueUs, Histogram computeUs, Histogram otherUs) {
+    Parts() {
+      this(histogram(), histogram(), histogram());
+    }
+
+    void record(long latencyUs, EmbeddingResult r) {
+      long queue = (long) (r.queueMs() * 1000);
+      long compute = (long) (r.computeMs() * 1000);
+      queueUs.recordValue(Math.max(1, queue));
+      computeUs.recordValue(Math.max(1, compute));
+      otherUs.recordValue(Math.max(1, latencyUs - queue - compute));
+    }
+
+    private static Histogram histogram() {
+      return new SynchronizedHistogram(Duration.ofMinutes(5).toNanos() / 1000, 3);
+    }
+  }
 
   private OpenLoop() {}
 
@@ -61,6 +84,7 @@ final class OpenLoop {
     Map<Integer, LongAdder> rejectedByWindow = new ConcurrentHashMap<>();
     Map<Integer, LongAdder> exits = new ConcurrentHashMap<>();
     Map<Integer, LongAdder> windowExits = new ConcurrentHashMap<>();
+    Parts parts = new Parts();
     AtomicLong completed = new AtomicLong();
     AtomicLong rejected = new AtomicLong();
     AtomicLong failed = new AtomicLong();
@@ -97,6 +121,7 @@ final class OpenLoop {
               .recordValue(latencyUs);
           exits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           windowExits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
+          parts.record(latencyUs, r);
           completed.incrementAndGet();
         } else if (Failures.unwrap(e) instanceof Overloaded) {
           rejected.incrementAndGet();
@@ -127,6 +152,6 @@ final class OpenLoop {
           h == null ? 0 : h.getValueAtPercentile(99) / 1000.0));
     }
     return new Outcome(offered, completed.get(), rejected.get(), failed.get(), total, refusals, exitTotals, timeline,
-        windows);
+        windows, parts);
   }
 }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.IntFunction;
+import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -52,6 +53,10 @@ final class OverloadCommand implements Callable<Integer> {
       description = "Also run mode auto-floor: the auto requests with min_fidelity F; reports results below the floor")
   Double minFidelity;
 
+  @Option(names = "--modes", split = ",", paramLabel = "MODE",
+      description = "Which modes to run, of deep, auto and auto-floor (default: all that apply)")
+  List<String> only;
+
   /**
    * One mode's totals. {@code rejectedP99Ms}: how long the slowest refusals took to arrive.
    * {@code shareOfFirstExitCapacity}: completions per second over the first exit's measured
@@ -60,7 +65,18 @@ final class OverloadCommand implements Callable<Integer> {
    */
   record Mode(long offered, long completed, long rejected, long failed, double p50Ms, double p99Ms, double p999Ms,
       double rejectedP99Ms, Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor,
-      double shareOfFirstExitCapacity, List<OpenLoop.Window> windows, Double recoveredAfterS) {}
+      double shareOfFirstExitCapacity, List<OpenLoop.Window> windows, Double recoveredAfterS, Parts parts) {}
+
+  /** p50 and p99 of the completed requests' time in stage queues, computing, and elsewhere ({@link OpenLoop.Parts}). */
+  record Parts(double[] queueMs, double[] computeMs, double[] otherMs) {
+    static Parts of(OpenLoop.Parts p) {
+      return new Parts(percentiles(p.queueUs()), percentiles(p.computeUs()), percentiles(p.otherUs()));
+    }
+
+    private static double[] percentiles(Histogram h) {
+      return new double[] {h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0};
+    }
+  }
 
   record Result(String model, double deepCapacityRps, int firstExit, double firstExitCapacityRps, double offeredRps, int seconds,
       long sloMs, boolean neighbour, Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
@@ -88,6 +104,9 @@ final class OverloadCommand implements Callable<Integer> {
       if (minFidelity != null) {
         workloads.put("auto-floor", i -> new EmbeddingRequest(h.sentence(i), ExitPolicy.Auto.INSTANCE, sloMs,
             i % 2 == 0 ? Priority.BULK : Priority.INTERACTIVE, null, minFidelity));
+      }
+      if (only != null) {
+        workloads.keySet().retainAll(only);
       }
       Map<String, Mode> modes = new LinkedHashMap<>();
       Map<String, List<OpenLoop.Sample>> timelines = new LinkedHashMap<>();
@@ -153,7 +172,7 @@ final class OverloadCommand implements Callable<Integer> {
     return new Mode(o.offered(), o.completed(), o.rejected(), o.failed(),
         o.latencyUs().getValueAtPercentile(50) / 1000.0, p99, o.latencyUs().getValueAtPercentile(99.9) / 1000.0,
         o.rejectedUs().getValueAtPercentile(99) / 1000.0, mix, implied, p99 <= sloMs && o.rejected() == 0, belowFloor,
-        o.completed() / (double) seconds / firstCapacity, o.windows(), neighbour ? recoveredAfter(o.windows()) : null);
+        o.completed() / (double) seconds / firstCapacity, o.windows(), neighbour ? recoveredAfter(o.windows()) : null, Parts.of(o.parts()));
   }
 
   /** Seconds from the neighbour's start (half-way) to the window from which on every p99 meets the SLO. */
@@ -193,6 +212,11 @@ final class OverloadCommand implements Callable<Integer> {
       System.out.printf("%-10s %9d %9d %9d %9.1f %9.1f %10.1f %11.1f %9.2f %11d %9.2f  %s%n", e.getKey(), m.offered(),
           m.completed(), m.rejected(), m.p50Ms(), m.p99Ms(), m.p999Ms(), m.rejectedP99Ms(), m.impliedSpearman() * 100,
           m.belowFloor(), m.shareOfFirstExitCapacity(), shares(m.exitMix()));
+    }
+    for (var e : r.modes().entrySet()) {
+      Parts p = e.getValue().parts();
+      System.out.printf("%s, p50 / p99 ms: in stage queues %.1f / %.1f, computing %.1f / %.1f, elsewhere %.1f / %.1f%n",
+          e.getKey(), p.queueMs()[0], p.queueMs()[1], p.computeMs()[0], p.computeMs()[1], p.otherMs()[0], p.otherMs()[1]);
     }
     for (var e : r.modes().entrySet()) {
       System.out.printf("%s, p99 ms per %d s window (completed/rejected)%s:", e.getKey(), OpenLoop.WINDOW.toSeconds(),
