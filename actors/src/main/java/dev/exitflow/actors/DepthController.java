@@ -9,8 +9,12 @@ package dev.exitflow.actors;
  * fractional level sends that fraction of requests one exit shallower, so the exit mix moves
  * smoothly rather than in jumps.
  *
- * <p>Pressure is the worst stage's expected queueing delay over the target, smoothed over
- * {@code smoothing}. The level follows it by proportional-integral control: it moves by
+ * <p>Pressure is the worst stage's expected queueing delay over the target, or the share of the
+ * node's compute in use over its target share when that is worse, smoothed over {@code smoothing}.
+ * Queueing delay alone is seen only at saturation, and a queue grows fast there: a controller
+ * reading only it gave depth back until the queues spiked, then took it again, a cycle of about
+ * 2.5 s with p99 spikes of 500-800 ms under 2x overload. Utilization grows in proportion to the
+ * load before the queues do, so depth comes back only while there is room for it. The level follows it by proportional-integral control: it moves by
  * {@code proportional} times the change of the error (pressure - 1) and by {@code integral} times
  * the error per second (a share of that while recovering), so it settles where the queues sit at
  * the target instead of stepping up and down around it (the fixed steps it replaced saw-toothed
@@ -62,12 +66,16 @@ final class DepthController {
   }
 
   /**
-   * One check from what the scheduler sees: the worst stage's expected queueing delay, and whether
-   * admission refused anything since the previous check, which counts as at least twice the target
+   * One check from what the scheduler sees: the worst stage's expected queueing delay, the share
+   * of the compute budget busy since the previous check, and whether admission refused anything then, which counts as at least twice the target
    * (admission keeps the queues short under overload, and short queues alone would give depth back).
    */
-  void update(long worstQueueDelayNanos, boolean refused) {
+  void update(long worstQueueDelayNanos, boolean refused, double utilization) {
     double measured = (double) worstQueueDelayNanos / settings.targetQueueDelay().toNanos();
+    double target = settings.targetUtilization();
+    if (target < 1) { // utilization's error (u - target) / (1 - target): 0 at the target, 1 with every worker busy
+      measured = Math.max(measured, 1 + (utilization - target) / (1 - target));
+    }
     update(refused ? Math.max(measured, 2.0) : measured);
   }
 

@@ -13,6 +13,7 @@ public record RuntimeSettings(
     String inferenceDispatcher,
     int workersPerStage,
     int batchesPerWorker,
+    int busyWorkersPerNode,
     int firstStageQueueCapacity,
     int maxInFlight,
     Admission admission,
@@ -37,7 +38,7 @@ public record RuntimeSettings(
   }
 
   public record Controller(Duration interval, Duration targetQueueDelay, Duration smoothing, double proportional,
-      double integral, double recoveryShare, double maxError) {}
+      double integral, double recoveryShare, double maxError, double targetUtilization) {}
 
   /**
    * The model settings one worker opens its session with: its stage's providers if configured, on
@@ -53,6 +54,11 @@ public record RuntimeSettings(
       providers = providers.onDevice(workerDevices.get(worker % workerDevices.size()));
     }
     return model.withProviders(providers);
+  }
+
+  /** The configured budget, 0 standing for this machine's cores; negative: no limit. */
+  private static int busyWorkersPerNode(int configured) {
+    return configured == 0 ? Runtime.getRuntime().availableProcessors() : configured;
   }
 
   private static Map<Integer, List<String>> stageProviders(Config c) {
@@ -73,6 +79,7 @@ public record RuntimeSettings(
         c.getString("inference-dispatcher"),
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
+        busyWorkersPerNode(c.getInt("busy-workers-per-node")),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),
         new Admission(
@@ -93,7 +100,8 @@ public record RuntimeSettings(
             c.getDouble("depth-controller.proportional"),
             c.getDouble("depth-controller.integral"),
             c.getDouble("depth-controller.recovery-share"),
-            c.getDouble("depth-controller.max-error")),
+            c.getDouble("depth-controller.max-error"),
+            c.getDouble("depth-controller.target-utilization")),
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),

@@ -89,6 +89,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
   private long rejectedAtLastTick;
+  private long busyAtLastTick;
+  private long lastTick = System.nanoTime();
 
   private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, RuntimeLayout layout,
       RuntimeSettings settings) {
@@ -100,7 +102,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
     this.workers = new WorkerPool(layout.stages(),
         layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0, settings.batchesPerWorker(),
-        layout.readiness());
+        settings.busyWorkersPerNode(), layout.readiness());
     this.rules = new ExitRules(layout.exitLayers(), layout.heads(), settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
     this.admission = new Admission(settings, rules, stages.queues(), workers, layout.listener());
@@ -254,11 +256,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   /**
-   * Dispatches at every stage after a change: requests may have moved on to the next stage, and
-   * bulk work held back for its share may go now that a batch came back.
+   * Dispatches at every stage after a change, most urgent stage first (they share the node's
+   * budget of busy workers): requests may have moved on to the next stage, and bulk work held back
+   * for its share may go now that a batch came back.
    */
   private Behavior<Command> afterChange() {
-    for (int s = 0; s <= rules.lastStage(); s++) {
+    for (int s : stages.byUrgency()) {
       dispatch(s);
     }
     if (draining && replies.inFlight == 0) {
@@ -269,8 +272,13 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onTick() {
-    controller.update(stages.worstQueueDelayNanos(System.nanoTime()), admission.rejected > rejectedAtLastTick);
+    long now = System.nanoTime();
+    long busy = workers.busyNanos();
+    double utilization = (double) (busy - busyAtLastTick) / Math.max(1, now - lastTick) / workers.computeCapacity();
+    controller.update(stages.worstQueueDelayNanos(now), admission.rejected > rejectedAtLastTick, utilization);
     rejectedAtLastTick = admission.rejected;
+    busyAtLastTick = busy;
+    lastTick = now;
     return this;
   }
 

@@ -97,10 +97,12 @@ final class StageBatcher {
     if (queue.isEmpty()) {
       return false;
     }
-    return flush
-        || queue.size() >= limits.maxBatchSize()
-        || queuedTokens >= limits.maxPaddedTokens()
-        || oldestAgeNanos(now) >= limits.maxQueueDelay().toNanos();
+    return flush || full() || oldestAgeNanos(now) >= limits.maxQueueDelay().toNanos();
+  }
+
+  /** A full batch is queued, by count or by tokens: waiting longer would not make it larger. */
+  boolean full() {
+    return queue.size() >= limits.maxBatchSize() || queuedTokens >= limits.maxPaddedTokens();
   }
 
   /** Nanoseconds until the oldest request reaches the maximum queue delay (0 if past it). */

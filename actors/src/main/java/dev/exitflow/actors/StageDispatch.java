@@ -3,6 +3,7 @@ package dev.exitflow.actors;
 import dev.exitflow.model.runtime.HiddenState;
 import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 
@@ -49,7 +50,7 @@ final class StageDispatch {
     StageBatcher b = batchers[stage];
     while (b.due(now, flush) && canTake(stage, b, now, interactive)) {
       boolean urgent = urgent(b, now);
-      ActorRef<StageWorker.Command> worker = urgent ? workers.take(stage) : workers.takeFree(stage);
+      ActorRef<StageWorker.Command> worker = workers.hasFree(stage) ? workers.takeFree(stage) : workers.takeWaitingSlot(stage);
       // Beside interactive traffic, bulk work goes only in its own short batches, within its share.
       RuntimeSettings.Batching limits = settings.batching();
       List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE,
@@ -65,15 +66,18 @@ final class StageDispatch {
   }
 
   /**
-   * Whether the stage's next batch may start: any idle slot when it is urgent; else a worker
-   * holding nothing, and, while interactive requests are in the runtime, room in bulk work's share.
-   * A worker's second slot lets the next batch start without a round trip, but a batch waiting at
-   * a worker cannot be overtaken: bulk work waits in the queue instead, so an interactive request
-   * arriving behind it goes first.
+   * Whether the stage's next batch may start: a worker holding nothing, or, for an urgent batch
+   * that is already full, any idle slot; for bulk work, while interactive requests are in the
+   * runtime, only within bulk work's share. A worker's second slot lets the next batch start
+   * without a round trip, but a batch waiting at a worker can neither grow nor be overtaken: a
+   * batch that is not full waits in the queue instead, gathering the requests that arrive while the
+   * workers compute (sent to the second slot after the batching delay, batches stayed at a few
+   * requests under open-loop arrivals, and the first exit served half its closed-loop rate), and
+   * bulk work waits there so an interactive request arriving behind it goes first.
    */
   private boolean canTake(int stage, StageBatcher b, long now, boolean interactive) {
     if (urgent(b, now)) {
-      return workers.hasIdle(stage);
+      return workers.hasFree(stage) || (b.full() && workers.hasWaitingSlot(stage));
     }
     return workers.hasFree(stage) && (!interactive || running.bulk() < settings.batching().bulkBesideInteractive());
   }
@@ -130,6 +134,20 @@ final class StageDispatch {
       }
     }
     return outOfRetries;
+  }
+
+  /**
+   * The stages in the order their batches should get a free worker: the one whose most urgent
+   * queued request is due first leads (under a deadline that is usually the deepest, whose requests
+   * arrived earliest); empty queues last.
+   */
+  List<Integer> byUrgency() {
+    List<Integer> order = new ArrayList<>();
+    for (int s = 0; s < batchers.length; s++) {
+      order.add(s);
+    }
+    order.sort(Comparator.comparingLong(s -> batchers[s].isEmpty() ? Long.MAX_VALUE : batchers[s].mostUrgentNanos()));
+    return order;
   }
 
   /** Expected wait and compute at {@code stage} for a request joining its queue now. */

@@ -7,13 +7,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * The Scheduler's view of its stage workers: which serve which stage, and which are idle (each
  * idle entry is one batch the worker may be given; a worker has {@code slots} of them, so the
  * next batch waits at the worker while one runs and starts without a round trip through the
- * scheduler). In one process the pool is complete once the
+ * scheduler). At most {@code busyPerNode} workers of one node compute at once, whatever their
+ * stages: every stage's workers share the node's cores, and more batches running than cores
+ * only stretches each one's compute time. In one process the pool is complete once the
  * configured number of workers per stage has joined; in a cluster workers come and go, and the
  * pool is complete while every stage has at least one. Whoever serves requests hears when that
  * changes ({@code readiness}).
@@ -24,20 +27,31 @@ final class WorkerPool {
   private final int fixedPerStage;
   /** Batches one worker may hold: the one running and those waiting for it. */
   private final int slots;
+  /** Workers of one node that may hold batches at once; 0: no limit. */
+  private final int busyPerNode;
   private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
   /** Batches each worker holds now (running or waiting at it). */
   private final Map<ActorRef<StageWorker.Command>, Integer> held = new HashMap<>();
   private final Consumer<Boolean> readiness;
   private boolean ready;
+  /** Workers holding a batch now, and the integral of that count over time (the depth controller's utilization). */
+  private int busy;
+  private long busyNanos;
+  private long busySince = System.nanoTime();
 
   WorkerPool(int stages, int fixedPerStage, int slots, Consumer<Boolean> readiness) {
+    this(stages, fixedPerStage, slots, 0, readiness);
+  }
+
+  WorkerPool(int stages, int fixedPerStage, int slots, int busyPerNode, Consumer<Boolean> readiness) {
     if (slots < 1) {
       throw new IllegalArgumentException("exitflow.actors.batches-per-worker must be at least 1, not " + slots);
     }
     this.stages = stages;
     this.fixedPerStage = fixedPerStage;
     this.slots = slots;
+    this.busyPerNode = busyPerNode;
     this.readiness = readiness;
     for (int s = 0; s < stages; s++) {
       idle.add(new ArrayDeque<>());
@@ -62,7 +76,7 @@ final class WorkerPool {
     Integer stage = stageOf.remove(worker);
     if (stage != null) {
       idle.get(stage).removeIf(worker::equals);
-      held.remove(worker);
+      changeBusy(held.remove(worker) > 0 ? -1 : 0);
       announce();
     }
     return stage;
@@ -72,33 +86,72 @@ final class WorkerPool {
   void release(ActorRef<StageWorker.Command> worker, int stage) {
     if (stageOf.containsKey(worker)) {
       idle.get(stage).add(worker);
-      held.merge(worker, -1, Integer::sum);
+      changeBusy(held.merge(worker, -1, Integer::sum) == 0 ? -1 : 0);
     }
   }
 
-  boolean hasIdle(int stage) {
-    return !idle.get(stage).isEmpty();
-  }
-
-  /** Whether a worker of the stage holds no batch at all. */
+  /** Whether a worker of the stage holds no batch, on a node with room for one more busy worker. */
   boolean hasFree(int stage) {
-    return idle.get(stage).stream().anyMatch(w -> held.get(w) == 0);
+    return findFree(stage) != null;
   }
 
-  /** Takes an idle slot of the stage (call only when {@link #hasIdle} says there is one). */
-  ActorRef<StageWorker.Command> take(int stage) {
-    ActorRef<StageWorker.Command> worker = idle.get(stage).poll();
-    held.merge(worker, 1, Integer::sum);
-    return worker;
+  /** Whether a worker of the stage that is computing has room for the next batch. */
+  boolean hasWaitingSlot(int stage) {
+    return idle.get(stage).stream().anyMatch(w -> held.get(w) > 0);
   }
 
-  /** Takes a worker of the stage that holds no batch (call only when {@link #hasFree} says there is one). */
+  /** Takes a free worker of the stage (call only when {@link #hasFree} says there is one). */
   ActorRef<StageWorker.Command> takeFree(int stage) {
-    ActorRef<StageWorker.Command> worker = idle.get(stage).stream().filter(w -> held.get(w) == 0).findFirst()
-        .orElseThrow();
+    return take(stage, findFree(stage));
+  }
+
+  /** Takes a waiting slot at a computing worker (call only when {@link #hasWaitingSlot} says there is one). */
+  ActorRef<StageWorker.Command> takeWaitingSlot(int stage) {
+    return take(stage, idle.get(stage).stream().filter(w -> held.get(w) > 0).findFirst().orElseThrow());
+  }
+
+  private ActorRef<StageWorker.Command> take(int stage, ActorRef<StageWorker.Command> worker) {
     idle.get(stage).removeFirstOccurrence(worker);
-    held.merge(worker, 1, Integer::sum);
+    changeBusy(held.merge(worker, 1, Integer::sum) == 1 ? 1 : 0);
     return worker;
+  }
+
+  private ActorRef<StageWorker.Command> findFree(int stage) {
+    for (ActorRef<StageWorker.Command> w : idle.get(stage)) {
+      if (held.get(w) == 0 && (busyPerNode <= 0 || busyOn(w.path().address()) < busyPerNode)) {
+        return w;
+      }
+    }
+    return null;
+  }
+
+  private void changeBusy(int by) {
+    long now = System.nanoTime();
+    busyNanos += busy * (now - busySince);
+    busySince = now;
+    busy += by;
+  }
+
+  /** Worker-nanoseconds spent holding batches since the pool started. */
+  long busyNanos() {
+    changeBusy(0);
+    return busyNanos;
+  }
+
+  /**
+   * Workers that may compute at once: the budget per node times the nodes with workers, or every
+   * worker when there is no budget (at least one, so a utilization stays finite).
+   */
+  int computeCapacity() {
+    if (busyPerNode <= 0) {
+      return Math.max(1, stageOf.size());
+    }
+    long nodes = stageOf.keySet().stream().map(w -> w.path().address()).distinct().count();
+    return (int) Math.max(1, Math.min(stageOf.size(), busyPerNode * nodes));
+  }
+
+  private long busyOn(Address node) {
+    return held.entrySet().stream().filter(e -> e.getValue() > 0 && e.getKey().path().address().equals(node)).count();
   }
 
   /** The known workers of a stage not in {@code listed}: those the Receptionist no longer lists. */

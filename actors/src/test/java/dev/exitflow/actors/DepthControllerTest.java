@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 /** The controller on made-up pressures and on a simple model of a runtime whose queue it drives. */
 class DepthControllerTest {
   private final RuntimeSettings.Controller settings = new RuntimeSettings.Controller(Duration.ofMillis(50),
-      Duration.ofMillis(40), Duration.ofMillis(200), 0.2, 3.0, 0.25, 1.0);
+      Duration.ofMillis(40), Duration.ofMillis(200), 0.2, 3.0, 0.25, 1.0, 0.85);
 
   @Test
   void degradesBulkBeforeInteractiveAndRecovers() {
@@ -63,6 +63,33 @@ class DepthControllerTest {
     }
     assertTrue(max - min < 0.05, "level steady in the last 10 s: " + min + " .. " + max);
     assertEquals(1.0, c.pressure(), 0.1, "queues held at their target delay");
+  }
+
+  /**
+   * A runtime whose queue stays empty until its compute is saturated, offered 1.6x its deep
+   * capacity: the queue delay alone says nothing until the cores are full, utilization does. The
+   * level settles where utilization is at its target, with no queue at all.
+   */
+  @Test
+  void holdsUtilizationAtItsTargetBeforeAnyQueueForms() {
+    DepthController c = new DepthController(3, settings);
+    double utilization = 0;
+    double queueMs = 0;
+    double min = Double.MAX_VALUE;
+    double max = 0;
+    for (int tick = 0; tick < 400; tick++) {
+      c.update((long) (queueMs * 1e6), false, utilization);
+      double work = 1.6 * (1 - c.level() / 6); // work per request falls from 1 (deep) to 1/3 (first exit)
+      utilization = Math.min(1, work);
+      queueMs = Math.max(0, queueMs + 50 * (work - 1)); // a queue grows only past saturation
+      if (tick >= 200) {
+        min = Math.min(min, c.level());
+        max = Math.max(max, c.level());
+        assertEquals(0, queueMs, 1e-9, "no queue once settled");
+      }
+    }
+    assertTrue(max - min < 0.05, "level steady in the last 10 s: " + min + " .. " + max);
+    assertEquals(0.85, 1.6 * (1 - c.level() / 6), 0.02, "the compute in use at its target share");
   }
 
   @Test

@@ -50,13 +50,13 @@ class WorkerPoolTest {
     pool.join(second, 1);
     assertTrue(pool.complete());
 
-    assertEquals(first, pool.take(0));
-    assertFalse(pool.hasIdle(0));
+    assertEquals(first, pool.takeFree(0));
+    assertFalse(pool.hasFree(0) || pool.hasWaitingSlot(0));
     assertEquals(List.of(first), pool.unlisted(0, Set.of()));
     assertEquals(0, pool.leave(first));
     assertNull(pool.leave(first));
     pool.release(first, 0); // its batch answered after it left: it takes no more
-    assertFalse(pool.hasIdle(0));
+    assertFalse(pool.hasFree(0));
     assertFalse(pool.complete());
     assertEquals(List.of(1), pool.stagesWithoutWorkers());
     assertEquals(List.of(true, false), readiness, "ready when every stage had a worker, unready when one left");
@@ -67,15 +67,15 @@ class WorkerPoolTest {
     WorkerPool pool = new WorkerPool(1, 1, 2, ready -> {});
     ActorRef<StageWorker.Command> w = worker();
     pool.join(w, 0);
-    assertEquals(w, pool.take(0));
+    assertEquals(w, pool.takeFree(0));
     assertFalse(pool.hasFree(0), "it holds a batch");
-    assertTrue(pool.hasIdle(0));
-    assertEquals(w, pool.take(0), "the next batch waits at the worker");
-    assertFalse(pool.hasIdle(0));
+    assertTrue(pool.hasWaitingSlot(0));
+    assertEquals(w, pool.takeWaitingSlot(0), "the next batch waits at the worker");
+    assertFalse(pool.hasWaitingSlot(0));
     pool.release(w, 0);
-    assertTrue(pool.hasIdle(0));
+    assertTrue(pool.hasWaitingSlot(0));
     assertEquals(0, pool.leave(w));
-    assertFalse(pool.hasIdle(0), "no slot of a worker that left stays behind");
+    assertFalse(pool.hasWaitingSlot(0) || pool.hasFree(0), "no slot of a worker that left stays behind");
   }
 
   @Test
@@ -85,13 +85,29 @@ class WorkerPoolTest {
     ActorRef<StageWorker.Command> b = worker();
     pool.join(a, 0);
     pool.join(b, 0);
-    ActorRef<StageWorker.Command> first = pool.take(0);
+    ActorRef<StageWorker.Command> first = pool.takeFree(0);
     assertTrue(pool.hasFree(0));
     ActorRef<StageWorker.Command> other = pool.takeFree(0);
     assertFalse(first.equals(other), "the free one, not the busy one's second slot");
     assertFalse(pool.hasFree(0));
-    assertTrue(pool.hasIdle(0), "both still have a second slot");
+    assertTrue(pool.hasWaitingSlot(0), "both still have a second slot");
     pool.release(first, 0);
     assertEquals(first, pool.takeFree(0));
+  }
+
+  @Test
+  void atMostTheNodesBudgetOfWorkersComputeAtOnceWhateverTheirStages() {
+    WorkerPool pool = new WorkerPool(3, 2, 2, 2, ready -> {});
+    for (int stage = 0; stage < 3; stage++) {
+      pool.join(worker(), stage);
+      pool.join(worker(), stage);
+    }
+    ActorRef<StageWorker.Command> deep = pool.takeFree(2);
+    pool.takeFree(0);
+    assertFalse(pool.hasFree(0), "two of the node's six workers compute: a third would share their cores");
+    assertFalse(pool.hasFree(1));
+    assertTrue(pool.hasWaitingSlot(0), "a busy worker may still hold its next batch");
+    pool.release(deep, 2);
+    assertTrue(pool.hasFree(1), "a worker stopped computing: another may start, at any stage");
   }
 }
