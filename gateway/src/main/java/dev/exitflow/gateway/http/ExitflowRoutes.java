@@ -137,7 +137,8 @@ public final class ExitflowRoutes extends AllDirectives {
     return extractRequestEntity(entity -> {
       // A body that arrived whole (most requests) is read without running a stream for it.
       if (entity instanceof HttpEntity.Strict s && s.getData().size() <= settings.maxBodyBytes()) {
-        return completeWithFuture(handler.apply(s.getData().toArray()));
+        return completeWithFuture(handler.apply(s.getData().toArray())
+            .exceptionally(e -> HttpJson.error(bodyError(e))));
       }
       // toStrict's stage is Scala's, which runs even thenCompose on the common pool: a new thread
       // per request where that pool has one thread (two cores). On the dispatcher instead.
