@@ -33,6 +33,11 @@ final class ServerProcess implements AutoCloseable {
     // A data directory of its own, so a serve the user runs keeps its lock.
     java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java",
         "-Dexitflow.data-dir=" + home.resolve("load-tests/results/server-data")));
+    // EXITFLOW_SERVER_JAVA_OPTS: the server JVM's own options (a JFR recording, ONNX Runtime's spinning off).
+    String opts = System.getenv().getOrDefault("EXITFLOW_SERVER_JAVA_OPTS", "").strip();
+    if (!opts.isEmpty()) {
+      command.addAll(java.util.List.of(opts.split("\\s+")));
+    }
     command.addAll(properties);
     command.addAll(java.util.List.of("-jar", home.resolve("gateway/target/exitflow.jar").toString(),
         "serve", "--host", "127.0.0.1", "--port", String.valueOf(port)));

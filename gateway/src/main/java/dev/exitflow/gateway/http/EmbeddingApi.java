@@ -93,10 +93,7 @@ final class EmbeddingApi {
     if (base64) {
       item.put(field, Base64Floats.encode(v));
     } else {
-      ArrayNode a = item.putArray(field);
-      for (float x : v) {
-        a.add(x);
-      }
+      item.putPOJO(field, new JsonFloats(v));
     }
   }
 

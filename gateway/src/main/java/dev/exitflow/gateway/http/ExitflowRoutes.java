@@ -134,10 +134,18 @@ public final class ExitflowRoutes extends AllDirectives {
    * (a body shorter than its Content-Length gets 400 incomplete_body then), and hands its bytes on.
    */
   private Route jsonBody(Function<byte[], CompletionStage<HttpResponse>> handler) {
-    return extractRequestEntity(entity -> completeWithFuture(
-        entity.toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), mat)
-            .thenCompose(strict -> handler.apply(strict.getData().toArray()))
-            .exceptionally(e -> HttpJson.error(bodyError(e)))));
+    return extractRequestEntity(entity -> {
+      // A body that arrived whole (most requests) is read without running a stream for it.
+      if (entity instanceof HttpEntity.Strict s && s.getData().size() <= settings.maxBodyBytes()) {
+        return completeWithFuture(handler.apply(s.getData().toArray())
+            .exceptionally(e -> HttpJson.error(bodyError(e))));
+      }
+      // toStrict's stage is Scala's, which runs even thenCompose on the common pool: a new thread
+      // per request where that pool has one thread (two cores). On the dispatcher instead.
+      return completeWithFuture(entity.toStrict(settings.bodyReadTimeout().toMillis(), settings.maxBodyBytes(), mat)
+          .thenComposeAsync(strict -> handler.apply(strict.getData().toArray()), mat.executionContext())
+          .exceptionally(e -> HttpJson.error(bodyError(e))));
+    });
   }
 
   private ApiError bodyError(Throwable t) {

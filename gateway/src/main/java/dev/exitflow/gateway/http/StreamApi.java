@@ -65,13 +65,26 @@ final class StreamApi {
    */
   private CompletableFuture<Supplier<DecodedRequest>> read(Message m) {
     long max = settings.maxBodyBytes();
+    // A frame that arrived whole (most) is read without running a stream for it.
+    if (m.isText() && m.asTextMessage().isStrict() && m.asTextMessage().getStrictText().length() <= max) {
+      String text = m.asTextMessage().getStrictText();
+      return CompletableFuture.completedFuture(() -> decoder.frame(text, RequestDefaults.INTERACTIVE));
+    }
+    if (!m.isText() && m.asBinaryMessage().isStrict() && m.asBinaryMessage().getStrictData().size() <= max) {
+      ByteString bytes = m.asBinaryMessage().getStrictData();
+      return CompletableFuture.completedFuture(() -> decoder.frame(bytes.toArray(), RequestDefaults.INTERACTIVE));
+    }
+    // runFold's stage is Scala's, which runs even thenApply on the common pool: a new thread per
+    // frame where that pool has one thread (two cores). On the stream's dispatcher instead.
     CompletionStage<Supplier<DecodedRequest>> decoded = m.isText()
         ? m.asTextMessage().getStreamedText().limitWeighted(max, t -> (long) t.length())
             .runFold(new StringBuilder(), StringBuilder::append, materializer)
-            .thenApply(text -> () -> decoder.frame(text.toString(), RequestDefaults.INTERACTIVE))
+            .thenApplyAsync(text -> () -> decoder.frame(text.toString(), RequestDefaults.INTERACTIVE),
+                materializer.executionContext())
         : m.asBinaryMessage().getStreamedData().limitWeighted(max, b -> (long) b.size())
             .runFold(ByteString.emptyByteString(), ByteString::concat, materializer)
-            .thenApply(bytes -> () -> decoder.frame(bytes.toArray(), RequestDefaults.INTERACTIVE));
+            .thenApplyAsync(bytes -> () -> decoder.frame(bytes.toArray(), RequestDefaults.INTERACTIVE),
+                materializer.executionContext());
     return decoded.exceptionally(e -> () -> {
       throw new InvalidRequest(ErrorCode.REQUEST_TOO_LARGE, null, "the frame exceeds " + max + " bytes");
     }).toCompletableFuture();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.model.runtime.Base64Floats;
+import dev.exitflow.streams.FloatArrayJson;
 import dev.exitflow.streams.request.ErrorCode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -59,11 +60,8 @@ final class ResultEncoder {
       if (settings.embeddingEncoding() == KafkaSettings.EmbeddingEncoding.BASE64) {
         g.writeStringField("embedding", Base64Floats.encode(v));
       } else {
-        g.writeArrayFieldStart("embedding");
-        for (float x : v) {
-          g.writeNumber(x);
-        }
-        g.writeEndArray();
+        g.writeFieldName("embedding");
+        FloatArrayJson.write(g, v);
       }
       g.writeNumberField("exit_layer", result.exitLayer());
       if (!Double.isNaN(result.fidelity())) {
