@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Compiled stages on disk, under {@code <cache>/stages/<model-sha256>-<plan-hash>/}. The key
- * covers the model file's bytes and the plan (exits, drops), all that shapes the stage graphs, so
+ * covers the model file's bytes and the plan (exits, drops, kept MLP neurons), all that shapes the stage graphs, so
  * editing either compiles afresh; a directory appears only complete (compiled elsewhere, then moved
  * in). What else shapes the adapters saved beside the stages is their own key ({@link AdapterKey}).
  */
@@ -92,8 +92,8 @@ public final class StageCache {
   }
 
   /**
-   * The part of a plan that changes the compiled graphs: exits and drops (keep ratios and adapters
-   * act at run time). A plan that drops nothing keeps the key it had before drops existed, so its
+   * The part of a plan that changes the compiled graphs: exits, drops and kept MLP neurons (keep
+   * ratios and adapters act at run time). A plan that drops nothing keeps the key it had before drops existed, so its
    * compiled stages and the adapters saved beside them stay valid.
    */
   static String key(ModelDescriptor model, List<Drop> drops) {
