@@ -165,9 +165,6 @@ public final class NeuronActivity {
 
   /** Neuron indices of layer {@code layer} by descending mean |activation|. */
   public int[] ranking(int layer) {
-    double[] m = mean[layer - 1];
-    return java.util.stream.IntStream.range(0, m.length).boxed()
-        .sorted(Comparator.comparingDouble((Integer n) -> -m[n]).thenComparingInt(n -> n))
-        .mapToInt(Integer::intValue).toArray();
+    return NeuronRanking.ranking(mean[layer - 1]);
   }
 }
