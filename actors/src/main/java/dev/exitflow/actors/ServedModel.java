@@ -7,6 +7,7 @@ import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.calibrate.CalibrationSettings;
+import dev.exitflow.model.calibrate.NeuronRanking;
 import dev.exitflow.model.calibrate.StartupCalibration;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
@@ -42,7 +43,8 @@ record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, Mod
       }
     }
     ModelDescriptor planned = plan.apply(model);
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops(),
+        NeuronRanking.slices(planned, settings, plan));
     // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
     StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
     return new ServedModel(planned, plan, compiled, settings);

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "blocks", mixinStandardHelpOptions = true,
     description = "How little each attention block, MLP block and whole layer changes its input: mean cosine "
-        + "similarity of input and output states over a corpus. The most similar are the first to drop in a plan.")
+        + "similarity of input and output states over a corpus. The most similar are the first to drop in a plan. "
+        + "With --neurons: how the MLP's intermediate activation mass spreads over its neurons instead.")
 final class BlocksCommand implements Callable<Integer> {
   @Option(names = "--corpus", defaultValue = "sts-train.csv",
       description = "Unlabeled sentences: an STS CSV (scores unused) or one sentence per line; a bare name is looked up "
@@ -33,6 +34,13 @@ final class BlocksCommand implements Callable<Integer> {
 
   @Option(names = "--json", description = "Also print the table as one JSON object, last on stdout")
   boolean json;
+
+  @Option(names = "--neurons", description = "Measure MLP activation sparsity per layer (for mlp_keep in a plan)")
+  boolean neurons;
+
+  @Option(names = "--sentences", defaultValue = "2000",
+      description = "With --neurons: the corpus' first N sentences (each keeps 6 x 1536 floats; default: ${DEFAULT-VALUE})")
+  int sentenceLimit;
 
   @Mixin ModelOption model;
 
@@ -45,6 +53,10 @@ final class BlocksCommand implements Callable<Integer> {
     ModelDescriptor descriptor = model.resolve();
     Path corpusFile = StsFiles.locate(corpus);
     List<String> sentences = Corpus.read(corpusFile);
+    if (neurons) {
+      return NeuronTable.print(descriptor, model.settings(), corpusFile,
+          sentences.subList(0, Math.min(sentenceLimit, sentences.size())), json, spec.commandLine().getOut());
+    }
     List<BlockSimilarity.Row> rows;
     try (ProgressBar bar = Progress.bar("blocks " + descriptor.name(), sentences.size(), "sentences")) {
       rows = BlockSimilarity.measure(descriptor, model.settings(), sentences, bar::stepBy);

@@ -181,7 +181,7 @@ final class ReportCommand implements Callable<Integer> {
         boolean notFaster = e.adapter() != null && k + 1 < r.exits().size() && sps <= speeds[i];
         rows.add(new Row(p.name(), r.model(), r.precision(), e.layer(),
             e.adapter() == null ? null : e.adapter().kind() + " (" + e.adapter().features() + " features)",
-            p.keepRatios(), p.drops().stream().map(Drop::label).toList(), e.spearman() * 100, sps,
+            p.keepRatios(), cuts(p), e.spearman() * 100, sps,
             baseline == null ? Double.NaN : sps / baseline.sentencesPerS(), e.meanTokensAtExit(), false, notFaster));
       }
     }
@@ -191,13 +191,23 @@ final class ReportCommand implements Callable<Integer> {
     return new Report(data.file().toString(), data.pairs().size(), sentences, speed, baseline, marked, runs);
   }
 
+  /** Dropped blocks, then the MLP neurons kept when the plan slices them: {@code mlp 0.50} or one share per layer. */
+  private static List<String> cuts(Plan p) {
+    List<String> cuts = new ArrayList<>(p.drops().stream().map(Drop::label).toList());
+    if (p.slicesMlp()) {
+      cuts.add("mlp " + p.mlpKeep().stream().map(k -> String.format(Locale.ROOT, "%.2f", k))
+          .collect(Collectors.joining("/")));
+    }
+    return cuts;
+  }
+
   /** The fp32 deep exit of the first plan that keeps every token and drops nothing. */
   private static Baseline baseline(List<StsReport> runs, double[] speeds) {
     int i = 0;
     for (StsReport r : runs) {
       Plan p = r.plan();
       i += r.exits().size();
-      if (r.precision().equals("fp32") && p.drops().isEmpty() && p.keepRatios().stream().allMatch(k -> k == 1.0)) {
+      if (r.precision().equals("fp32") && p.drops().isEmpty() && !p.slicesMlp() && p.keepRatios().stream().allMatch(k -> k == 1.0)) {
         StsReport.Exit deep = r.exits().get(r.exits().size() - 1);
         return new Baseline(p.name(), deep.layer(), speeds[i - 1]);
       }

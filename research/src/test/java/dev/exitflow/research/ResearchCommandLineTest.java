@@ -92,6 +92,22 @@ class ResearchCommandLineTest {
   }
 
   @Test
+  void blocksNeuronsPrintsTheSparsityOfEveryLayersMlp() throws Exception {
+    Run r = run("blocks", "--neurons", "--corpus", texts().toString(), "--json");
+    assertEquals(0, r.exit(), r.err());
+    String[] lines = r.out().strip().split("\n");
+    JsonNode layers = JSON.readTree(lines[lines.length - 1]).get("layers");
+    assertEquals(6, layers.size());
+    for (JsonNode l : layers) {
+      assertEquals(1536, l.get("neurons").asInt());
+      double[] share = {l.get("corpus_share").get(0).asDouble(), l.get("corpus_share").get(2).asDouble()};
+      assertTrue(share[0] > 0 && share[0] <= share[1] && share[1] <= 1, l.toString());
+      // A sentence's own top half holds at least as much of its mass as any fixed half does.
+      assertTrue(l.get("own_half_mass").asDouble() >= l.get("static_half_mass").asDouble() - 1e-9, l.toString());
+    }
+  }
+
+  @Test
   void benchByLengthPutsEachTextInItsBucketAndComparesWithThePlainSession() throws Exception {
     Run r = run("bench", "--dataset", texts().toString(), "--lengths", "16,64", "--texts-per-bucket", "3",
         "--rounds", "1", "--json");

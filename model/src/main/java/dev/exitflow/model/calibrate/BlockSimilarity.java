@@ -99,7 +99,8 @@ public final class BlockSimilarity {
     return rows;
   }
 
-  private static Map<String, OnnxTensor> inputs(OrtEnvironment env, OrtSession session, List<TokenizedText> batch,
+  /** One batch of token ids, mask and type ids, padded to {@code longest}, for every input the session takes. */
+  static Map<String, OnnxTensor> inputs(OrtEnvironment env, OrtSession session, List<TokenizedText> batch,
       int longest) throws OrtException {
     long[] ids = new long[batch.size() * longest];
     long[] mask = new long[ids.length];

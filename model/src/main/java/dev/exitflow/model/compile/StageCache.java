@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Compiled stages on disk, under {@code <cache>/stages/<model-sha256>-<plan-hash>/}. The key
- * covers the model file's bytes and the plan (exits, drops), all that shapes the stage graphs, so
+ * covers the model file's bytes and the plan (exits, drops, kept MLP neurons), all that shapes the stage graphs, so
  * editing either compiles afresh; a directory appears only complete (compiled elsewhere, then moved
  * in). What else shapes the adapters saved beside the stages is their own key ({@link AdapterKey}).
  */
@@ -52,11 +52,16 @@ public final class StageCache {
 
   /** Like {@link #load(ModelDescriptor)}, with {@code drops} left out of the stages. */
   public CompiledModel load(ModelDescriptor model, List<Drop> drops) {
-    Path dir = root.resolve(key(model, drops));
+    return load(model, drops, MlpSlices.NONE);
+  }
+
+  /** Like {@link #load(ModelDescriptor, List)}, with the MLPs cut to the neurons {@code slices} keeps. */
+  public CompiledModel load(ModelDescriptor model, List<Drop> drops, MlpSlices slices) {
+    Path dir = root.resolve(key(model, drops, slices));
     Path manifest = dir.resolve(MANIFEST);
     try {
       if (!Files.isRegularFile(manifest)) {
-        compileInto(model, drops, dir);
+        compileInto(model, drops, slices, dir);
       }
       Manifest m = JSON.readValue(manifest.toFile(), Manifest.class);
       return new CompiledModel(m.model(), m.layers(), m.hiddenSize(), m.stages(), dir, AdapterKey.of(model));
@@ -65,13 +70,14 @@ public final class StageCache {
     }
   }
 
-  private void compileInto(ModelDescriptor model, List<Drop> drops, Path dir) throws IOException {
-    log.info("compiling {} into stages at exits {}{} ({})", model.name(), model.exitLayers(),
-        drops.isEmpty() ? "" : ", dropping " + drops.stream().map(Drop::label).toList(), dir);
+  private void compileInto(ModelDescriptor model, List<Drop> drops, MlpSlices slices, Path dir) throws IOException {
+    log.info("compiling {} into stages at exits {}{}{} ({})", model.name(), model.exitLayers(),
+        drops.isEmpty() ? "" : ", dropping " + drops.stream().map(Drop::label).toList(),
+        slices.isEmpty() ? "" : ", MLP neurons kept " + slices.label(), dir);
     Files.createDirectories(root);
     Path tmp = Files.createTempDirectory(root, "compiling-");
     try {
-      CompiledModel compiled = StageCompiler.compile(model, drops, tmp);
+      CompiledModel compiled = StageCompiler.compile(model, drops, slices, tmp);
       Manifest manifest =
           new Manifest(compiled.model(), compiled.layers(), compiled.hiddenSize(), compiled.stages());
       JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(MANIFEST).toFile(), manifest);
@@ -86,16 +92,27 @@ public final class StageCache {
   }
 
   /**
-   * The part of a plan that changes the compiled graphs: exits and drops (keep ratios and adapters
-   * act at run time). A plan that drops nothing keeps the key it had before drops existed, so its
+   * The part of a plan that changes the compiled graphs: exits, drops and kept MLP neurons (keep
+   * ratios and adapters act at run time). A plan that drops nothing keeps the key it had before drops existed, so its
    * compiled stages and the adapters saved beside them stay valid.
    */
   static String key(ModelDescriptor model, List<Drop> drops) {
+    return key(model, drops, MlpSlices.NONE);
+  }
+
+  /** Like {@link #key(ModelDescriptor, List)}; sliced MLPs add {@code ;mlp=} and the kept neurons' label. */
+  static String key(ModelDescriptor model, List<Drop> drops, MlpSlices slices) {
     String plan = "v" + COMPILER_VERSION + ";exits=" + model.exitLayers().stream()
         .map(String::valueOf).collect(Collectors.joining(","))
         + (drops.isEmpty() ? "" : ";drops=" + drops.stream().map(Drop::label).sorted().distinct()
-            .collect(Collectors.joining(",")));
+            .collect(Collectors.joining(",")))
+        + (slices.isEmpty() ? "" : ";mlp=" + slices.label());
     return sha256(model.onnxFile()).substring(0, 16) + "-" + hex(digest(plan.getBytes())).substring(0, 12);
+  }
+
+  /** The first 16 hex digits of the SHA-256 of the model file: what cache entries derived from it are named by. */
+  public static String modelHash(ModelDescriptor model) {
+    return sha256(model.onnxFile()).substring(0, 16);
   }
 
   static String sha256(Path file) {

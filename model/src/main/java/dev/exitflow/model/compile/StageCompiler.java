@@ -51,6 +51,11 @@ public final class StageCompiler {
 
   /** Like {@link #compile(ModelDescriptor, Path)}, leaving {@code drops} out of the stages. */
   public static CompiledModel compile(ModelDescriptor model, List<Drop> drops, Path outDir) {
+    return compile(model, drops, MlpSlices.NONE, outDir);
+  }
+
+  /** Like {@link #compile(ModelDescriptor, List, Path)}, with the MLPs cut to the neurons {@code slices} keeps. */
+  public static CompiledModel compile(ModelDescriptor model, List<Drop> drops, MlpSlices slices, Path outDir) {
     ModelProto proto = read(model);
     OnnxGraph g = new OnnxGraph(proto.getGraph());
     for (TensorProto t : proto.getGraph().getInitializerList()) {
@@ -75,6 +80,9 @@ public final class StageCompiler {
     }
     LayerBoundaries boundaries = new LayerBoundaries(g, model.name());
     int hidden = boundaries.hiddenSize();
+    if (!slices.isEmpty()) {
+      sliceMlps(g, hidden, slices, model.name());
+    }
     Map<String, String> bypass = new HashMap<>(); // a dropped block's output -> its input
     for (Drop d : drops) {
       if (d.layer() > layers) {
@@ -122,6 +130,29 @@ public final class StageCompiler {
       throw new ModelFormatException("compile_failed", "cannot write compiled stages to " + outDir, e);
     }
     return new CompiledModel(model.name(), layers, hidden, stages, outDir);
+  }
+
+  /**
+   * Replaces, in {@code g}'s weights, each sliced layer's MLP weights with their kept neurons, and
+   * forgets the recorded shapes of its intermediate tensors, which no longer hold.
+   */
+  private static void sliceMlps(OnnxGraph g, int hidden, MlpSlices slices, String model) {
+    for (MlpNeurons.Mlp mlp : MlpNeurons.find(g, hidden, model)) {
+      int[] keep = slices.kept().get(mlp.layer());
+      if (keep == null) {
+        continue;
+      }
+      for (int k : keep) {
+        if (k < 0 || k >= mlp.width()) {
+          throw new ModelFormatException("bad_plan", "layer " + mlp.layer() + " has no MLP neuron " + k);
+        }
+      }
+      for (String w : mlp.neuronWeights()) {
+        g.initializers.put(w, MlpNeurons.slice(g.initializers.get(w), mlp.width(), keep));
+      }
+      g.valueInfo.values().removeIf(v -> v.getType().getTensorType().getShape().getDimList().stream()
+          .anyMatch(d -> d.getDimValue() == mlp.width()));
+    }
   }
 
   private record Extracted(GraphProto graph, List<StageSpec.Input> inputs) {}

@@ -1,5 +1,6 @@
 package dev.exitflow.model.plan;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -19,23 +20,26 @@ import java.util.List;
 /**
  * How to run a model: where to cut it (exits), whether exit heads use their calibrated adapters,
  * how many tokens each stage boundary passes on (keep ratios, one per boundary between stages) and
- * which blocks the compiler drops. Precision is the model's: the built-in int8 model is
+ * which blocks the compiler drops, and what share of each layer's MLP neurons it keeps. Precision is the model's: the built-in int8 model is
  * {@code all-minilm-l6-v2-q}. Stored as a small JSON file:
  *
  * <pre>{"name": "fp32-keep50", "model": "all-minilm-l6-v2", "exits": [2, 4, 6], "adapters": true,
- *  "keep_ratios": [0.5, 1.0], "drops": [{"layer": 5, "block": "attention"}]}</pre>
+ *  "keep_ratios": [0.5, 1.0], "drops": [{"layer": 5, "block": "attention"}], "mlp_keep": [0.75]}</pre>
  *
  * {@code exits} null keeps the model's own; {@code adapters} defaults to true; an empty
- * {@code keep_ratios} keeps every token.
+ * {@code keep_ratios} keeps every token. {@code mlp_keep}: the share of intermediate MLP neurons
+ * kept, one value for every layer or one per layer (the most active over a ranking corpus, see
+ * {@code NeuronRanking}); empty or all 1 leaves the MLPs whole.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
-    List<Drop> drops) {
+    List<Drop> drops, @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Double> mlpKeep) {
   private static final ObjectMapper JSON = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(SerializationFeature.INDENT_OUTPUT)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
+  @JsonCreator
   public Plan {
     if (name == null || name.isBlank()) {
       throw new PlanFormatException("a plan needs a name");
@@ -47,6 +51,12 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
     adapters = adapters == null || adapters;
     keepRatios = keepRatios == null ? List.of() : List.copyOf(keepRatios);
     drops = drops == null ? List.of() : sorted(drops);
+    mlpKeep = mlpKeep == null ? List.of() : List.copyOf(mlpKeep);
+    for (double k : mlpKeep) {
+      if (!(k > 0 && k <= 1)) {
+        throw new PlanFormatException("plan '" + name + "': mlp_keep values lie in (0, 1], got " + k);
+      }
+    }
     for (double k : keepRatios) {
       if (!(k > 0 && k <= 1)) {
         throw new PlanFormatException("plan '" + name + "': keep ratios lie in (0, 1], got " + k);
@@ -56,6 +66,12 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
       throw new PlanFormatException("plan '" + name + "' has " + (exits.size() - 1)
           + " stage boundaries but " + keepRatios.size() + " keep ratios");
     }
+  }
+
+  /** A plan whose MLPs stay whole. */
+  public Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
+      List<Drop> drops) {
+    this(name, model, exits, adapters, keepRatios, drops, List.of());
   }
 
   /** The plan of a model as it comes: its own exits, adapters on, every token kept, nothing dropped. */
@@ -87,7 +103,21 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
             + d.name() + " has " + d.deepLayer());
       }
     }
+    if (mlpKeep.size() > 1 && mlpKeep.size() != d.deepLayer()) {
+      throw new PlanFormatException("plan '" + name + "' has " + mlpKeep.size() + " mlp_keep values but "
+          + d.name() + " has " + d.deepLayer() + " layers (give one for all, or one per layer)");
+    }
     return d;
+  }
+
+  /** Share of layer {@code layer}'s (counting from 1) intermediate MLP neurons the plan keeps. */
+  public double mlpKeepOf(int layer) {
+    return mlpKeep.isEmpty() ? 1.0 : mlpKeep.size() == 1 ? mlpKeep.get(0) : mlpKeep.get(layer - 1);
+  }
+
+  /** Whether the plan cuts any MLP neurons. */
+  public boolean slicesMlp() {
+    return mlpKeep.stream().anyMatch(k -> k < 1.0);
   }
 
   /**

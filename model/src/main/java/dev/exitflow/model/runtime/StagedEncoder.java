@@ -7,6 +7,7 @@ import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.adapter.ExitAdapter;
 import dev.exitflow.model.adapter.ExitAdapters;
+import dev.exitflow.model.calibrate.NeuronRanking;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
@@ -114,7 +115,8 @@ public final class StagedEncoder implements AutoCloseable {
    */
   public static StagedEncoder open(ModelDescriptor model, ModelSettings settings, Plan plan) throws OrtException {
     ModelDescriptor planned = plan.apply(model);
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops(),
+        NeuronRanking.slices(planned, settings, plan));
     ExitAdapters adapters = plan.useAdapters() ? savedAdapters(compiled, settings) : ExitAdapters.none();
     return open(planned, settings, compiled, adapters, lastAdaptedStage(compiled, adapters), plan);
   }
@@ -139,8 +141,9 @@ public final class StagedEncoder implements AutoCloseable {
   public static StagedEncoder openForCalibration(ModelDescriptor model, ModelSettings settings, Plan plan)
       throws OrtException {
     ModelDescriptor planned = plan.apply(model);
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops());
-    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops());
+    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops(),
+        NeuronRanking.slices(planned, settings, plan));
+    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops(), plan.mlpKeep());
     StagedEncoder encoder = open(planned, settings, compiled, ExitAdapters.none(), false,
         compiled.stages().size() - 2, unpruned);
     encoder.collectAlways = true;

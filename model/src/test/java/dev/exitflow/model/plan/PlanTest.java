@@ -55,4 +55,23 @@ class PlanTest {
     Path typo = Files.writeString(dir.resolve("typo.json"), "{\"name\": \"t\", \"model\": \"m\", \"keep\": [1]}");
     assertTrue(assertThrows(PlanFormatException.class, () -> Plan.read(typo)).getMessage().contains("keep"));
   }
+
+  @Test
+  void mlpKeepIsOneShareForAllLayersOrOnePerLayer() throws Exception {
+    Path all = Files.writeString(dir.resolve("all.json"),
+        "{\"name\": \"m\", \"model\": \"all-minilm-l6-v2\", \"mlp_keep\": [0.625]}");
+    Plan plan = Plan.read(all);
+    assertEquals(0.625, plan.mlpKeepOf(1));
+    assertEquals(0.625, plan.mlpKeepOf(6));
+    assertTrue(plan.slicesMlp());
+    Plan perLayer = new Plan("p", "m", null, false, List.of(), List.of(), List.of(0.5, 0.5, 0.5, 0.625, 0.75, 1.0));
+    assertEquals(0.75, perLayer.mlpKeepOf(5));
+    assertEquals(1.0, perLayer.mlpKeepOf(6));
+    assertTrue(!new Plan("p", "m", null, false, List.of(), List.of(), List.of(1.0)).slicesMlp());
+    // A plan without mlp_keep writes no mlp_keep, so its file reads as before.
+    Path file = dir.resolve("plain.json");
+    Plan.of("all-minilm-l6-v2").write(file);
+    assertTrue(!Files.readString(file).contains("mlp_keep"), Files.readString(file));
+    assertThrows(PlanFormatException.class, () -> new Plan("p", "m", null, false, List.of(), List.of(), List.of(0.0)));
+  }
 }
