@@ -111,6 +111,11 @@ public final class EncoderRuntime {
     return model;
   }
 
+  /** The served model's tokenizer, for callers that cut long texts into windows before submitting them. */
+  public TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
   public List<Integer> exitLayers() {
     return exitLayers;
   }

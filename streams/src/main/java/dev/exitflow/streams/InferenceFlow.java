@@ -32,7 +32,7 @@ public final class InferenceFlow {
     if (job.invalid() != null) {
       return CompletableFuture.completedFuture(new Scored<>(job.context(), null, job.invalid()));
     }
-    return runtime.submit(job.request())
+    return Chunking.submit(runtime, job.request(), job.windows())
         .handle((result, error) -> new Scored<>(job.context(), result, Failures.unwrap(error)));
   }
 }

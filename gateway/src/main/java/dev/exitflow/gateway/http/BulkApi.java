@@ -58,7 +58,7 @@ public final class BulkApi {
     }
     try {
       DecodedRequest r = decoder.line(bytes.toArray(), defaults);
-      return Job.of(new Origin(line, r.id()), r.request());
+      return Job.of(new Origin(line, r.id()), r.request(), r.window());
     } catch (InvalidRequest e) {
       return Job.invalid(new Origin(line, e.id()), e);
     }
@@ -85,6 +85,7 @@ public final class BulkApi {
       out.put("exit_layer", s.result().exitLayer()).put("exit_fidelity", EmbeddingApi.fidelity(s.result()))
           .put("tokens", s.result().tokens())
           .put("truncated", s.result().truncated());
+      EmbeddingApi.putChunks(out, s.result());
     } else {
       ApiError e = ApiError.of(s.error());
       errors.accept(e.code());

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.model.runtime.Base64Floats;
+import dev.exitflow.streams.Chunking;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
@@ -41,6 +42,7 @@ final class EmbeddingApi {
         ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
         putEmbedding(item, "embedding", r.embedding(), req.base64());
         item.put("exit_layer", r.exitLayer()).put("exit_fidelity", fidelity(r));
+        putChunks(item, r);
       }
       out.put("model", runtime.model().name());
       int tokens = results.stream().mapToInt(EmbeddingResult::tokens).sum();
@@ -64,6 +66,7 @@ final class EmbeddingApi {
             .put("truncated", r.truncated())
             .put("queue_ms", r.queueMs())
             .put("compute_ms", r.computeMs());
+        putChunks(item, r);
       }
       return out;
     });
@@ -80,7 +83,7 @@ final class EmbeddingApi {
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(HttpJson.error(ApiError.of(e)));
     }
-    return runtime.submitAll(req.requests()).handle((results, error) -> {
+    return Chunking.submitAll(runtime, req.requests(), req.windows()).handle((results, error) -> {
       if (error != null) {
         return HttpJson.error(ApiError.of(error));
       }
@@ -94,6 +97,13 @@ final class EmbeddingApi {
       item.put(field, Base64Floats.encode(v));
     } else {
       item.putPOJO(field, new JsonFloats(v));
+    }
+  }
+
+  /** How many windows a chunked text was pooled from ({@code long_text: chunk}); nothing for a truncated one. */
+  static void putChunks(ObjectNode item, EmbeddingResult r) {
+    if (r.chunks() > 0) {
+      item.put("chunks", r.chunks());
     }
   }
 

@@ -7,6 +7,7 @@ import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.model.Failures;
+import dev.exitflow.streams.Chunking;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
@@ -99,8 +100,10 @@ final class StreamApi {
     }
     JsonNode id = line.id();
     EmbeddingRequest request = line.request();
-    if (!line.upgrade()) {
-      return Source.completionStage(runtime.submit(request).handle((r, e) -> frame(id, r, e, true)));
+    int chunks = line.window() == null ? 0 : line.window().count();
+    if (!line.upgrade() || chunks > 1) { // a chunked text's windows have no one first exit to preview
+      return Source.completionStage(Chunking.submit(runtime, request, line.window())
+          .handle((r, e) -> frame(id, r, e, true)));
     }
     // Upgrade: the preview at the first exit, then the deep result from the same computation.
     EmbeddingRequest deep = new EmbeddingRequest(request.text(), ExitPolicy.Deep.INSTANCE, request.deadlineMs(),
@@ -109,11 +112,11 @@ final class StreamApi {
     CompletableFuture<ObjectNode> last = runtime.submitWithPreview(deep, r -> preview.complete(Optional.of(r)))
         .handle((r, e) -> {
           preview.complete(Optional.empty()); // failed before the first exit: no preview
-          return frame(id, r, e, true);
+          return frame(id, r == null ? null : withChunks(r, chunks), e, true);
         }).toCompletableFuture();
     return Source.completionStage(preview)
         .filter(Optional::isPresent)
-        .map(r -> frame(id, r.get(), null, false))
+        .map(r -> frame(id, withChunks(r.get(), chunks), null, false))
         .concat(Source.completionStage(last));
   }
 
@@ -137,12 +140,19 @@ final class StreamApi {
       out.set("id", id);
     }
     EmbeddingApi.putEmbedding(out, "embedding", r.embedding(), false);
-    return out.put("exit_layer", r.exitLayer())
+    out.put("exit_layer", r.exitLayer())
         .put("exit_fidelity", EmbeddingApi.fidelity(r))
         .put("exit_reason", r.reason().name().toLowerCase())
         .put("tokens", r.tokens())
-        .put("truncated", r.truncated())
-        .put("final", fin);
+        .put("truncated", r.truncated());
+    EmbeddingApi.putChunks(out, r);
+    return out.put("final", fin);
+  }
+
+  /** A one-window chunked text's result as chunk mode reports it ({@code chunks: 1}); others unchanged. */
+  private static EmbeddingResult withChunks(EmbeddingResult r, int chunks) {
+    return chunks == 0 ? r : new EmbeddingResult(r.embedding(), r.exitLayer(), r.reason(), r.tokens(), r.truncated(),
+        r.queueMs(), r.computeMs(), r.fidelity(), chunks);
   }
 
   private ObjectNode error(JsonNode id, ApiError e) {

@@ -229,6 +229,43 @@ class BatchApiTest {
     }
   }
 
+  /** long_text reaches batch lines as it reaches /v1/embeddings: chunked, or refused past the token limit. */
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES)
+  void aBatchLineCanBeChunkedAndOnePastTheTokenLimitIsInTheErrorFile() throws Exception {
+    StringBuilder prose = new StringBuilder();
+    for (String sentence : dev.exitflow.model.calibrate.Corpus.named("europarl-en.txt")) {
+      if (prose.length() > 60_000) { // about 12,000 tokens: past max-tokens-per-request (8,192)
+        break;
+      }
+      prose.append(sentence).append(' ');
+    }
+    String chunked = JSON.writeValueAsString(Map.of("input", prose.substring(0, 6_000), "long_text", "chunk",
+        "exit", 2));
+    String huge = JSON.writeValueAsString(Map.of("input", prose.toString(), "long_text", "chunk"));
+    String jsonl = "{\"custom_id\": \"chunked\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": "
+        + chunked + "}\n{\"custom_id\": \"huge\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": "
+        + huge + "}\n";
+    FileObject file = client.files().create(FileCreateParams.builder()
+        .file(jsonl.getBytes(StandardCharsets.UTF_8)).purpose(FilePurpose.BATCH).build());
+    Batch done = awaitEnd(client.batches().create(BatchCreateParams.builder().inputFileId(file.id())
+        .endpoint(BatchCreateParams.Endpoint.V1_EMBEDDINGS).completionWindow(BatchCreateParams.CompletionWindow._24H)
+        .build()).id());
+    assertEquals(Batch.Status.COMPLETED, done.status(), done.toString());
+    JsonNode item = JSON.readTree(lines(done.outputFileId().orElseThrow()).get(0))
+        .path("response").path("body").path("data").get(0);
+    assertTrue(item.path("chunks").asInt() > 1, item.path("chunks").toString());
+    double norm = 0;
+    for (JsonNode x : item.path("embedding")) {
+      norm += x.asDouble() * x.asDouble();
+    }
+    assertEquals(1.0, Math.sqrt(norm), 1e-4);
+    JsonNode error = JSON.readTree(lines(done.errorFileId().orElseThrow()).get(0));
+    assertEquals("huge", error.path("custom_id").asText());
+    assertEquals(413, error.path("response").path("status_code").asInt());
+    assertEquals("input_too_large", error.path("response").path("body").path("error").path("code").asText());
+  }
+
   private static Batch awaitEnd(String id) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (System.nanoTime() < deadline) {

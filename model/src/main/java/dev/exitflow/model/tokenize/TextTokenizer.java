@@ -21,9 +21,13 @@ import java.util.List;
 public final class TextTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
   private final boolean typeIds;
+  private final ModelDescriptor model;
+  /** The same tokenizer without truncation, for {@link #windows}; opened on first use. */
+  private HuggingFaceTokenizer whole;
 
   public TextTokenizer(ModelDescriptor model) {
     checkShape(model.tokenizerFile());
+    this.model = model;
     this.typeIds = model.feedsTokenTypes();
     try {
       this.tokenizer = HuggingFaceTokenizer.builder()
@@ -52,6 +56,34 @@ public final class TextTokenizer implements AutoCloseable {
       out.add(new TokenizedText(ids, typeIds ? e.getTypeIds() : new long[ids.length], e.exceedMaxLength()));
     }
     return out;
+  }
+
+  /**
+   * The text cut into windows of at most the model's maximum length (special tokens included),
+   * consecutive windows sharing about {@code overlap} tokens; the whole text when it fits in one.
+   * Each window's text is tokenized again when embedded, to the same tokens.
+   */
+  public TextWindows windows(String text, int overlap) {
+    if (text == null || text.isBlank()) {
+      throw InvalidInputException.emptyInput(0);
+    }
+    return WindowSplit.split(text, untruncated().encode(text), model.maxSequenceLength(), overlap);
+  }
+
+  private synchronized HuggingFaceTokenizer untruncated() {
+    if (whole == null) {
+      try {
+        whole = HuggingFaceTokenizer.builder()
+            .optTokenizerPath(model.tokenizerFile())
+            .optTruncation(false)
+            .optPadding(false)
+            .build();
+      } catch (IOException | RuntimeException e) {
+        throw new ModelFormatException("bad_tokenizer", "cannot load tokenizer " + model.tokenizerFile() + ": "
+            + e.getMessage(), e);
+      }
+    }
+    return whole;
   }
 
   /**
@@ -90,7 +122,10 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     tokenizer.close();
+    if (whole != null) {
+      whole.close();
+    }
   }
 }

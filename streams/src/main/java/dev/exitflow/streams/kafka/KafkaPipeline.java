@@ -8,6 +8,7 @@ import dev.exitflow.actors.Overloaded;
 import dev.exitflow.actors.WorkerLost;
 import dev.exitflow.model.Failures;
 import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.streams.Chunking;
 import dev.exitflow.streams.InferenceFlow;
 import dev.exitflow.streams.Scored;
 import java.time.Duration;
@@ -220,7 +221,7 @@ public final class KafkaPipeline {
     Incoming in = scored.context();
     Executor later = CompletableFuture.delayedExecutor(waitMs, TimeUnit.MILLISECONDS, executor);
     return CompletableFuture.supplyAsync(() -> null, later)
-        .thenCompose(x -> runtime.submit(in.request()))
+        .thenCompose(x -> Chunking.submit(runtime, in.request(), in.windows()))
         .handle((result, e) -> new Scored<>(in, result, Failures.unwrap(e)))
         .thenCompose(next -> settle(runtime, next, attempt));
   }

@@ -50,10 +50,11 @@ final class RecordDecoder {
           : decoder.frame(value, defaults);
       String id = d.id() == null ? fallbackId : d.id().asText();
       EmbeddingRequest request = withBudget(d.request(), r);
-      return Job.of(new Incoming(message.committableOffset(), r, id, request, now, seq), request);
+      return Job.of(new Incoming(message.committableOffset(), r, id, request, d.window(), now, seq), request,
+          d.window());
     } catch (InvalidRequest e) {
       String id = e.id() == null ? fallbackId : e.id().asText();
-      return Job.invalid(new Incoming(message.committableOffset(), r, id, null, now, seq), e);
+      return Job.invalid(new Incoming(message.committableOffset(), r, id, null, null, now, seq), e);
     }
   }
 

@@ -15,7 +15,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Builds the records the pipeline produces: a result ({@code {"id", "embedding", "exit_layer",
- * "model", "tokens", "latency_ms"}} with headers {@code exitflow-exit-layer} and {@code
+ * "model", "tokens", "latency_ms"}}, and {@code "chunks"} for a text chunked by {@code long_text}) with headers {@code exitflow-exit-layer} and {@code
  * exitflow-model}, under the request's key), or a dead letter (the request record's key, value and
  * headers unchanged, plus headers naming the error and where the record came from).
  */
@@ -69,6 +69,9 @@ final class ResultEncoder {
       }
       g.writeStringField("model", model);
       g.writeNumberField("tokens", result.tokens());
+      if (result.chunks() > 0) {
+        g.writeNumberField("chunks", result.chunks());
+      }
       g.writeNumberField("latency_ms", Math.round((System.nanoTime() - in.decodedAtNanos()) / 1e4) / 100.0);
       g.writeEndObject();
     } catch (IOException e) {

@@ -23,9 +23,12 @@ public enum ErrorCode {
   REQUEST_TOO_LARGE(Scope.REQUEST, 413, "the body, frame, bulk line or record value exceeds its byte limit"),
   TOO_MANY_INPUTS(Scope.REQUEST, 413, "more inputs in one request than `exitflow.requests.max-inputs`"),
   INPUT_TOO_LONG(Scope.REQUEST, 413, "an input is longer than `exitflow.requests.max-input-chars`"),
+  INPUT_TOO_LARGE(Scope.REQUEST, 413, "with `long_text: chunk`, the request's texts have more tokens in all than "
+      + "`exitflow.requests.max-tokens-per-request`, or more windows than `max-inputs`"),
   UNKNOWN_MODEL(Scope.REQUEST, 422, "`model` names a model this server does not serve"),
   UNKNOWN_EXIT(Scope.REQUEST, 422, "`exit` is not shallow, deep, auto or one of the model's exit layers"),
   UNKNOWN_PRIORITY(Scope.REQUEST, 422, "`priority` is not interactive or bulk"),
+  UNKNOWN_LONG_TEXT(Scope.REQUEST, 422, "`long_text` is not truncate or chunk"),
   UNSUPPORTED_ENCODING(Scope.REQUEST, 422, "`encoding_format` is not float or base64"),
   DIMENSIONS_OUT_OF_RANGE(Scope.REQUEST, 422, "`dimensions` is not between 1 and the model's embedding size"),
   DEADLINE_OUT_OF_RANGE(Scope.REQUEST, 422, "`deadline_ms` is not a positive number of milliseconds up to a day"),

@@ -11,6 +11,7 @@ import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
 import dev.exitflow.model.InvalidInputException;
+import dev.exitflow.model.tokenize.TextWindows;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The one decoder of a request, whatever carries it: an HTTP JSON body, a WebSocket frame, a bulk
@@ -44,16 +46,30 @@ public final class RequestDecoder {
   private final RequestLimits limits;
   private final String model;
   private final Consumer<EmbeddingRequest> validate;
+  private final Function<String, TextWindows> split;
 
-  /** {@code validate} checks options against the served model, throwing InvalidInputException. */
-  public RequestDecoder(RequestLimits limits, String model, Consumer<EmbeddingRequest> validate) {
+  /**
+   * {@code validate} checks options against the served model, throwing InvalidInputException;
+   * {@code split} cuts a chunk-mode text into windows of the model's maximum length.
+   */
+  public RequestDecoder(RequestLimits limits, String model, Consumer<EmbeddingRequest> validate,
+      Function<String, TextWindows> split) {
     this.limits = limits;
     this.model = model;
     this.validate = validate;
+    this.split = split;
   }
 
+  /** Refuses, before the first request, a window overlap the model's windows cannot hold. */
   public static RequestDecoder forRuntime(EncoderRuntime runtime, RequestLimits limits) {
-    return new RequestDecoder(limits, runtime.model().name(), runtime::validate);
+    int room = runtime.model().maxSequenceLength() - 2;
+    if (limits.chunkOverlap() < 0 || limits.chunkOverlap() >= room / 2) {
+      throw new IllegalArgumentException("exitflow.requests.chunk-overlap = " + limits.chunkOverlap() + " does not fit "
+          + "windows of " + room + " tokens (model " + runtime.model().name() + "): it must be at least 0 and under "
+          + room / 2);
+    }
+    return new RequestDecoder(limits, runtime.model().name(), runtime::validate,
+        text -> runtime.tokenizer().windows(text, limits.chunkOverlap()));
   }
 
   public RequestLimits limits() {
@@ -106,16 +122,49 @@ public final class RequestDecoder {
         ? Long.valueOf(deadline(parseLong("deadline_ms", params.get("deadline_ms")))) : base.deadlineMs();
     Double floor = params.containsKey("min_fidelity")
         ? Double.valueOf(fidelity(parseNumber("min_fidelity", params.get("min_fidelity")))) : base.minFidelity();
+    LongText longText = params.containsKey("long_text") ? LongText.parse(params.get("long_text")) : base.longText();
     validate(new EmbeddingRequest("query", exit, deadline, priority, dims, floor));
-    return new RequestDefaults(exit, priority, dims, deadline, floor);
+    return new RequestDefaults(exit, priority, dims, deadline, floor, longText);
   }
 
   private DecodedRequest plain(String text, RequestDefaults d) {
     checkText(text, -1);
     DecodedRequest r = new DecodedRequest(null, List.of(text), null, d.exit(), d.deadlineMs(), d.priority(),
-        d.dimensions(), false, false, null, d.minFidelity());
+        d.dimensions(), false, false, null, d.minFidelity(), null);
     validate(r.request());
-    return r;
+    return withWindows(r, d.longText());
+  }
+
+  /**
+   * In chunk mode, the request with each input's windows, once the whole request is known to be
+   * valid (tokenizing is the costly check, so it comes last). Refused as {@link ErrorCode#INPUT_TOO_LARGE}
+   * past max-tokens-per-request tokens in all, or past max-inputs windows: a request's windows are
+   * admitted together, like its inputs, so more could never be admitted.
+   */
+  private DecodedRequest withWindows(DecodedRequest r, LongText mode) {
+    if (mode != LongText.CHUNK) {
+      return r;
+    }
+    List<TextWindows> windows = new ArrayList<>(r.inputs().size());
+    long tokens = 0;
+    long count = 0;
+    for (String text : r.inputs()) {
+      TextWindows w = split.apply(text);
+      windows.add(w);
+      tokens += w.tokens();
+      count += w.count();
+      if (tokens > limits.maxTokensPerRequest()) {
+        throw new InvalidRequest(ErrorCode.INPUT_TOO_LARGE, "input", (r.inputs().size() > 1 ? "the inputs have at least "
+            : "the input has ") + tokens + " tokens; with long_text 'chunk' a request may have at most "
+            + limits.maxTokensPerRequest() + " (exitflow.requests.max-tokens-per-request)");
+      }
+    }
+    if (count > limits.maxInputs()) {
+      throw new InvalidRequest(ErrorCode.INPUT_TOO_LARGE, "input", "the inputs make " + count + " windows; "
+          + "a request may have at most " + limits.maxInputs() + " (exitflow.requests.max-inputs)");
+    }
+    return new DecodedRequest(r.id(), r.inputs(), r.model(), r.exit(), r.deadlineMs(), r.priority(), r.dimensions(),
+        r.base64(), r.upgrade(), r.user(), r.minFidelity(), List.copyOf(windows));
   }
 
   private DecodedRequest fields(JsonNode node, boolean many, RequestDefaults d) {
@@ -146,10 +195,12 @@ public final class RequestDecoder {
       if (upgrade != null && !upgrade.isBoolean()) {
         throw type("upgrade", "a boolean", upgrade);
       }
+      String longTextField = string(node, "long_text");
+      LongText longText = longTextField == null ? d.longText() : LongText.parse(longTextField);
       DecodedRequest r = new DecodedRequest(id, inputs, named, exit, deadline, priority, dims,
-          "base64".equals(encoding), upgrade != null && upgrade.booleanValue(), string(node, "user"), floor);
+          "base64".equals(encoding), upgrade != null && upgrade.booleanValue(), string(node, "user"), floor, null);
       validate(r.request());
-      return r;
+      return withWindows(r, longText);
     } catch (InvalidRequest e) {
       throw e.withId(id);
     }

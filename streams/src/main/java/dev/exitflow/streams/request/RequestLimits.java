@@ -5,16 +5,18 @@ import dev.exitflow.actors.RuntimeSettings;
 
 /**
  * The {@code exitflow.requests} section (defaults in this module's reference.conf): how many texts
- * one request may carry and how long each may be, on every transport.
+ * one request may carry and how long each may be, on every transport; in chunk mode, how many
+ * tokens a request's texts may have in all and how many tokens consecutive windows share.
  *
  * <p>{@link #create(Config)} refuses a configuration in which the largest legal request could never
  * be admitted, because the runtime admits a request's inputs all together or not at all.
  */
-public record RequestLimits(int maxInputs, int maxInputChars) {
+public record RequestLimits(int maxInputs, int maxInputChars, int maxTokensPerRequest, int chunkOverlap) {
 
   public static RequestLimits create(Config root) {
     Config c = root.getConfig("exitflow.requests");
-    RequestLimits limits = new RequestLimits(c.getInt("max-inputs"), c.getInt("max-input-chars"));
+    RequestLimits limits = new RequestLimits(c.getInt("max-inputs"), c.getInt("max-input-chars"),
+        c.getInt("max-tokens-per-request"), c.getInt("chunk-overlap"));
     limits.checkAdmissible(RuntimeSettings.create(root));
     return limits;
   }

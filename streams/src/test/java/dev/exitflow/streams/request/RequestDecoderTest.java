@@ -12,18 +12,28 @@ import dev.exitflow.model.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import dev.exitflow.model.tokenize.TextWindows;
 import org.junit.jupiter.api.Test;
 
 /** The decoder alone, with a stand-in for the model's checks (exits 2, 4, 6; 384 dimensions). */
 class RequestDecoderTest {
-  private final RequestDecoder decoder = new RequestDecoder(new RequestLimits(3, 20), "m", r -> {
+  private final RequestDecoder decoder = new RequestDecoder(new RequestLimits(3, 20, 30, 32), "m", r -> {
     if (r.exit() instanceof ExitPolicy.Exact e && !List.of(2, 4, 6).contains(e.layer())) {
       throw InvalidInputException.unknownExit(String.valueOf(e.layer()), "[2, 4, 6]");
     }
     if (r.dimensions() != null && r.dimensions() > 384) {
       throw InvalidInputException.dimensionsOutOfRange(r.dimensions(), 384);
     }
-  });
+    }, RequestDecoderTest::windowsOfFive);
+
+  /** A stand-in tokenizer: a token per character, windows of five characters. */
+  private static TextWindows windowsOfFive(String text) {
+    List<String> windows = new java.util.ArrayList<>();
+    for (int i = 0; i < text.length(); i += 5) {
+      windows.add(text.substring(i, Math.min(text.length(), i + 5)));
+    }
+    return new TextWindows(windows, text.length());
+  }
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
@@ -123,5 +133,42 @@ class RequestDecoderTest {
     assertEquals(ErrorCode.UNKNOWN_MODEL, code(() -> decoder.query(Map.of("model", "nope"), RequestDefaults.BULK)));
     assertEquals(ErrorCode.UNKNOWN_PRIORITY, code(() -> decoder.query(Map.of("priority", "x"), RequestDefaults.BULK)));
     assertEquals(RequestDefaults.BULK, decoder.query(Map.of("unrelated", "1"), RequestDefaults.BULK));
+  }
+
+  @Test
+  void longTextIsTruncateOrChunkAndChunkModeCountsTokensAgainstTheLimit() {
+    assertNull(decoder.frame(utf8("{\"input\": \"twelve chars\"}"), RequestDefaults.INTERACTIVE).windows());
+    assertNull(decoder.frame(utf8("{\"input\": \"twelve chars\", \"long_text\": \"truncate\"}"),
+        RequestDefaults.INTERACTIVE).windows());
+    DecodedRequest chunked = decoder.body(utf8("{\"input\": [\"ten chars!\", \"abc\"], \"long_text\": \"chunk\"}"),
+        RequestDefaults.INTERACTIVE);
+    assertEquals(List.of(List.of("ten c", "hars!"), List.of("abc")),
+        chunked.windows().stream().map(TextWindows::texts).toList());
+    // Windows are admitted together, as inputs are: no more of them than max-inputs (3).
+    InvalidRequest windows = assertThrows(InvalidRequest.class, () -> decoder.body(utf8(
+        "{\"input\": [\"twelve chars\", \"abc\"], \"long_text\": \"chunk\"}"), RequestDefaults.INTERACTIVE));
+    assertEquals(ErrorCode.INPUT_TOO_LARGE, windows.errorCode());
+    assertTrue(windows.getMessage().contains("4 windows"), windows.getMessage());
+    InvalidRequest mode = assertThrows(InvalidRequest.class, () -> decoder.frame(
+        utf8("{\"id\": 7, \"input\": \"x\", \"long_text\": \"split\"}"), RequestDefaults.INTERACTIVE));
+    assertEquals(ErrorCode.UNKNOWN_LONG_TEXT, mode.errorCode());
+    assertEquals(422, mode.errorCode().status());
+    assertEquals("long_text", mode.param());
+    assertEquals(7, mode.id().intValue());
+    // 3 x 12 = 36 tokens in all, over the 30 allowed; each alone would pass.
+    InvalidRequest large = assertThrows(InvalidRequest.class, () -> decoder.body(utf8(
+        "{\"input\": [\"twelve chars\", \"twelve chars\", \"twelve chars\"], \"long_text\": \"chunk\"}"),
+        RequestDefaults.INTERACTIVE));
+    assertEquals(ErrorCode.INPUT_TOO_LARGE, large.errorCode());
+    assertEquals(413, large.errorCode().status());
+    assertTrue(large.getMessage().contains("max-tokens-per-request"), large.getMessage());
+    // The same inputs truncated are not counted.
+    assertEquals(3, decoder.body(utf8("{\"input\": [\"twelve chars\", \"twelve chars\", \"twelve chars\"]}"),
+        RequestDefaults.INTERACTIVE).requests().size());
+    // The bulk query sets it for lines that do not say; a plain-text line follows it too.
+    RequestDefaults chunk = decoder.query(java.util.Map.of("long_text", "chunk"), RequestDefaults.BULK);
+    assertEquals(LongText.CHUNK, chunk.longText());
+    assertEquals(3, decoder.line(utf8("twelve chars"), chunk).window().count());
+    assertNull(decoder.line(utf8("{\"input\": \"twelve chars\", \"long_text\": \"truncate\"}"), chunk).windows());
   }
 }
