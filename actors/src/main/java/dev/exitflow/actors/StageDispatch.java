@@ -77,9 +77,26 @@ final class StageDispatch {
    */
   private boolean canTake(int stage, StageBatcher b, long now, boolean interactive) {
     if (urgent(b, now)) {
-      return workers.hasFree(stage) || (b.full() && workers.hasWaitingSlot(stage));
+      return workers.hasFree(stage)
+          || (b.full() && workers.hasWaitingSlot(stage) && !moreUrgentStageWaits(stage, b, now));
     }
     return workers.hasFree(stage) && (!interactive || running.bulk() < settings.batching().bulkBesideInteractive());
+  }
+
+  /**
+   * Whether another stage has a due batch more urgent than this stage's and no free worker: then
+   * this stage does not queue its next batch at a busy worker, so that worker's node frees a place
+   * in its budget for the other stage. (Without it, a first stage kept full under 3x overload
+   * refilled its workers' second slots forever and the few requests going deeper waited up to 11 s.)
+   */
+  private boolean moreUrgentStageWaits(int stage, StageBatcher b, long now) {
+    for (int s = 0; s < batchers.length; s++) {
+      if (s != stage && batchers[s].due(now, false) && batchers[s].mostUrgentNanos() < b.mostUrgentNanos()
+          && !workers.hasFree(s)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The queue's most urgent request is due within the interactive slack (interactive, or has a deadline). */

@@ -67,14 +67,14 @@ final class OverloadCommand implements Callable<Integer> {
       double rejectedP99Ms, Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor,
       double shareOfFirstExitCapacity, List<OpenLoop.Window> windows, Double recoveredAfterS, Parts parts) {}
 
-  /** p50 and p99 of the completed requests' time in stage queues, computing, and elsewhere ({@link OpenLoop.Parts}). */
+  /** p50, p99 and max of the completed requests' time in stage queues, computing, and elsewhere ({@link OpenLoop.Parts}). */
   record Parts(double[] queueMs, double[] computeMs, double[] otherMs) {
     static Parts of(OpenLoop.Parts p) {
       return new Parts(percentiles(p.queueUs()), percentiles(p.computeUs()), percentiles(p.otherUs()));
     }
 
     private static double[] percentiles(Histogram h) {
-      return new double[] {h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0};
+      return new double[] {h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0, h.getMaxValue() / 1000.0};
     }
   }
 
@@ -215,8 +215,9 @@ final class OverloadCommand implements Callable<Integer> {
     }
     for (var e : r.modes().entrySet()) {
       Parts p = e.getValue().parts();
-      System.out.printf("%s, p50 / p99 ms: in stage queues %.1f / %.1f, computing %.1f / %.1f, elsewhere %.1f / %.1f%n",
-          e.getKey(), p.queueMs()[0], p.queueMs()[1], p.computeMs()[0], p.computeMs()[1], p.otherMs()[0], p.otherMs()[1]);
+      System.out.printf("%s, p50 / p99 / max ms: in stage queues %.1f / %.1f / %.1f, computing %.1f / %.1f / %.1f, "
+          + "elsewhere %.1f / %.1f / %.1f%n", e.getKey(), p.queueMs()[0], p.queueMs()[1], p.queueMs()[2], p.computeMs()[0],
+          p.computeMs()[1], p.computeMs()[2], p.otherMs()[0], p.otherMs()[1], p.otherMs()[2]);
     }
     for (var e : r.modes().entrySet()) {
       System.out.printf("%s, p99 ms per %d s window (completed/rejected)%s:", e.getKey(), OpenLoop.WINDOW.toSeconds(),
