@@ -14,7 +14,9 @@ package dev.exitflow.actors;
  * Queueing delay alone is seen only at saturation, and a queue grows fast there: a controller
  * reading only it gave depth back until the queues spiked, then took it again, a cycle of about
  * 2.5 s with p99 spikes of 500-800 ms under 2x overload. Utilization grows in proportion to the
- * load before the queues do, so depth comes back only while there is room for it. The level follows it by proportional-integral control: it moves by
+ * load before the queues do, so depth comes back only while there is room for it.
+ *
+ * <p>The level follows the pressure by proportional-integral control: it moves by
  * {@code proportional} times the change of the error (pressure - 1) and by {@code integral} times
  * the error per second (a share of that while recovering), so it settles where the queues sit at
  * the target instead of stepping up and down around it (the fixed steps it replaced saw-toothed
@@ -67,8 +69,9 @@ final class DepthController {
 
   /**
    * One check from what the scheduler sees: the worst stage's expected queueing delay, the share
-   * of the compute budget busy since the previous check, and whether admission refused anything then, which counts as at least twice the target
-   * (admission keeps the queues short under overload, and short queues alone would give depth back).
+   * of the compute budget busy since the previous check, and whether admission refused anything
+   * then, which counts as at least twice the target (admission keeps the queues short under
+   * overload, and short queues alone would give depth back).
    */
   void update(long worstQueueDelayNanos, boolean refused, double utilization) {
     double measured = (double) worstQueueDelayNanos / settings.targetQueueDelay().toNanos();

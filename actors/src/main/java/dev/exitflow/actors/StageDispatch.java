@@ -90,8 +90,9 @@ final class StageDispatch {
    * refilled its workers' second slots forever and the few requests going deeper waited up to 11 s.)
    */
   private boolean moreUrgentStageWaits(int stage, StageBatcher b, long now) {
+    long ours = b.mostUrgentNanos(); // a scan of the queue: once, not per stage
     for (int s = 0; s < batchers.length; s++) {
-      if (s != stage && batchers[s].due(now, false) && batchers[s].mostUrgentNanos() < b.mostUrgentNanos()
+      if (s != stage && batchers[s].due(now, false) && batchers[s].mostUrgentNanos() < ours
           && !workers.hasFree(s)) {
         return true;
       }
@@ -159,11 +160,13 @@ final class StageDispatch {
    * arrived earliest); empty queues last.
    */
   List<Integer> byUrgency() {
+    long[] due = new long[batchers.length]; // each queue scanned once, not per comparison
     List<Integer> order = new ArrayList<>();
     for (int s = 0; s < batchers.length; s++) {
+      due[s] = batchers[s].isEmpty() ? Long.MAX_VALUE : batchers[s].mostUrgentNanos();
       order.add(s);
     }
-    order.sort(Comparator.comparingLong(s -> batchers[s].isEmpty() ? Long.MAX_VALUE : batchers[s].mostUrgentNanos()));
+    order.sort(Comparator.comparingLong(s -> due[s]));
     return order;
   }
 

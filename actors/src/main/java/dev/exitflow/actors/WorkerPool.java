@@ -27,7 +27,7 @@ final class WorkerPool {
   private final int fixedPerStage;
   /** Batches one worker may hold: the one running and those waiting for it. */
   private final int slots;
-  /** Workers of one node that may hold batches at once; 0: no limit. */
+  /** Workers of one node that may hold batches at once; 0 or less: no limit. */
   private final int busyPerNode;
   private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
