@@ -30,10 +30,18 @@ public record RuntimeSettings(
   public record Admission(Duration defaultDeadline, double predictedShare) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
-      Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive) {
+      Duration bulkSlack, int slackTokens, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
+      int bulkPaddedTokensBesideInteractive) {
     /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
-      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1, maxBatchSize);
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 64, 1,
+          maxBatchSize, maxPaddedTokens);
+    }
+
+    /** How long after its arrival a request of {@code tokens} without a deadline counts as due. */
+    public long slackNanos(Priority priority, int tokens) {
+      long slack = (priority == Priority.BULK ? bulkSlack : interactiveSlack).toNanos();
+      return tokens <= slackTokens ? slack : (long) (slack * ((double) tokens / slackTokens));
     }
   }
 
@@ -91,8 +99,10 @@ public record RuntimeSettings(
             c.getDuration("batching.max-queue-delay"),
             c.getDuration("batching.slack-without-deadline.interactive"),
             c.getDuration("batching.slack-without-deadline.bulk"),
+            c.getInt("batching.slack-without-deadline.per-tokens"),
             c.getInt("batching.bulk-batches-beside-interactive"),
-            c.getInt("batching.bulk-batch-size-beside-interactive")),
+            c.getInt("batching.bulk-batch-size-beside-interactive"),
+            c.getInt("batching.bulk-padded-tokens-beside-interactive")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),

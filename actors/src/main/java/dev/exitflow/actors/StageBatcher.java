@@ -110,20 +110,22 @@ final class StageBatcher {
     return Math.max(0, limits.maxQueueDelay().toNanos() - oldestAgeNanos(now));
   }
 
-  /** As {@link #nextBatch(long, long, int)} with any companions, up to the batch size limit. */
+  /** As {@link #nextBatch(long, long, int, int)} with any companions, up to the batch size limit. */
   List<Pending> nextBatch(long now) {
-    return nextBatch(now, Long.MAX_VALUE, limits.maxBatchSize());
+    return nextBatch(now, Long.MAX_VALUE, limits.maxBatchSize(), limits.maxPaddedTokens());
   }
 
   /**
    * Takes the next batch out of the queue: the most urgent request, then, among the
    * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
    * closest to it in length (more urgent first among equals), while the batch stays within the
-   * count and padded-token limits, and at most {@code maxSize} requests. (An interactive request is
+   * count and padded-token limits, and at most {@code maxSize} requests and {@code maxTokens}
+   * padded tokens (the seed alone may pass it). (An interactive request is
    * not made to carry bulk work: every companion adds to its compute time.)
    */
-  List<Pending> nextBatch(long now, long companionsDueBy, int maxSize) {
+  List<Pending> nextBatch(long now, long companionsDueBy, int maxSize, int maxTokens) {
     int size = Math.min(maxSize, limits.maxBatchSize());
+    int tokens = Math.min(maxTokens, limits.maxPaddedTokens());
     List<Pending> byUrgency = new ArrayList<>(queue);
     byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
     Pending seed = byUrgency.get(0);
@@ -138,7 +140,7 @@ final class StageBatcher {
         break;
       }
       int newLongest = Math.max(longest, p.length());
-      if ((long) newLongest * (batch.size() + 1) > limits.maxPaddedTokens()) {
+      if ((long) newLongest * (batch.size() + 1) > tokens) {
         continue;
       }
       batch.add(p);

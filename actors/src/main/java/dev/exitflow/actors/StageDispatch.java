@@ -53,8 +53,10 @@ final class StageDispatch {
       ActorRef<StageWorker.Command> worker = workers.hasFree(stage) ? workers.takeFree(stage) : workers.takeWaitingSlot(stage);
       // Beside interactive traffic, bulk work goes only in its own short batches, within its share.
       RuntimeSettings.Batching limits = settings.batching();
+      boolean besideInteractive = interactive && !urgent;
       List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE,
-          interactive && !urgent ? limits.bulkBatchSizeBesideInteractive() : limits.maxBatchSize());
+          besideInteractive ? limits.bulkBatchSizeBesideInteractive() : limits.maxBatchSize(),
+          besideInteractive ? limits.bulkPaddedTokensBesideInteractive() : limits.maxPaddedTokens());
       long id = running.start(stage, members, worker, !urgent);
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();

@@ -142,7 +142,7 @@ class StageBatcherTest {
     for (int i = 0; i < 5; i++) {
       b.offer(urgent(10, 10_000 * MS), 0); // bulk lines of the same length, due in 10 s
     }
-    assertEquals(List.of(interactive, otherInteractive), b.nextBatch(0, 250 * MS, 4),
+    assertEquals(List.of(interactive, otherInteractive), b.nextBatch(0, 250 * MS, 4, 100),
         "bulk work would add to the interactive requests' compute time");
     assertEquals(4, b.nextBatch(0).size(), "without a bound, the bulk lines fill a batch");
   }
@@ -153,8 +153,28 @@ class StageBatcherTest {
     for (int i = 0; i < 6; i++) {
       b.offer(urgent(10, 10_000 * MS), 0);
     }
-    assertEquals(2, b.nextBatch(0, Long.MAX_VALUE, 2).size(), "a short bulk batch beside interactive traffic");
-    assertEquals(4, b.nextBatch(0, Long.MAX_VALUE, 99).size(), "never more than max-batch-size");
+    assertEquals(2, b.nextBatch(0, Long.MAX_VALUE, 2, 100).size(), "a short bulk batch beside interactive traffic");
+    assertEquals(4, b.nextBatch(0, Long.MAX_VALUE, 99, 100).size(), "never more than max-batch-size");
+  }
+
+  @Test
+  void aBatchTakesNoMorePaddedTokensThanItsTokenBound() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 8; i++) {
+      b.offer(urgent(30, 10_000 * MS), 0);
+    }
+    assertEquals(2, b.nextBatch(0, Long.MAX_VALUE, 4, 60).size(), "two texts of 30 tokens in 60");
+    assertEquals(1, b.nextBatch(0, Long.MAX_VALUE, 4, 10).size(), "the seed alone even past the bound");
+    assertEquals(3, b.nextBatch(0, Long.MAX_VALUE, 4, 1000).size(), "never more than max-padded-tokens (100)");
+  }
+
+  @Test
+  void longerTextsWithoutADeadlineGetTheSlackOncePerItsShareOfTokens() {
+    RuntimeSettings.Batching batching = limits; // 250 ms interactive, 10 s bulk, per 64 tokens
+    assertEquals(250 * MS, batching.slackNanos(Priority.INTERACTIVE, 12));
+    assertEquals(250 * MS, batching.slackNanos(Priority.INTERACTIVE, 64));
+    assertEquals(1000 * MS, batching.slackNanos(Priority.INTERACTIVE, 256));
+    assertEquals(40_000 * MS, batching.slackNanos(Priority.BULK, 256));
   }
 
   @Test

@@ -18,10 +18,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.util.ByteString;
@@ -164,20 +161,19 @@ final class BatchLoadCommand implements Callable<Integer> {
     void run() throws Exception;
   }
 
-  /** Runs {@code work}, sampling this process's resident memory every 200 ms. */
+  /** Runs {@code work}, sampling this process's resident memory. */
   private Throughput measure(Work work) throws Exception {
-    AtomicLong peak = new AtomicLong(rssMb());
-    long startRss = peak.get();
-    ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-    sampler.scheduleAtFixedRate(() -> peak.accumulateAndGet(rssMb(), Math::max), 200, 200, TimeUnit.MILLISECONDS);
+    long startRss = Rss.now();
+    Rss rss = Rss.sample();
     long t0 = System.nanoTime();
+    long peak;
     try {
       work.run();
     } finally {
-      sampler.shutdownNow();
+      peak = rss.stop();
     }
     double s = (System.nanoTime() - t0) / 1e9;
-    return new Throughput(lines, s, lines / s, startRss, peak.get(), rssMb());
+    return new Throughput(lines, s, lines / s, startRss, peak, Rss.now());
   }
 
   private Interactive interactive(Harness h, double rate) throws InterruptedException {
@@ -187,20 +183,6 @@ final class BatchLoadCommand implements Callable<Integer> {
         o.latencyUs().getValueAtPercentile(99) / 1000.0);
   }
 
-
-  /** Resident set of this process in MiB, from /proc. */
-  private static long rssMb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-        }
-      }
-    } catch (Exception ignored) {
-      // not Linux: no figure
-    }
-    return -1;
-  }
 
   private void print(Map<String, Object> r) {
     Throughput s = (Throughput) r.get("score");

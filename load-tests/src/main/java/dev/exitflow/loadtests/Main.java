@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code load-tests/run}: benchmarks of the actor runtime, each printing a table and, with --json, JSON last. */
 @Command(name = "load-tests/run", mixinStandardHelpOptions = true,
     subcommands = {SaturationCommand.class, OverloadCommand.class, BatchLoadCommand.class, KafkaCommand.class, ClusterCommand.class,
-        OverheadCommand.class,
+        OverheadCommand.class, LongLoadCommand.class,
         GatewayLoadCommand.class,
         CommandLine.HelpCommand.class},
     footer = "Also: http [--json] [--seconds N] [--users N] and websocket [...]: Gatling against exitflow serve.")
