@@ -102,6 +102,12 @@ final class Harness implements AutoCloseable {
     }
   }
 
+  /** Serves {@code texts} instead of the STS-B sentences from now on (a long-text workload). */
+  void useTexts(List<String> texts) {
+    sentences.clear();
+    sentences.addAll(texts);
+  }
+
   String sentence(int i) {
     return sentences.get(Math.floorMod(i, sentences.size()));
   }

@@ -3,7 +3,6 @@ package dev.exitflow.loadtests;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,19 +49,9 @@ final class LongLoadCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path home = Path.of(System.getProperty("exitflow.home", "."));
-    Path file = dataset != null ? dataset : home.resolve("data/europarl/europarl-passages-en.txt");
+    Path file = dataset != null ? dataset : Passages.defaultFile();
     try (Harness h = new Harness(null)) {
-      List<String> passages = new ArrayList<>();
-      for (String line : Files.readAllLines(file)) {
-        if (!line.isBlank() && h.runtime.tokenizer().tokenize(List.of(line)).get(0).ids().length >= minTokens) {
-          passages.add(line);
-        }
-      }
-      if (passages.isEmpty()) {
-        throw new IllegalArgumentException("no passage of " + minTokens + "+ tokens in " + file);
-      }
-      System.err.printf("%d passages of %d+ tokens from %s%n", passages.size(), minTokens, file);
+      List<String> passages = Passages.read(file, h.runtime.tokenizer(), minTokens);
       Map<String, Object> settings = new LinkedHashMap<>();
       for (String key : List.of("max-batch-size", "max-padded-tokens", "bulk-batches-beside-interactive",
           "bulk-batch-size-beside-interactive", "bulk-padded-tokens-beside-interactive")) {

@@ -3,6 +3,7 @@ package dev.exitflow.loadtests;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.model.eval.ReferenceEncoder;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,10 +33,18 @@ final class SaturationCommand implements Callable<Integer> {
   @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
   String model;
 
+  @Option(names = "--dataset", description = "Texts, one per line, instead of STS-B test sentences"
+      + " (e.g. data/europarl/europarl-passages-en.txt)")
+  Path dataset;
+
+  @Option(names = "--min-tokens", defaultValue = "0",
+      description = "With --dataset: only texts of at least this many tokens (default: ${DEFAULT-VALUE})")
+  int minTokens;
+
   /** Closed-loop capacity of the runtime when every request names this exit, and its ratio to the deep one. */
   record ExitCapacity(int layer, double sps, double ratioToDeep) {}
 
-  record Result(String model, int concurrency, int seconds, int rounds, double referenceSps, double runtimeSps,
+  record Result(String model, String texts, int concurrency, int seconds, int rounds, double referenceSps, double runtimeSps,
       double ratio, List<ExitCapacity> exits) {}
 
   /**
@@ -61,8 +70,13 @@ final class SaturationCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (Harness h = new Harness(model);
         ReferenceEncoder reference = new ReferenceEncoder(h.model, h.modelSettings, 384)) {
+      if (dataset != null) {
+        h.useTexts(Passages.read(dataset, h.runtime.tokenizer(), minTokens));
+      }
       Duration each = Duration.ofSeconds(seconds);
-      int batch = h.modelSettings.batchSize();
+      // The plain session's batches as the engine's: its batch size, within its padded-token budget.
+      int batch = dataset == null ? h.modelSettings.batchSize()
+          : Math.max(1, Math.min(h.modelSettings.batchSize(), h.modelSettings.batchTokens() / h.model.maxSequenceLength()));
       System.err.println("warming up...");
       h.referenceLoop(reference, batch, Duration.ofSeconds(2));
       h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), concurrency, Duration.ofSeconds(2));
@@ -76,12 +90,13 @@ final class SaturationCommand implements Callable<Integer> {
         rt += b / rounds;
       }
       List<ExitCapacity> exits = exitCapacities(h, rt, each);
-      Result result = new Result(h.model.name(), concurrency, seconds, rounds, ref, rt, rt / ref, exits);
-      System.out.printf("%-44s %12s%n", "saturation, all deep", "sentences/s");
+      Result result = new Result(h.model.name(), dataset == null ? "sts-test" : dataset.toString(), concurrency,
+          seconds, rounds, ref, rt, rt / ref, exits);
+      System.out.printf("%-44s %12s%n", "saturation, all deep, " + result.texts(), "texts/s");
       System.out.printf("%-44s %12.1f%n", "plain ORT session, batch loop of " + batch, ref);
       System.out.printf("%-44s %12.1f%n", "Exitflow runtime, " + concurrency + " outstanding", rt);
       System.out.printf("%-44s %12.2f%n", "ratio", rt / ref);
-      System.out.printf("%n%-44s %12s %9s%n", "runtime, every request at one exit", "sentences/s", "x deep");
+      System.out.printf("%n%-44s %12s %9s%n", "runtime, every request at one exit", "texts/s", "x deep");
       for (ExitCapacity e : exits) {
         System.out.printf("%-44s %12.1f %9.2f%n", "exit " + e.layer(), e.sps(), e.ratioToDeep());
       }
