@@ -103,7 +103,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.workers = new WorkerPool(layout.stages(),
         layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0, settings.batchesPerWorker(),
         settings.busyWorkersPerNode(), layout.readiness());
-    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), settings.autoUsesUncalibratedExits());
+    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), layout.features(),
+        settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
     this.admission = new Admission(settings, rules, stages.queues(), workers, layout.listener());
     this.replies = new Replies(rules, layout.listener());

@@ -13,6 +13,7 @@ import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.StageSession;
+import dev.exitflow.model.runtime.FeaturePolicy;
 import dev.exitflow.model.runtime.StageOpener;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +63,11 @@ record ServedModel(StageOpener stages) {
 
   ModelSettings settings() {
     return stages.settings();
+  }
+
+  /** Where the stages pool layer features (the scheduler asks it per batch, the workers' sessions open by it). */
+  FeaturePolicy features() {
+    return stages.features();
   }
 
   /** One exit head per stage, with the compiled stages' adapters (or branches) when the plan and settings enable them. */

@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * ({@link StagedEncoder}: every stage and head at once) and for the actor runtime (a session per
  * worker, the heads once). What each exit applies is decided here, once: its distilled branch
  * ({@link BranchSession}) if one is saved, else its saved adapter, else plain pooling (branches and
- * adapters are on or off together), and from that which stages pool layer features. Opening is
- * cheap to repeat; the sessions it returns are the caller's.
+ * adapters are on or off together), and from that where layer features are pooled
+ * ({@link FeaturePolicy}). Each call opens new sessions, which the caller owns and closes.
  */
 public final class StageOpener {
   private static final Logger LOG = LoggerFactory.getLogger(StageOpener.class);
@@ -35,10 +35,7 @@ public final class StageOpener {
   private final ExitAdapters adapters;
   /** Per stage, the saved branch its exit runs, or null. */
   private final Path[] branches;
-  /** Per stage, whether its session pools layer features: up to the last exit with an adapter. */
-  private final boolean[] collects;
-  /** Calibration: every stage but the deep one pools features for every batch, whatever the exit. */
-  private final boolean everyBatch;
+  private final FeaturePolicy features;
 
   private StageOpener(ModelDescriptor model, CompiledModel compiled, ModelSettings settings, Plan plan,
       ExitAdapters adapters, boolean useBranches, boolean calibration) {
@@ -49,19 +46,13 @@ public final class StageOpener {
     this.adapters = adapters;
     List<StageSpec> stages = compiled.stages();
     this.branches = new Path[stages.size()];
-    this.collects = new boolean[stages.size()];
-    this.everyBatch = calibration;
-    int lastAdapted = -1;
+    ExitAdapter[] applied = new ExitAdapter[stages.size()];
     for (int s = 0; s < stages.size(); s++) {
       int layer = stages.get(s).lastLayer();
       branches[s] = useBranches ? BranchSession.saved(compiled, layer) : null;
-      if (adapters.forLayer(layer) != null) {
-        lastAdapted = s;
-      }
+      applied[s] = branches[s] != null ? null : adapters.forLayer(layer); // a branch wins over the adapter
     }
-    for (int s = 0; s < stages.size(); s++) {
-      collects[s] = calibration ? s < stages.size() - 1 : s <= lastAdapted;
-    }
+    this.features = calibration ? FeaturePolicy.calibration(stages.size()) : FeaturePolicy.of(applied);
   }
 
   /**
@@ -129,9 +120,8 @@ public final class StageOpener {
     return adapters;
   }
 
-  /** Whether the stages pool features for every batch, whatever its exit (calibration). */
-  public boolean poolsEveryBatch() {
-    return everyBatch;
+  public FeaturePolicy features() {
+    return features;
   }
 
   /** A session of stage {@code stage} (0-based) with the served settings. */
@@ -141,8 +131,8 @@ public final class StageOpener {
 
   /**
    * A session of stage {@code stage} on the first of {@code worker}'s execution providers that
-   * works (a worker may have its own), pruning as the plan says. A stage that pools features
-   * fetches the layers' states; with adapters (and pooling in ONNX Runtime on) it pools them,
+   * works (a worker may have its own), pruning as the plan says. Where the policy pools features
+   * it fetches the layers' states; with adapters (and pooling in ONNX Runtime on) it pools them,
    * and applies its exit's adapter, in ONNX Runtime ({@link ExitPoolingSession}), else in Java
    * (calibration).
    */
@@ -151,7 +141,7 @@ public final class StageOpener {
     OrtEnvironment env = OrtSessions.environment(worker);
     OrtSession session = ExecutionProviders.open(env, compiled.stageFile(spec), worker.providers(),
         () -> OrtSessions.stageOptions(worker));
-    boolean collects = this.collects[stage];
+    boolean collects = features.collects(stage);
     ExitPoolingSession pooling = null;
     if (collects && !adapters.isEmpty() && worker.poolInOnnxRuntime()) {
       List<String> layers = new ArrayList<>();
@@ -160,7 +150,7 @@ public final class StageOpener {
       try (OrtSession.SessionOptions options = OrtSessions.stageOptions(worker)) {
         pooling = new ExitPoolingSession(env, layers, compiled.hiddenSize(), stage > 0,
             stage > 0 ? LayerFeatures.width(spec.firstLayer() - 1, compiled.hiddenSize()) : 0,
-            adapters.forLayer(spec.lastLayer()), options);
+            features.adapter(stage), options);
       } catch (OrtException | RuntimeException e) {
         session.close();
         throw e;
@@ -192,7 +182,7 @@ public final class StageOpener {
       return new ExitHead(model.pooling(), compiled.hiddenSize(),
           new BranchSession(env, branches[stage], layer, compiled.hiddenSize(), options));
     }
-    ExitAdapter adapter = adapters.forLayer(layer);
+    ExitAdapter adapter = features.adapter(stage);
     return adapter == null
         ? new ExitHead(model.pooling(), compiled.hiddenSize())
         : new ExitHead(model.pooling(), compiled.hiddenSize(), adapter, adapters.notFaster(layer), env, options);

@@ -100,6 +100,11 @@ public final class StagedEncoder implements AutoCloseable {
     return opened.compiled();
   }
 
+  /** Where its stages pool layer features. */
+  public FeaturePolicy features() {
+    return opened.features();
+  }
+
   public ExitPoints exits() {
     return exits;
   }
@@ -166,11 +171,10 @@ public final class StagedEncoder implements AutoCloseable {
 
   /** Runs one batch through stages 0..last, handing each stage's padded output to the next. */
   public PaddedBatch runBatch(List<TokenizedText> batch, int last) throws OrtException {
-    // Only the target exit's head reads features here.
-    boolean collect = opened.poolsEveryBatch() || heads.get(last).adapter() != null;
     PaddedBatch states = null;
     for (int s = 0; s <= last; s++) {
-      states = stages.get(s).run(batch, states, collect);
+      // Only the target exit's head reads features here.
+      states = stages.get(s).run(batch, states, opened.features().needed(s, last, last));
     }
     return states;
   }
