@@ -95,7 +95,8 @@ public final class EncoderRuntime {
         : new WorkerSource.Local((stage, worker) -> served.openStage(stage,
             settings.forWorker(served.settings(), stage, worker)), settings.workersPerStage());
     Readiness readiness = new Readiness();
-    RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), heads, workers, listener, readiness);
+    RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), heads, served.features(), workers, listener,
+        readiness);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(layout, settings), SCHEDULER_NAME, Props.empty());
     return new EncoderRuntime(system, served.model(), new TextTokenizer(served.model()), scheduler, heads, settings,

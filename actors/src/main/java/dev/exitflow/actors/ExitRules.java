@@ -1,6 +1,7 @@
 package dev.exitflow.actors;
 
 import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.FeaturePolicy;
 import java.util.List;
 
 /**
@@ -13,12 +14,15 @@ import java.util.List;
 final class ExitRules {
   private final List<Integer> exitLayers;
   private final List<ExitHead> heads;
+  private final FeaturePolicy features;
   private final int lastStage;
   private final boolean autoUsesUncalibratedExits;
 
-  ExitRules(List<Integer> exitLayers, List<ExitHead> heads, boolean autoUsesUncalibratedExits) {
+  ExitRules(List<Integer> exitLayers, List<ExitHead> heads, FeaturePolicy features,
+      boolean autoUsesUncalibratedExits) {
     this.exitLayers = List.copyOf(exitLayers);
     this.heads = List.copyOf(heads);
+    this.features = features;
     this.lastStage = exitLayers.size() - 1;
     this.autoUsesUncalibratedExits = autoUsesUncalibratedExits;
   }
@@ -87,23 +91,17 @@ final class ExitRules {
   }
 
   /**
-   * Whether a request may still leave at an exit with an adapter, at or after {@code stage}: then
-   * the layer features that adapter reads must be pooled for it here. A deep request never needs
-   * them (unless it asked for a preview at an adapted first exit), which spares the deep path.
+   * Whether a request may still leave at an exit whose adapter reads layer features, at or after
+   * {@code stage} (the served model's {@link FeaturePolicy} says which do): then they must be
+   * pooled for it here. A deep request never needs them (unless it asked for a preview at an
+   * adapted first exit), which spares the deep path.
    */
   boolean needsFeatures(Pending p, int stage) {
-    if (p.early != null && stage == 0 && adapted(0)) {
+    if (p.early != null && stage == 0 && features.needed(0, 0, 0)) {
       return true;
     }
-    if (!p.isAuto()) {
-      return p.targetStage >= stage && adapted(p.targetStage);
-    }
-    for (int e = Math.max(stage, p.minStage); e <= lastStage; e++) {
-      if (adapted(e)) {
-        return true;
-      }
-    }
-    return false;
+    return p.isAuto() ? features.needed(stage, p.minStage, lastStage)
+        : features.needed(stage, p.targetStage, p.targetStage);
   }
 
   boolean adapted(int stage) {

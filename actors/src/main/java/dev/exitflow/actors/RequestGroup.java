@@ -1,7 +1,10 @@
 package dev.exitflow.actors;
 
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.ToIntFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -19,6 +22,17 @@ final class RequestGroup {
     this.results = new EmbeddingResult[size];
     this.replyTo = replyTo;
     this.remaining = size;
+  }
+
+  /** The inputs of one request as pending requests of a new group, each headed for its policy's target stage. */
+  static List<Pending> members(List<EmbeddingRequest> requests, List<TokenizedText> tokens,
+      ActorRef<StatusReply<List<EmbeddingResult>>> replyTo, ToIntFunction<EmbeddingRequest> targetStage) {
+    RequestGroup group = new RequestGroup(requests.size(), replyTo);
+    List<Pending> members = new ArrayList<>(requests.size());
+    for (int i = 0; i < requests.size(); i++) {
+      members.add(new Pending(requests.get(i), tokens.get(i), group, i, targetStage.applyAsInt(requests.get(i))));
+    }
+    return members;
   }
 
   void succeed(int index, EmbeddingResult result) {

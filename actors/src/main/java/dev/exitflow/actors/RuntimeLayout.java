@@ -1,15 +1,17 @@
 package dev.exitflow.actors;
 
 import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.runtime.FeaturePolicy;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
  * What the scheduler needs to know of the served model: its exit layers and each exit's head,
+ * where its stages pool layer features,
  * where its workers come from, who hears of batches and exits, and who hears whenever the runtime
  * becomes able, or unable, to serve every exit (in a cluster, workers come and go).
  */
-public record RuntimeLayout(List<Integer> exitLayers, List<ExitHead> heads, WorkerSource workers,
+public record RuntimeLayout(List<Integer> exitLayers, List<ExitHead> heads, FeaturePolicy features, WorkerSource workers,
     RuntimeListener listener, Consumer<Boolean> readiness) {
   int stages() {
     return exitLayers.size();

@@ -24,7 +24,8 @@ import org.apache.pekko.pattern.StatusReply;
  * {@link Overloaded}), has {@link StageDispatch} hand each stage's due batches to its
  * {@link StageWorker}s, and at every exit point asks the {@link ExitRouter} whether each request
  * of a finished batch leaves ({@link Replies} answers it) or joins the next stage's queue, where
- * it is re-batched with other continuing requests. A timer feeds the {@link DepthController}.
+ * it is re-batched with other continuing requests. A timer has {@link ControllerFeed} feed the
+ * {@link DepthController}.
  *
  * <p>Inference never runs here: this actor only moves requests, so one of it keeps up with many
  * workers. Its workers come from a {@link WorkerSource}: spawned here, or found through the
@@ -86,11 +87,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final Admission admission;
   private final ActorRef<StageWorker.Outcome> outcomes;
   private final ExitRouter router;
+  private final ControllerFeed feed;
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
-  private long rejectedAtLastTick;
-  private long busyAtLastTick;
-  private long lastTick = System.nanoTime();
 
   private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, RuntimeLayout layout,
       RuntimeSettings settings) {
@@ -103,11 +102,13 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.workers = new WorkerPool(layout.stages(),
         layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0, settings.batchesPerWorker(),
         settings.busyWorkersPerNode(), layout.readiness());
-    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), settings.autoUsesUncalibratedExits());
+    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), layout.features(),
+        settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
     this.admission = new Admission(settings, rules, stages.queues(), workers, layout.listener());
     this.replies = new Replies(rules, layout.listener());
     this.router = new ExitRouter(rules, controller);
+    this.feed = new ControllerFeed(controller, stages, workers, admission);
     layout.workers().start(ctx, layout.heads(), settings.inferenceDispatcher(), outcomes,
         ctx.messageAdapter(Receptionist.Listing.class, Listed::new));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.controller().interval());
@@ -135,15 +136,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onSubmitAll(SubmitAll m) {
-    return admit(m.requests(), e -> m.replyTo().tell(StatusReply.error(e)), () -> {
-      RequestGroup group = new RequestGroup(m.requests().size(), m.replyTo());
-      List<Pending> members = new ArrayList<>(m.requests().size());
-      for (int i = 0; i < m.requests().size(); i++) {
-        EmbeddingRequest r = m.requests().get(i);
-        members.add(new Pending(r, m.tokens().get(i), group, i, rules.targetStage(r)));
-      }
-      return members;
-    });
+    return admit(m.requests(), e -> m.replyTo().tell(StatusReply.error(e)),
+        () -> RequestGroup.members(m.requests(), m.tokens(), m.replyTo(), rules::targetStage));
   }
 
   /**
@@ -272,13 +266,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onTick() {
-    long now = System.nanoTime();
-    long busy = workers.busyNanos();
-    double utilization = (double) (busy - busyAtLastTick) / Math.max(1, now - lastTick) / workers.computeCapacity();
-    controller.update(stages.worstQueueDelayNanos(now), admission.rejected > rejectedAtLastTick, utilization);
-    rejectedAtLastTick = admission.rejected;
-    busyAtLastTick = busy;
-    lastTick = now;
+    feed.tick(System.nanoTime());
     return this;
   }
 

@@ -7,15 +7,14 @@ import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.calibrate.CalibrationSettings;
-import dev.exitflow.model.calibrate.NeuronRanking;
 import dev.exitflow.model.calibrate.StartupCalibration;
 import dev.exitflow.model.compile.CompiledModel;
-import dev.exitflow.model.compile.StageCache;
 import dev.exitflow.model.compile.StageSpec;
 import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.StageSession;
-import dev.exitflow.model.runtime.StagedEncoder;
+import dev.exitflow.model.runtime.FeaturePolicy;
+import dev.exitflow.model.runtime.StageOpener;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +26,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * the model as it comes when none), compiled or found in the stage cache. Gateways and worker
  * nodes build it the same way, so their stages, adapters and keep ratios agree.
  */
-record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, ModelSettings settings) {
+record ServedModel(StageOpener stages) {
 
   /** Compiles (or finds in the cache) {@code model} run as the configured plan. Blocks while compiling. */
   static ServedModel load(ModelDescriptor model, Config config) {
@@ -43,25 +42,46 @@ record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, Mod
       }
     }
     ModelDescriptor planned = plan.apply(model);
-    CompiledModel compiled = new StageCache(settings.cacheDir()).load(planned, plan.drops(),
-        NeuronRanking.slices(planned, settings, plan));
+    CompiledModel compiled = StageOpener.compile(planned, settings, plan);
     // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
     StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
-    return new ServedModel(planned, plan, compiled, settings);
+    return new ServedModel(StageOpener.of(planned, compiled, settings, plan));
   }
 
-  /** One exit head per stage, with the compiled stages' adapters when the plan and settings enable them. */
+  /** The model with the plan's exits. */
+  ModelDescriptor model() {
+    return stages.model();
+  }
+
+  Plan plan() {
+    return stages.plan();
+  }
+
+  CompiledModel compiled() {
+    return stages.compiled();
+  }
+
+  ModelSettings settings() {
+    return stages.settings();
+  }
+
+  /** Where the stages pool layer features (the scheduler asks it per batch, the workers' sessions open by it). */
+  FeaturePolicy features() {
+    return stages.features();
+  }
+
+  /** One exit head per stage, with the compiled stages' adapters (or branches) when the plan and settings enable them. */
   List<ExitHead> heads() {
     try {
-      return StagedEncoder.openHeads(model, compiled, settings, plan);
+      return stages.openHeads();
     } catch (OrtException e) {
-      throw new IllegalStateException("cannot open the exit heads of " + model.name(), e);
+      throw new IllegalStateException("cannot open the exit heads of " + model().name(), e);
     }
   }
 
   /** A session of stage {@code stage} (0-based) for a worker with these settings (its providers). */
   StageSession openStage(int stage, ModelSettings worker) throws OrtException {
-    return StagedEncoder.openStage(compiled, compiled.stages().get(stage), worker, plan);
+    return stages.openStage(stage, worker);
   }
 
   /**
@@ -70,12 +90,12 @@ record ServedModel(ModelDescriptor model, Plan plan, CompiledModel compiled, Mod
    * another model, version or plan.
    */
   List<ServiceKey<StageWorker.Command>> workerKeys() {
-    String pruning = plan.keepRatios().isEmpty() ? ""
-        : "-keep" + plan.keepRatios().stream().map(String::valueOf).collect(Collectors.joining("_"));
+    String pruning = plan().keepRatios().isEmpty() ? ""
+        : "-keep" + plan().keepRatios().stream().map(String::valueOf).collect(Collectors.joining("_"));
     List<ServiceKey<StageWorker.Command>> keys = new ArrayList<>();
-    for (StageSpec spec : compiled.stages()) {
-      keys.add(ServiceKey.create(StageWorker.Command.class, "exitflow-" + compiled.model() + "-"
-          + compiled.directory().getFileName() + pruning + (plan.useAdapters() ? "" : "-plain")
+    for (StageSpec spec : compiled().stages()) {
+      keys.add(ServiceKey.create(StageWorker.Command.class, "exitflow-" + compiled().model() + "-"
+          + compiled().directory().getFileName() + pruning + (plan().useAdapters() ? "" : "-plain")
           + "-stage-" + spec.index()));
     }
     return keys;

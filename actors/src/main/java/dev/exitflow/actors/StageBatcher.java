@@ -1,5 +1,6 @@
 package dev.exitflow.actors;
 
+import dev.exitflow.model.runtime.TokenBudget;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -120,8 +121,9 @@ final class StageBatcher {
    * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
    * closest to it in length (more urgent first among equals), while the batch stays within the
    * count and padded-token limits, and at most {@code maxSize} requests and {@code maxTokens}
-   * padded tokens (the seed alone may pass it). (An interactive request is
-   * not made to carry bulk work: every companion adds to its compute time.)
+   * padded tokens, the seed alone even past them ({@link TokenBudget#fill}, the engine's grouping
+   * too). (An interactive request is not made to carry bulk work: every companion adds to its
+   * compute time.)
    */
   List<Pending> nextBatch(long now, long companionsDueBy, int maxSize, int maxTokens) {
     int size = Math.min(maxSize, limits.maxBatchSize());
@@ -131,21 +133,7 @@ final class StageBatcher {
     Pending seed = byUrgency.get(0);
     List<Pending> window = new ArrayList<>(byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * size)));
     window.removeIf(p -> p.urgencyNanos > companionsDueBy);
-    window.sort(Comparator.comparingInt((Pending p) -> Math.abs(p.length() - seed.length())));
-    List<Pending> batch = new ArrayList<>();
-    batch.add(seed);
-    int longest = seed.length();
-    for (Pending p : window) {
-      if (batch.size() >= size) {
-        break;
-      }
-      int newLongest = Math.max(longest, p.length());
-      if ((long) newLongest * (batch.size() + 1) > tokens) {
-        continue;
-      }
-      batch.add(p);
-      longest = newLongest;
-    }
+    List<Pending> batch = TokenBudget.fill(seed, window, Pending::length, size, tokens);
     queue.removeAll(new HashSet<>(batch));
     inService += batch.size();
     for (Pending p : batch) {

@@ -44,9 +44,10 @@ public final class StageWorker {
   /**
    * Run the stage on these texts; {@code states} are their hidden states after the previous stage
    * (null for stage 0), unpadded: the worker pads them into one input, off the scheduler's thread.
-   * {@code collectFeatures}: some text may leave at an exit with an adapter, here or later, so pool
-   * the layer features adapters read. {@code exitHere}: some text may leave right after this
-   * stage, so apply its exit head (a batch that only passes through skips the adapter's product).
+   * {@code collectFeatures}: some text may leave at an exit whose adapter reads the layer features,
+   * here or later, so pool them (the scheduler asks the served model's {@code FeaturePolicy}).
+   * {@code exitHere}: some text may leave right after this stage, so apply its exit head (a batch
+   * that only passes through skips the adapter's product).
    */
   public record Run(long batchId, List<TokenizedText> tokens, List<HiddenState> states, boolean collectFeatures,
       boolean exitHere, ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}

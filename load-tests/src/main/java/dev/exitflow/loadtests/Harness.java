@@ -19,9 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -58,24 +55,7 @@ final class Harness implements AutoCloseable {
   /** {@link #closedLoop(IntFunction, int, Duration)} against another runtime. */
   static double closedLoop(EncoderRuntime runtime, IntFunction<EmbeddingRequest> request, int concurrency,
       Duration duration) throws InterruptedException {
-    Semaphore permits = new Semaphore(concurrency);
-    AtomicLong completed = new AtomicLong();
-    long start = System.nanoTime();
-    long end = start + duration.toNanos();
-    for (int i = 0; System.nanoTime() < end; i++) {
-      if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) {
-        continue;
-      }
-      runtime.submit(request.apply(i)).whenComplete((r, e) -> {
-        if (e == null && System.nanoTime() <= end) {
-          completed.incrementAndGet();
-        }
-        permits.release();
-      });
-    }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    permits.acquire(concurrency); // let the stragglers finish before the next measurement
-    return completed.get() / seconds;
+    return ClosedLoop.run(i -> runtime.submit(request.apply(i)), concurrency, duration).perSecond();
   }
 
   /** The reference: a plain ONNX Runtime session on the unmodified model in a batch loop. */

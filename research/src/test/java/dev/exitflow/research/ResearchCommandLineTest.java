@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import dev.exitflow.gateway.cli.InProcessCli;
+import dev.exitflow.gateway.cli.InProcessCli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The research jar's commands, run in-process as the launcher runs them, against the real built-in model. */
 class ResearchCommandLineTest {
@@ -20,31 +19,13 @@ class ResearchCommandLineTest {
 
   @TempDir Path tmp;
 
-  private record Run(int exit, String out, String err) {}
-
   private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = ResearchMain.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return new Run(cli.execute(args), out.toString(), err.toString());
+    return InProcessCli.run(ResearchMain::commandLine, args);
   }
 
   @Test
   void everyCommandTakesHelpAndAgreesWithTheHelpCommand() {
-    List<String> commands = ResearchMain.commandLine().getSubcommands().keySet().stream().toList();
-    assertTrue(commands.containsAll(List.of("report", "blocks", "bench", "prune")), commands.toString());
-    for (String command : commands) {
-      for (String flag : List.of("--help", "-h")) {
-        Run r = run(command, flag);
-        assertEquals(0, r.exit(), command + " " + flag + ": " + r.err());
-        assertTrue(r.out().contains("Usage: exitflow " + command), command + " " + flag + ": " + r.out());
-      }
-      if (!command.equals("help")) {
-        assertEquals(run(command, "--help").out(), run("help", command).out(), "help " + command + " and --help agree");
-      }
-    }
+    InProcessCli.assertEveryCommandTakesHelp(ResearchMain::commandLine, List.of("report", "blocks", "bench", "prune"));
     Run unknown = run("report", "--no-such-option");
     assertEquals(2, unknown.exit());
     assertTrue(unknown.err().contains("See './exitflow report --help'."), unknown.err());

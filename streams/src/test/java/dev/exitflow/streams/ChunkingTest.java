@@ -12,8 +12,6 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
-import dev.exitflow.model.ModelRepository;
-import dev.exitflow.model.ModelSettings;
 import dev.exitflow.model.tokenize.TextWindows;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
@@ -21,7 +19,6 @@ import dev.exitflow.streams.request.RequestDefaults;
 import dev.exitflow.streams.request.RequestLimits;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,22 +26,21 @@ import org.junit.jupiter.api.Test;
 /** Chunk mode on the real model: a long text's windows pooled by tokens; a text that fits, unchanged. */
 class ChunkingTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static ActorTestKit testKit;
+  private static RuntimeFixture served;
   private static EncoderRuntime runtime;
   private static RequestDecoder decoder;
 
   @BeforeAll
   static void start() {
     Config config = ConfigFactory.load();
-    testKit = ActorTestKit.create(config);
-    runtime = EncoderRuntime.start(testKit.system(),
-        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
+    served = RuntimeFixture.start(config);
+    runtime = served.runtime();
     decoder = RequestDecoder.forRuntime(runtime, RequestLimits.create(config));
   }
 
   @AfterAll
   static void stop() {
-    testKit.shutdownTestKit();
+    served.stop();
   }
 
   private static DecodedRequest decode(Map<String, Object> fields) throws Exception {

@@ -4,18 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.model.InvalidInputException;
-import dev.exitflow.model.ModelRepository;
-import dev.exitflow.model.ModelSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.IntStream;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.junit.jupiter.api.AfterAll;
@@ -23,20 +19,18 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class InferenceFlowTest {
-  private static ActorTestKit testKit;
+  private static RuntimeFixture served;
   private static EncoderRuntime runtime;
 
   @BeforeAll
   static void start() {
-    Config config = ConfigFactory.load();
-    testKit = ActorTestKit.create(config);
-    runtime = EncoderRuntime.start(testKit.system(),
-        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
+    served = RuntimeFixture.start(ConfigFactory.load());
+    runtime = served.runtime();
   }
 
   @AfterAll
   static void stop() {
-    testKit.shutdownTestKit();
+    served.stop();
   }
 
   @Test
@@ -49,7 +43,7 @@ class InferenceFlowTest {
 
     List<Scored<Integer>> out = Source.from(jobs)
         .via(InferenceFlow.<Integer>ordered(runtime, 64))
-        .runWith(Sink.seq(), testKit.system())
+        .runWith(Sink.seq(), served.system())
         .toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
 
     assertEquals(300, out.size());

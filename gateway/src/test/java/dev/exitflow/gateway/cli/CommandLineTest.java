@@ -4,40 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import dev.exitflow.gateway.cli.InProcessCli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The commands, run in-process as the launcher runs them, against the real built-in model. */
 class CommandLineTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private static final String CACHE_DIR = "exitflow.model.cache-dir";
 
   @TempDir Path tmp;
 
-  private record Run(int exit, String out, String err) {
-    JsonNode lastJson() throws Exception {
-      List<String> lines = out.lines().toList();
-      return JSON.readTree(lines.get(lines.size() - 1));
-    }
-  }
-
   private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute(args);
-    return new Run(code, out.toString(), err.toString());
+    return InProcessCli.run(Main::commandLine, args);
   }
 
   @Test
@@ -53,19 +35,8 @@ class CommandLineTest {
 
   @Test
   void everyCommandTakesHelpAndAgreesWithTheHelpCommand() {
-    List<String> commands = Main.commandLine().getSubcommands().keySet().stream().toList();
-    assertTrue(commands.containsAll(List.of("serve", "embed", "score", "batch", "eval", "calibrate", "produce",
-        "consume")), commands.toString());
-    for (String command : commands) {
-      for (String flag : List.of("--help", "-h")) {
-        Run r = run(command, flag);
-        assertEquals(0, r.exit(), command + " " + flag + ": " + r.err());
-        assertTrue(r.out().contains("Usage: exitflow " + command), command + " " + flag + ": " + r.out());
-      }
-      if (!command.equals("help")) {
-        assertEquals(run(command, "--help").out(), run("help", command).out(), "help " + command + " and --help agree");
-      }
-    }
+    InProcessCli.assertEveryCommandTakesHelp(Main::commandLine,
+        List.of("serve", "embed", "score", "batch", "eval", "calibrate", "produce", "consume"));
     assertTrue(run("embed", "--help").out().contains("(default: deep)"), "defaults are listed");
     String help = run("--help").out();
     assertTrue(help.contains("report") && help.contains("./exitflow report --help"), "the research commands are named: " + help);

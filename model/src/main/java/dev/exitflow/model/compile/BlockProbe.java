@@ -1,6 +1,5 @@
 package dev.exitflow.model.compile;
 
-import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.exitflow.model.ModelDescriptor;
 import java.util.ArrayList;
@@ -9,48 +8,31 @@ import java.util.List;
 /**
  * The unmodified model with the states around every block as extra outputs: each layer's input,
  * its attention block's output (the MLP block's input) and its output, all [batch, sequence,
- * hidden]. Calibration runs it to see how much each block changes its input.
+ * hidden]. Calibration runs it to see how much each block changes its input. {@code model}: the
+ * probe as ONNX bytes, for ONNX Runtime.
  */
-public final class BlockProbe {
+public record BlockProbe(byte[] model, List<Layer> layers) {
   /** Output names of layer {@code layer} (counting from 1): its input, attention output and output. */
   public record Layer(int layer, String input, String attention, String output) {}
 
-  private final byte[] model;
-  private final List<Layer> layers;
-
-  private BlockProbe(byte[] model, List<Layer> layers) {
-    this.model = model;
-    this.layers = List.copyOf(layers);
+  public BlockProbe {
+    layers = List.copyOf(layers);
   }
 
   public static BlockProbe of(ModelDescriptor descriptor) {
     ModelProto proto = StageCompiler.read(descriptor);
     OnnxGraph g = new OnnxGraph(proto.getGraph());
     LayerBoundaries boundaries = new LayerBoundaries(g, descriptor.name());
-    int hidden = boundaries.hiddenSize();
-    GraphProto.Builder b = proto.getGraph().toBuilder();
-    List<String> outputs = new ArrayList<>(proto.getGraph().getOutputList().stream().map(o -> o.getName()).toList());
+    ProbeGraph probe = new ProbeGraph(proto);
     List<Layer> layers = new ArrayList<>();
     for (int layer = 1; layer <= g.layerCount(); layer++) {
       String in = layer == 1 ? boundaries.embeddingsOutput() : boundaries.outputOf(layer - 1);
       Layer l = new Layer(layer, in, boundaries.attentionOutputOf(layer), boundaries.outputOf(layer));
       for (String t : List.of(l.input(), l.attention(), l.output())) {
-        if (!outputs.contains(t)) {
-          outputs.add(t);
-          b.addOutput(StageCompiler.hiddenStateInfo(t, hidden));
-        }
+        probe.expose(t, boundaries.hiddenSize());
       }
       layers.add(l);
     }
-    return new BlockProbe(proto.toBuilder().setGraph(b).build().toByteArray(), layers);
-  }
-
-  /** The probe as ONNX bytes, for ONNX Runtime. */
-  public byte[] model() {
-    return model;
-  }
-
-  public List<Layer> layers() {
-    return layers;
+    return new BlockProbe(probe.bytes(), layers);
   }
 }

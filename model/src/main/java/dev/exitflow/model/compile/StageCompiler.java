@@ -272,11 +272,12 @@ public final class StageCompiler {
     return b.build();
   }
 
-  static ValueInfoProto hiddenStateInfo(String name, int hidden) {
+  /** A float state [batch_size, sequence_length, width]: a hidden state, or an MLP's intermediate one. */
+  static ValueInfoProto hiddenStateInfo(String name, int width) {
     TensorShapeProto shape = TensorShapeProto.newBuilder()
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("batch_size"))
         .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("sequence_length"))
-        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(hidden))
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(width))
         .build();
     return ValueInfoProto.newBuilder()
         .setName(name)

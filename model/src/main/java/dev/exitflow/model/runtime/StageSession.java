@@ -34,7 +34,7 @@ public final class StageSession implements AutoCloseable {
 
   /**
    * A session that also pools its layers' states into each text's features when {@code features}
-   * (exit adapters read them, see {@link LayerFeatures}); otherwise only the hidden state is fetched.
+   * (exit adapters read them, see {@link LayerFeatures}; {@link FeaturePolicy#collects} decides); otherwise only the hidden state is fetched.
    * {@code keepRatio} below 1 prunes the tokens it receives from the previous stage first (see
    * {@link TokenPruner}).
    */

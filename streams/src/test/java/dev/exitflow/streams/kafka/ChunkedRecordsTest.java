@@ -12,10 +12,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.model.ModelRepository;
-import dev.exitflow.model.ModelSettings;
+import dev.exitflow.model.tokenize.TextTokenizer;
 import dev.exitflow.streams.Prose;
+import dev.exitflow.streams.RuntimeFixture;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -23,7 +22,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,37 +30,31 @@ import org.junit.jupiter.api.Test;
 class ChunkedRecordsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static Config config;
-  private static ActorTestKit testKit;
-  private static EncoderRuntime runtime;
-  private static EmbeddedKafka kafka;
+  private static RuntimeFixture served;
 
   @BeforeAll
   static void start() {
     config = ConfigFactory.parseString("exitflow.kafka.embedded.port = 0").withFallback(ConfigFactory.load());
-    testKit = ActorTestKit.create(config);
-    runtime = EncoderRuntime.start(testKit.system(),
-        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
-    kafka = EmbeddedKafka.start(config);
-    runtime.ready().toCompletableFuture().join();
+    served = RuntimeFixture.withKafka(config);
   }
 
   @AfterAll
   static void stop() {
-    if (kafka != null) {
-      kafka.close();
+    if (served != null) {
+      served.stop();
     }
-    testKit.shutdownTestKit();
   }
 
   @Test
   void aLongRecordIsChunkedAndOnePastTheTokenLimitIsADeadLetter() throws Exception {
-    KafkaSettings s = KafkaSettings.create(config).withBootstrapServers(kafka.bootstrapServers())
+    KafkaSettings s = KafkaSettings.create(config).withBootstrapServers(served.kafka().bootstrapServers())
         .withGroupId("chunked-group").withTopics(new KafkaSettings.Topics(
             "chunked-requests", "chunked-results", "chunked-dead-letter", true, 4, (short) -1));
     Topics.ensure(s);
-    String text = Prose.ofTokens(runtime.tokenizer(), 5000);
-    int windows = runtime.tokenizer().windows(text, s.requestLimits().chunkOverlap()).count();
-    String huge = Prose.ofTokens(runtime.tokenizer(), 8300); // past max-tokens-per-request (8192)
+    TextTokenizer tokenizer = served.runtime().tokenizer();
+    String text = Prose.ofTokens(tokenizer, 5000);
+    int windows = tokenizer.windows(text, s.requestLimits().chunkOverlap()).count();
+    String huge = Prose.ofTokens(tokenizer, 8300); // past max-tokens-per-request (8192)
     byte[] hugeChunk = JSON.writeValueAsBytes(Map.of("id", "huge", "input", huge, "long_text", "chunk", "exit", 2));
     assertTrue(hugeChunk.length < s.maxRecordBytes(), "refused for its tokens, not its bytes");
     String shortText = "The committee adopted the report on the budget.";
@@ -77,7 +69,7 @@ class ChunkedRecordsTest {
       producer.send(record(s.topics().requests(), "short", JSON.writeValueAsBytes(
           Map.of("id", "short", "input", shortText, "exit", 2)))).get();
     }
-    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    KafkaPipeline pipeline = KafkaPipeline.start(served.system(), served.runtime(), s);
     List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
         r -> r.size() >= 4, Duration.ofSeconds(60));
     List<ConsumerRecord<byte[], byte[]>> dead = TopicClient.readUntil(s.bootstrapServers(), s.topics().deadLetter(),

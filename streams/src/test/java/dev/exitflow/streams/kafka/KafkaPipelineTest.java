@@ -12,8 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.exitflow.actors.EncoderRuntime;
-import dev.exitflow.model.ModelRepository;
-import dev.exitflow.model.ModelSettings;
+import dev.exitflow.streams.RuntimeFixture;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -24,7 +23,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,9 +33,8 @@ import org.junit.jupiter.api.Timeout;
 class KafkaPipelineTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static Config config;
-  private static ActorTestKit testKit;
+  private static RuntimeFixture served;
   private static EncoderRuntime runtime;
-  private static EmbeddedKafka kafka;
 
   @BeforeAll
   static void start() {
@@ -49,19 +46,15 @@ class KafkaPipelineTest {
         pekko.kafka.consumer.commit-timeout = 2s
         exitflow.kafka.consumer-properties { "session.timeout.ms" = "6000" }
         """).withFallback(ConfigFactory.load());
-    testKit = ActorTestKit.create(config);
-    runtime = EncoderRuntime.start(testKit.system(),
-        new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
-    kafka = EmbeddedKafka.start(config);
-    runtime.ready().toCompletableFuture().join();
+    served = RuntimeFixture.withKafka(config);
+    runtime = served.runtime();
   }
 
   @AfterAll
   static void stop() {
-    if (kafka != null) {
-      kafka.close();
+    if (served != null) {
+      served.stop();
     }
-    testKit.shutdownTestKit();
   }
 
   static KafkaSettings settings(String name, String bootstrap) {
@@ -81,7 +74,7 @@ class KafkaPipelineTest {
 
   @Test
   void roundTripOf10000RecordsKeepsKeysIdsHeadersAndOrderPerKey() throws Exception {
-    KafkaSettings s = settings("roundtrip", kafka.bootstrapServers());
+    KafkaSettings s = settings("roundtrip", served.kafka().bootstrapServers());
     Topics.ensure(s);
     int n = 10_000;
     long t0 = System.nanoTime();
@@ -90,7 +83,7 @@ class KafkaPipelineTest {
         producer.send(record(s.topics().requests(), "key-" + (i % 64), json("rt-" + i, sentence(i), i % 10 == 0 ? "deep" : "shallow")));
       }
     }
-    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    KafkaPipeline pipeline = KafkaPipeline.start(served.system(), runtime, s);
     List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
         r -> r.size() >= n, Duration.ofSeconds(90));
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -125,7 +118,7 @@ class KafkaPipelineTest {
 
   @Test
   void poisonRecordsGoToTheDeadLetterTopicWithTheirErrorAndTheStreamGoesOn() throws Exception {
-    KafkaSettings s = settings("poison", kafka.bootstrapServers());
+    KafkaSettings s = settings("poison", served.kafka().bootstrapServers());
     Topics.ensure(s);
     Map<String, byte[]> poison = new java.util.LinkedHashMap<>();
     poison.put("invalid_json", "{\"input\": \"no closing brace\"".getBytes(StandardCharsets.UTF_8));
@@ -149,7 +142,7 @@ class KafkaPipelineTest {
       good++;
     }
     int goodCount = good;
-    KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+    KafkaPipeline pipeline = KafkaPipeline.start(served.system(), runtime, s);
     List<ConsumerRecord<byte[], byte[]>> results = TopicClient.readUntil(s.bootstrapServers(), s.topics().results(),
         r -> r.size() >= goodCount, Duration.ofSeconds(60));
     List<ConsumerRecord<byte[], byte[]>> dead = TopicClient.readUntil(s.bootstrapServers(), s.topics().deadLetter(),
@@ -177,7 +170,7 @@ class KafkaPipelineTest {
 
   @Test
   void atLeastOnceAcrossACrash() throws Exception {
-    KafkaSettings s = settings("crash", kafka.bootstrapServers());
+    KafkaSettings s = settings("crash", served.kafka().bootstrapServers());
     Topics.ensure(s);
     int n = 3000;
     try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
@@ -185,13 +178,13 @@ class KafkaPipelineTest {
         producer.send(record(s.topics().requests(), "key-" + (i % 16), json("c-" + i, sentence(i), "shallow")));
       }
     }
-    KafkaPipeline first = KafkaPipeline.start(testKit.system(), runtime, s);
+    KafkaPipeline first = KafkaPipeline.start(served.system(), runtime, s);
     await(() -> first.stats().results() >= n / 3, Duration.ofSeconds(60), () -> "first run: " + first.stats());
     first.abort(); // no drain, no commit of what is in flight
     first.completion().handle((d, e) -> d).toCompletableFuture().get(10, TimeUnit.SECONDS);
     KafkaPipelineStats before = first.stats();
 
-    KafkaPipeline second = KafkaPipeline.start(testKit.system(), runtime, s);
+    KafkaPipeline second = KafkaPipeline.start(served.system(), runtime, s);
     List<ConsumerRecord<byte[], byte[]>> results = readEveryId(s, "c-", n);
     second.drainAndShutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
     String story = String.format("%d inputs, first run consumed %d and produced %d before the abort, second run "
@@ -211,7 +204,7 @@ class KafkaPipelineTest {
       Topics.ensure(s);
       int half = 1500;
       produce(s, 0, half);
-      KafkaPipeline pipeline = KafkaPipeline.start(testKit.system(), runtime, s);
+      KafkaPipeline pipeline = KafkaPipeline.start(served.system(), runtime, s);
       // Stop the broker early, with most of the first half still in flight: the commits of what
       // finishes during the outage time out (commit-timeout = 2s) and the stream restarts.
       await(() -> pipeline.stats().results() >= 100, Duration.ofSeconds(60), () -> "no results: " + pipeline.stats());
@@ -247,15 +240,13 @@ class KafkaPipelineTest {
    */
   @Test
   void twoInstancesShareTheTopicAndOneStoppingMidStreamLosesNothing() throws Exception {
-    KafkaSettings s = settings("scaleout", kafka.bootstrapServers());
+    KafkaSettings s = settings("scaleout", served.kafka().bootstrapServers());
     Topics.ensure(s);
-    ActorTestKit otherKit = ActorTestKit.create(config);
+    RuntimeFixture other = RuntimeFixture.start(config);
     try (KafkaProducer<byte[], byte[]> producer = TopicClient.producer(s.bootstrapServers())) {
-      EncoderRuntime otherRuntime = EncoderRuntime.start(otherKit.system(),
-          new ModelRepository(ModelSettings.create(config)).resolve("all-minilm-l6-v2"), config);
-      otherRuntime.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      KafkaPipeline staying = KafkaPipeline.start(testKit.system(), runtime, s);
-      KafkaPipeline leaving = KafkaPipeline.start(otherKit.system(), otherRuntime, s);
+      other.runtime().ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      KafkaPipeline staying = KafkaPipeline.start(served.system(), runtime, s);
+      KafkaPipeline leaving = KafkaPipeline.start(other.system(), other.runtime(), s);
       int n = 0;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while ((staying.stats().results() < 200 || leaving.stats().results() < 200) && System.nanoTime() < deadline) {
@@ -276,7 +267,7 @@ class KafkaPipelineTest {
           + "%d results, %d duplicates%n", n, leftAfter.results(), staying.stats().results(), stayingAtStop,
           results.size(), results.size() - n);
     } finally {
-      otherKit.shutdownTestKit();
+      other.stop();
     }
   }
 
