@@ -44,18 +44,19 @@ final class BranchGraph {
         proto = ModelProto.parseFrom(in);
       }
       GraphProto.Builder graph = proto.getGraph().toBuilder();
+      boolean quantized = LayerWeights.quantized(proto.getGraph(), exit);
       for (Map.Entry<String, LayerWeights.Tensor> e : trained.tensors().entrySet()) {
-        String name = LayerWeights.initializerName(proto.getGraph(), exit, e.getKey());
-        for (int i = 0; i < graph.getInitializerCount(); i++) {
-          TensorProto t = graph.getInitializer(i);
-          if (t.getName().equals(name)) {
-            TensorProto.Builder w = t.toBuilder().clearFloatData().clearDims().setRawData(raw(e.getValue().values()));
-            for (long d : e.getValue().shape()) {
-              w.addDims(d);
-            }
-            graph.setInitializer(i, w.build());
-          }
+        LayerWeights.Tensor v = e.getValue();
+        if (quantized && LayerWeights.DENSE_WEIGHTS.contains(e.getKey())) {
+          // The int8 model's layers: int8 matrix, scale and zero point per column, as the model's own.
+          LayerWeights.Quantized q = LayerWeights.Quantized.quantize(
+              LayerWeights.quantizedWeight(proto.getGraph(), exit, e.getKey()), v);
+          replace(graph, q.valuesName(), ByteString.copyFrom(q.values()), q.shape());
+          replace(graph, q.scaleName(), raw(q.scale()), new long[] {q.scale().length});
+          replace(graph, q.zeroPointName(), ByteString.copyFrom(q.zeroPoint()), new long[] {q.zeroPoint().length});
+          continue;
         }
+        replace(graph, LayerWeights.initializerName(proto.getGraph(), exit, e.getKey()), raw(v.values()), v.shape());
       }
       // Recorded inner shapes would contradict a narrowed MLP; ONNX Runtime infers them again.
       graph.clearValueInfo();
@@ -69,6 +70,20 @@ final class BranchGraph {
         for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);
         }
+      }
+    }
+  }
+
+  /** Sets initializer {@code name}'s raw data and shape (its type stays). */
+  private static void replace(GraphProto.Builder graph, String name, ByteString data, long[] shape) {
+    for (int i = 0; i < graph.getInitializerCount(); i++) {
+      TensorProto t = graph.getInitializer(i);
+      if (t.getName().equals(name)) {
+        TensorProto.Builder w = t.toBuilder().clearFloatData().clearInt32Data().clearDims().setRawData(data);
+        for (long d : shape) {
+          w.addDims(d);
+        }
+        graph.setInitializer(i, w.build());
       }
     }
   }

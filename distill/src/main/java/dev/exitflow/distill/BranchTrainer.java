@@ -31,6 +31,11 @@ final class BranchTrainer {
   private final float learningRate;
   /** Weight of the token-level loss (1 - cos between the branch's and the deep layer's token states); 0: none. */
   private final float tokenWeight;
+  /**
+   * Weight of a relational loss: mean squared difference between the batch's pairwise cosine
+   * similarities under the branch and under the deep model; 0: none.
+   */
+  private final float pairWeight;
   private final long totalSteps;
   private long step;
   /** Steps whose loss was not finite: their gradients are dropped instead of applied. */
@@ -42,7 +47,13 @@ final class BranchTrainer {
 
   BranchTrainer(Engine engine, NDManager parent, BranchLayer branch, float learningRate, float tokenWeight,
       long totalSteps) {
+    this(engine, parent, branch, learningRate, tokenWeight, 0f, totalSteps);
+  }
+
+  BranchTrainer(Engine engine, NDManager parent, BranchLayer branch, float learningRate, float tokenWeight,
+      float pairWeight, long totalSteps) {
     this.tokenWeight = tokenWeight;
+    this.pairWeight = pairWeight;
     this.engine = engine;
     this.branch = branch;
     this.state = parent.newSubManager();
@@ -69,6 +80,12 @@ final class BranchTrainer {
           NDArray pooled = BranchLayer.pool(states, mask);
           NDArray cosine = pooled.mul(target).sum(new int[] {1}).div(pooled.norm(new int[] {1}));
           NDArray l = cosine.mean().neg().add(1f);
+          if (pairWeight > 0) {
+            // The batch's cosine similarities, branch against deep: what STS ranks.
+            NDArray unit = pooled.div(pooled.norm(new int[] {1}, true));
+            NDArray pairs = unit.matMul(unit.transpose()).sub(target.matMul(target.transpose()));
+            l = l.add(pairs.square().mean().mul(pairWeight));
+          }
           if (tokenWeight > 0) {
             NDArray deep = Batches.deepTokens(m, data, members);
             NDArray perToken = states.mul(deep).sum(new int[] {2})

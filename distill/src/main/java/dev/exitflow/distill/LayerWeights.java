@@ -67,6 +67,11 @@ record LayerWeights(int layer, Map<String, Tensor> tensors) {
     for (Map.Entry<String, String> e : NODES.entrySet()) {
       String nodeName = scope(layer) + e.getValue();
       NodeProto node = byName.get(nodeName);
+      if (node == null && byName.containsKey(nodeName + QUANT)) {
+        // A dynamically quantized graph (the int8 built-in): the matrix, dequantized per column.
+        tensors.put(e.getKey(), Quantized.of(graph, byName, initializers, nodeName).dequantize());
+        continue;
+      }
       if (node == null) {
         throw new IllegalArgumentException("no node " + nodeName + ": not a float BERT export this reads");
       }
@@ -76,6 +81,127 @@ record LayerWeights(int layer, Map<String, Tensor> tensors) {
           floats(weight)));
     }
     return new LayerWeights(layer, tensors);
+  }
+
+  /** The dense layers' matrices (quantized in an int8 graph; biases and LayerNorms stay float). */
+  static final java.util.Set<String> DENSE_WEIGHTS = java.util.Set.of("q.weight", "k.weight", "v.weight", "o.weight",
+      "i.weight", "f.weight");
+
+  /** Suffix of a dense layer's MatMulInteger node in a dynamically quantized graph (onnxruntime's quantizer). */
+  static final String QUANT = "_quant";
+
+  /**
+   * A dense layer's matrix in a dynamically quantized graph: int8 values [in, out], a zero point and
+   * a scale per output column (onnxruntime's per-channel quantize_dynamic), and the names holding them.
+   */
+  record Quantized(String valuesName, String scaleName, String zeroPointName, long[] shape, byte[] values,
+      float[] scale, byte[] zeroPoint) {
+
+    static Quantized of(GraphProto graph, Map<String, NodeProto> byName, Map<String, TensorProto> initializers,
+        String matMul) {
+      NodeProto integer = byName.get(matMul + QUANT);
+      NodeProto scales = byName.get(matMul + QUANT + "_scales_mul");
+      if (integer == null || scales == null || integer.getInputCount() < 4) {
+        throw new IllegalArgumentException(matMul + ": not a MatMulInteger with per-column scales this reads");
+      }
+      TensorProto w = initializers.get(integer.getInput(1));
+      TensorProto zp = initializers.get(integer.getInput(3));
+      TensorProto s = scales.getInputList().stream().map(initializers::get).filter(t -> t != null).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException(matMul + ": no weight scale"));
+      if (w == null || zp == null || w.getDataType() != TensorProto.DataType.INT8.getNumber()) {
+        throw new IllegalArgumentException(matMul + ": weights are not int8 initializers");
+      }
+      return new Quantized(w.getName(), s.getName(), zp.getName(),
+          w.getDimsList().stream().mapToLong(Long::longValue).toArray(), bytes(w), floats(s), bytes(zp));
+    }
+
+    Tensor dequantize() {
+      int cols = (int) shape[1];
+      float[] v = new float[values.length];
+      for (int i = 0; i < v.length; i++) {
+        int c = i % cols;
+        int z = zeroPoint.length == 1 ? zeroPoint[0] : zeroPoint[c];
+        v[i] = (values[i] - z) * (scale.length == 1 ? scale[0] : scale[c]);
+      }
+      return new Tensor(shape.clone(), v);
+    }
+
+    /**
+     * {@code w} [in, out] quantized the way the model's own weights are: per output column,
+     * symmetric (zero point 0, scale max|w| / R) when the model's zero points are all 0, else
+     * asymmetric over [-128, 127]. R is the largest |value| of the model's own matrix: 64 in the
+     * int8 built-in (onnxruntime's reduce_range, 7 bits, which keeps u8 x s8 products from
+     * saturating on CPUs without VNNI), 127 without it.
+     */
+    static Quantized quantize(Quantized like, Tensor w) {
+      boolean symmetric = true;
+      for (byte z : like.zeroPoint) {
+        symmetric &= z == 0;
+      }
+      int range = 0;
+      for (byte v : like.values) {
+        range = Math.max(range, Math.abs(v));
+      }
+      range = range <= 64 ? 64 : 127;
+      int rows = (int) w.shape()[0];
+      int cols = (int) w.shape()[1];
+      float[] scale = new float[cols];
+      byte[] zero = new byte[cols];
+      byte[] q = new byte[rows * cols];
+      for (int c = 0; c < cols; c++) {
+        float min = 0;
+        float max = 0;
+        for (int r = 0; r < rows; r++) {
+          min = Math.min(min, w.values()[r * cols + c]);
+          max = Math.max(max, w.values()[r * cols + c]);
+        }
+        int z;
+        float s;
+        if (symmetric) {
+          s = Math.max(Math.abs(min), Math.abs(max)) / range;
+          z = 0;
+        } else {
+          s = (max - min) / 255f;
+          z = s == 0 ? 0 : Math.round(-128 - min / s);
+        }
+        s = s == 0 ? 1f : s;
+        scale[c] = s;
+        zero[c] = (byte) z;
+        int lo = symmetric ? -range : -128;
+        int hi = symmetric ? range : 127;
+        for (int r = 0; r < rows; r++) {
+          int v = Math.round(w.values()[r * cols + c] / s) + z;
+          q[r * cols + c] = (byte) Math.max(lo, Math.min(hi, v));
+        }
+      }
+      return new Quantized(like.valuesName, like.scaleName, like.zeroPointName, w.shape().clone(), q, scale, zero);
+    }
+  }
+
+  static byte[] bytes(TensorProto t) {
+    if (!t.getRawData().isEmpty()) {
+      return t.getRawData().toByteArray();
+    }
+    byte[] b = new byte[t.getInt32DataCount()];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (byte) t.getInt32Data(i);
+    }
+    return b;
+  }
+
+  /** Whether layer {@code layer} of {@code graph} is dynamically quantized. */
+  static boolean quantized(GraphProto graph, int layer) {
+    String q = scope(layer) + NODES.get("q.weight") + QUANT;
+    return graph.getNodeList().stream().anyMatch(n -> n.getName().equals(q));
+  }
+
+  /** The quantized matrix of dense parameter {@code parameter} ("q.weight", ...) in {@code graph}. */
+  static Quantized quantizedWeight(GraphProto graph, int layer, String parameter) {
+    Map<String, TensorProto> initializers = new HashMap<>();
+    graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+    Map<String, NodeProto> byName = new HashMap<>();
+    graph.getNodeList().forEach(n -> byName.put(n.getName(), n));
+    return Quantized.of(graph, byName, initializers, scope(layer) + NODES.get(parameter));
   }
 
   /** The name of the initializer holding parameter {@code parameter} in {@code graph}. */

@@ -63,6 +63,35 @@ class BranchGraphTest {
   }
 
   @Test
+  void int8LayerDequantizesAndRequantizesToTheModelsOwnValues(@TempDir Path dir) throws Exception {
+    ModelDescriptor int8 = new ModelRepository(settings).resolve("all-minilm-l6-v2-q");
+    ai.onnx.proto.OnnxMl.GraphProto graph;
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(int8.onnxFile())) {
+      graph = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(in).getGraph();
+    }
+    LayerWeights layer = LayerWeights.of(graph, EXIT);
+    for (String dense : LayerWeights.DENSE_WEIGHTS) {
+      LayerWeights.Quantized own = LayerWeights.quantizedWeight(graph, EXIT, dense);
+      LayerWeights.Quantized again = LayerWeights.Quantized.quantize(own, layer.tensors().get(dense));
+      int differ = 0;
+      for (int i = 0; i < own.values().length; i++) {
+        differ += Math.abs(own.values()[i] - again.values()[i]) > 1 ? 1 : 0;
+      }
+      assertTrue(differ == 0, dense + ": " + differ + " int8 values moved by more than 1 on requantizing");
+    }
+    // The int8 model's layer 3 in DJL (dequantized weights) against its own int8 layer 3 re-exported.
+    try (StagedEncoder q = StagedEncoder.open(int8, settings);
+        BranchLayer branch = new BranchLayer(root, layer, 12)) {
+      ExitStates qStates = ExitStates.collect(q, Corpus.read(StsFiles.locate("sts-dev.csv")).subList(0, 128),
+          new int[] {0}, false, n -> {});
+      Path file = dir.resolve("exit-2-int8.onnx");
+      BranchGraph.write(int8, layer, file);
+      double cosine = BranchCheck.minCosine(root, branch, file, qStates, 0, EXIT);
+      assertTrue(cosine >= BranchCheck.MIN_COSINE_INT8, "int8 ONNX layer 3 vs DJL layer 3 (dequantized): " + cosine);
+    }
+  }
+
+  @Test
   void trainingLowersTheLossAndTheExportMatchesTheTrainedBranch(@TempDir Path dir) throws Exception {
     LayerWeights init = LayerWeights.read(model.onnxFile(), EXIT);
     try (BranchLayer branch = new BranchLayer(root, init, 12)) {

@@ -71,6 +71,9 @@ final class ReportCommand implements Callable<Integer> {
 
   record Baseline(String plan, int exit, double sentencesPerS) {}
 
+  /** The adapter column of an exit that ran a distilled branch instead of pooling or an adapter. */
+  static final String BRANCH = "branch";
+
   /** How speed was measured: {@code rounds} interleaved passes of {@code sentences} per plan and exit. */
   record Speed(int sentences, int rounds, int batchSize) {}
 
@@ -104,6 +107,7 @@ final class ReportCommand implements Callable<Integer> {
     }
     List<StagedEncoder> encoders = new ArrayList<>();
     List<Timed> timed = new ArrayList<>();
+    List<Boolean> branched = new ArrayList<>();
     try (ProgressBar bar = Progress.bar("report", exits * (sentences + (long) rounds * speedTexts.size()), "sentences")) {
       // Quality: every plan on the whole dataset; its engines stay open for the speed rounds.
       for (int i = 0; i < all.size(); i++) {
@@ -116,6 +120,9 @@ final class ReportCommand implements Callable<Integer> {
               p.name());
         }
         runs.add(StsEvaluator.evaluate(encoder, data, bar::stepBy));
+        for (int stage = 0; stage < encoder.exits().layers().size(); stage++) {
+          branched.add(encoder.head(stage).branch() != null); // a distilled branch (./exitflow distill) at this exit
+        }
         encoder.exits().layers().forEach(layer -> timed.add(new Timed(encoder, layer, new ArrayList<>())));
       }
       // Speed: rounds of one pass per plan and exit, in an order rotated each round, so that a
@@ -138,7 +145,7 @@ final class ReportCommand implements Callable<Integer> {
     }
     double[] speeds = timed.stream().mapToDouble(t -> speedTexts.size() / t.medianSeconds()).toArray();
     Report report = report(data, sentences, new Speed(speedTexts.size(), rounds, model.settings().batchSize()), runs,
-        speeds);
+        speeds, branched);
     Files.createDirectories(out);
     Files.writeString(out.resolve("report.json"), Json.of(report) + "\n");
     Files.writeString(out.resolve("report.md"), markdown(report));
@@ -170,6 +177,15 @@ final class ReportCommand implements Callable<Integer> {
 
   /** {@code speeds} holds the measured sentences/s of every plan's exits, in order. */
   static Report report(StsDataset data, int sentences, Speed speed, List<StsReport> runs, double[] speeds) {
+    return report(data, sentences, speed, runs, speeds, List.of());
+  }
+
+  /**
+   * As above; {@code branched} says, in the same order as {@code speeds}, which exits ran a
+   * distilled branch (their adapter column reads {@link #BRANCH}); empty: none did.
+   */
+  static Report report(StsDataset data, int sentences, Speed speed, List<StsReport> runs, double[] speeds,
+      List<Boolean> branched) {
     Baseline baseline = baseline(runs, speeds);
     List<Row> rows = new ArrayList<>();
     int i = 0;
@@ -177,10 +193,11 @@ final class ReportCommand implements Callable<Integer> {
       Plan p = r.plan();
       for (int k = 0; k < r.exits().size(); k++) {
         StsReport.Exit e = r.exits().get(k);
+        boolean branch = i < branched.size() && branched.get(i);
         double sps = speeds[i++];
-        boolean notFaster = e.adapter() != null && k + 1 < r.exits().size() && sps <= speeds[i];
+        boolean notFaster = (e.adapter() != null || branch) && k + 1 < r.exits().size() && sps <= speeds[i];
         rows.add(new Row(p.name(), r.model(), r.precision(), e.layer(),
-            e.adapter() == null ? null : e.adapter().kind() + " (" + e.adapter().features() + " features)",
+            branch ? BRANCH : e.adapter() == null ? null : e.adapter().kind() + " (" + e.adapter().features() + " features)",
             p.keepRatios(), cuts(p), e.spearman() * 100, sps,
             baseline == null ? Double.NaN : sps / baseline.sentencesPerS(), e.meanTokensAtExit(), false, notFaster));
       }
@@ -236,7 +253,8 @@ final class ReportCommand implements Callable<Integer> {
     s.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Row row : r.rows()) {
       s.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %.2f | %.0f | %.2f | %.1f | %s |%n",
-          row.plan(), row.precision(), row.exit(), row.adapter() == null ? "none" : row.notFaster() ? "yes, no faster than the next exit" : "yes",
+          row.plan(), row.precision(), row.exit(), row.adapter() == null ? "none"
+              : (BRANCH.equals(row.adapter()) ? "branch" : "yes") + (row.notFaster() ? ", no faster than the next exit" : ""),
           row.keepRatios().isEmpty() ? "—" : row.keepRatios().stream().map(k -> String.format(Locale.ROOT, "%.2f", k))
               .collect(Collectors.joining(", ")),
           row.drops().isEmpty() ? "—" : String.join(", ", row.drops()), row.spearman(), row.sentencesPerS(),
