@@ -7,6 +7,10 @@ import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.WorkerNode;
+import dev.exitflow.model.calibrate.Corpus;
+import dev.exitflow.model.eval.StsFiles;
+import dev.exitflow.model.tokenize.TextTokenizer;
+import dev.exitflow.model.tokenize.TokenizedText;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -22,7 +26,7 @@ import picocli.CommandLine.Option;
 
 /**
  * What the cluster costs: deep throughput of the in-process runtime against a gateway node that
- * batches onto worker nodes over Pekko remoting (Artery TCP on 127.0.0.1, CBOR), all in this JVM
+ * batches onto worker nodes over Pekko remoting (Artery TCP on 127.0.0.1), all in this JVM
  * and on the same cores, alternating in the same run. On one machine more worker nodes add no
  * cores; the figure is the price of moving batches and hidden states between nodes.
  */
@@ -46,9 +50,24 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--model", description = "Model name or directory (default: exitflow.model.default)")
   String model;
 
+  @Option(names = "--dataset", paramLabel = "FILE", description = "Send this file's texts (one per line, or an STS "
+      + "CSV's sentences) instead of STS-B's test sentences; a bare name is one shipped in data/, e.g. "
+      + "europarl-passages-en.txt")
+  String dataset;
+
+  @Option(names = "--min-tokens", defaultValue = "0", paramLabel = "N", description = "Only the texts of at least N "
+      + "tokens, [CLS] and [SEP] included (default: ${DEFAULT-VALUE})")
+  int minTokens;
+
+  @Option(names = "--max-tokens", defaultValue = "0", paramLabel = "N", description = "Only the texts of at most N "
+      + "tokens; 0: up to the model's maximum. Texts the tokenizer would cut are always left out "
+      + "(the 256 bucket of bench --lengths 64,128,256,512: --min-tokens 129 --max-tokens 256)")
+  int maxTokens;
+
   record Size(int workerNodes, double inProcessSps, double clusterSps, double ratio, Map<String, Long> batchesByNode) {}
 
-  record Result(String model, int concurrency, int seconds, int rounds, List<Size> sizes) {}
+  record Result(String model, String dataset, int texts, double meanTokens, int concurrency, int seconds, int rounds,
+      List<Size> sizes) {}
 
   @Override
   public Integer call() throws Exception {
@@ -58,7 +77,10 @@ final class ClusterCommand implements Callable<Integer> {
       String seeds = "pekko://exitflow@127.0.0.1:" + seedPort;
       Config gatewayConfig = node("gateway", seedPort, seeds, h.config);
       ActorSystem<Void> gateway = system(gatewayConfig, nodes);
-      IntFunction<EmbeddingRequest> deep = i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE);
+      Texts texts = texts(h);
+      System.err.printf("%d texts of %s, %.1f tokens on average%n", texts.texts().size(), texts.name(), texts.meanTokens());
+      IntFunction<EmbeddingRequest> deep = i -> EmbeddingRequest.of(
+          texts.texts().get(Math.floorMod(i, texts.texts().size())), ExitPolicy.Deep.INSTANCE);
       EncoderRuntime clustered = null;
       List<Size> sizes = new ArrayList<>();
       for (int n = 1; n <= maxNodes; n++) {
@@ -82,7 +104,8 @@ final class ClusterCommand implements Callable<Integer> {
         }
         sizes.add(new Size(n, local, remote, remote / local, clustered.stats().toCompletableFuture().join().batchesByNode()));
       }
-      Result result = new Result(h.model.name(), concurrency, seconds, rounds, sizes);
+      Result result = new Result(h.model.name(), texts.name(), texts.texts().size(), texts.meanTokens(), concurrency,
+          seconds, rounds, sizes);
       System.out.printf("%-13s %16s %16s %8s%n", "worker nodes", "in-process /s", "cluster /s", "ratio");
       for (Size s : sizes) {
         System.out.printf("%-13d %16.1f %16.1f %8.2f%n", s.workerNodes(), s.inProcessSps(), s.clusterSps(), s.ratio());
@@ -97,6 +120,33 @@ final class ClusterCommand implements Callable<Integer> {
       nodes.forEach(ActorSystem::terminate);
       nodes.forEach(s -> s.getWhenTerminated().toCompletableFuture().join());
     }
+  }
+
+  private record Texts(String name, List<String> texts, double meanTokens) {}
+
+  /** STS-B's test sentences, or the texts of --dataset within --min-tokens and --max-tokens. */
+  private Texts texts(Harness h) {
+    String name = dataset != null ? dataset : "sts-test.csv";
+    List<String> all = dataset != null ? Corpus.read(StsFiles.locate(dataset)) : h.sentences;
+    List<TokenizedText> tokens;
+    try (TextTokenizer tokenizer = new TextTokenizer(h.model)) {
+      tokens = tokenizer.tokenize(all);
+    }
+    int upTo = maxTokens > 0 ? maxTokens : Integer.MAX_VALUE;
+    List<String> chosen = new ArrayList<>();
+    long total = 0;
+    for (int i = 0; i < all.size(); i++) {
+      TokenizedText t = tokens.get(i);
+      if (!t.truncated() && t.length() >= minTokens && t.length() <= upTo) {
+        chosen.add(all.get(i));
+        total += t.length();
+      }
+    }
+    if (chosen.isEmpty()) {
+      throw new IllegalArgumentException("no text of " + name + " has " + minTokens + " to "
+          + (maxTokens > 0 ? maxTokens : "the model's maximum") + " tokens");
+    }
+    return new Texts(name, chosen, (double) total / chosen.size());
   }
 
   private static Config node(String role, int port, String seeds, Config base) {
