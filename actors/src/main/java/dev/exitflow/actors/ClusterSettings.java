@@ -10,10 +10,10 @@ import java.util.Map;
 /**
  * The {@code exitflow.cluster} section (defaults and meanings in this module's reference.conf):
  * whether this process is a node of a Pekko Cluster, with which roles, where it listens and whom
- * it joins, and which stages its workers serve.
+ * it joins, which stages its workers serve, and how hidden states travel between nodes.
  */
 public record ClusterSettings(boolean enabled, List<String> roles, List<String> seedNodes, boolean bootstrap,
-    String host, int port, List<Integer> workerStages) {
+    String host, int port, List<Integer> workerStages, WorkerMessageSerializer.Encoding hiddenStateEncoding) {
   public static final String GATEWAY = "gateway";
   public static final String WORKER = "worker";
 
@@ -32,7 +32,8 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
           "exitflow.cluster: give seed-nodes or turn bootstrap on, not both (seed-nodes " + seeds + ")");
     }
     return new ClusterSettings(c.getBoolean("enabled"), roles, seeds, bootstrap, c.getString("host"),
-        c.getInt("port"), list(c, "worker-stages").stream().map(Integer::parseInt).toList());
+        c.getInt("port"), list(c, "worker-stages").stream().map(Integer::parseInt).toList(),
+        WorkerMessageSerializer.Encoding.parse(c.getString("hidden-state-encoding")));
   }
 
   /** A list, or a comma-separated string (as environment variables give it). */

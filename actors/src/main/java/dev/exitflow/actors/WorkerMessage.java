@@ -2,6 +2,7 @@ package dev.exitflow.actors;
 
 /**
  * Marks the messages that cross nodes between a scheduler and its stage workers in a cluster;
- * they are serialized with Jackson CBOR (see serialization-bindings in reference.conf).
+ * {@link WorkerMessageSerializer} writes them (see serialization-bindings in reference.conf). Sealed,
+ * so a new one cannot be added without the serializer and its test knowing of it.
  */
-public interface WorkerMessage {}
+public sealed interface WorkerMessage permits StageWorker.Run, StageWorker.Outcome {}

@@ -31,6 +31,11 @@ class ClusterSettingsTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> ClusterSettings.create(config(
         "exitflow.cluster { bootstrap = on, seed-nodes = [\"pekko://exitflow@a:25520\"] }"))).getMessage()
         .contains("not both"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> ClusterSettings.create(config(
+        "exitflow.cluster.hidden-state-encoding = bfloat16"))).getMessage().contains("'bfloat16' is not float32 or float16"));
+    assertEquals(WorkerMessageSerializer.Encoding.FLOAT16,
+        ClusterSettings.create(config("exitflow.cluster.hidden-state-encoding = FLOAT16")).hiddenStateEncoding());
+    assertEquals(WorkerMessageSerializer.Encoding.FLOAT32, ClusterSettings.create(config("")).hiddenStateEncoding());
   }
 
   /**
@@ -48,7 +53,8 @@ class ClusterSettingsTest {
     assertEquals(List.of("/system/exitflow-workers/*", "/system/exitflow-scheduler/*"),
         system.getStringList("pekko.remote.artery.large-message-destinations"));
     assertEquals(32L << 20, system.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size"));
-    assertEquals("jackson-cbor", system.getString("pekko.actor.serialization-bindings.\"dev.exitflow.actors.WorkerMessage\""));
+    assertEquals("exitflow-worker", system.getString("pekko.actor.serialization-bindings.\"dev.exitflow.actors.WorkerMessage\""));
+    assertEquals(WorkerMessageSerializer.class.getName(), system.getString("pekko.actor.serializers.exitflow-worker"));
     assertEquals(merged, ClusterSettings.create(config("")).actorSystemConfig(merged), "in one process nothing changes");
   }
 }

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Three actor systems on 127.0.0.1 in one JVM form a real Pekko Cluster over Artery TCP: one
  * gateway node (scheduler, no workers) and two worker nodes. Batches and hidden states cross the
- * nodes as CBOR.
+ * nodes in Exitflow's binary form (WorkerMessageSerializer).
  */
 class ClusterTest {
   private static final Duration PATIENCE = Duration.ofSeconds(60);
