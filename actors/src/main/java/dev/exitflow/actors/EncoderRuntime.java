@@ -133,8 +133,9 @@ public final class EncoderRuntime {
       boolean deep = s == layers.size() - 1;
       ExitHead head = heads.get(s);
       // Figures eval measured with adapters hold only while these are the adapters served.
-      boolean served = heads.stream().anyMatch(h -> h.adapter() != null);
+      boolean served = heads.stream().anyMatch(ExitHead::calibrated);
       out.add(new ExitQuality(layers.get(s), deep, head.adapter() == null ? null : head.adapter().summary(),
+          head.branch() != null,
           ExitQuality.fidelity(head, deep), served ? spearman.getOrDefault(layers.get(s), Map.of()) : Map.of()));
     }
     return List.copyOf(out);

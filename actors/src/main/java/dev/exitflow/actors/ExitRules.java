@@ -52,12 +52,12 @@ final class ExitRules {
   }
 
   /**
-   * The shallowest stage whose exit {@code auto} may take: one with an adapter (uncalibrated exits
+   * The shallowest stage whose exit {@code auto} may take: one with an adapter or a distilled branch (uncalibrated exits
    * serve only requests that name them) whose fidelity is at least {@code floor}, or the deep one.
    */
   int floorStage(Double floor) {
     for (int s = 0; s < lastStage; s++) {
-      boolean calibrated = adapted(s) || (floor == null && autoUsesUncalibratedExits);
+      boolean calibrated = calibrated(s) || (floor == null && autoUsesUncalibratedExits);
       if (calibrated && (floor == null || fidelity(s) >= floor) && !notFasterThanNext(s)) {
         return s;
       }
@@ -104,8 +104,9 @@ final class ExitRules {
         : features.needed(stage, p.targetStage, p.targetStage);
   }
 
-  boolean adapted(int stage) {
-    return heads.get(stage).adapter() != null;
+  /** An adapter or a distilled branch makes the exit imitate the deep one. */
+  boolean calibrated(int stage) {
+    return heads.get(stage).calibrated();
   }
 
   double fidelity(int stage) {

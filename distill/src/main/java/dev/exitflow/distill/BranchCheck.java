@@ -35,6 +35,29 @@ final class BranchCheck {
   /** Spearman x100 on {@code data} of the exported branch in ONNX Runtime (the form served). */
   static double spearman(Path graph, int exitLayer, dev.exitflow.model.eval.StsDataset data, ExitStates states,
       int exit) throws OrtException {
+    return 100 * dev.exitflow.model.eval.StsEvaluator.spearman(data, data.sentences(), embed(graph, exitLayer, states, exit));
+  }
+
+  /**
+   * The exported branch's fidelity: the mean cosine of its embeddings to the deep ones over
+   * {@code states} (collected with the deep embeddings), as an adapter's is measured; served exits
+   * report it and {@code min_fidelity} floors compare against it.
+   */
+  static double fidelity(Path graph, int exitLayer, ExitStates states, int exit) throws OrtException {
+    float[][] got = embed(graph, exitLayer, states, exit);
+    double sum = 0;
+    for (int i = 0; i < got.length; i++) {
+      double dot = 0;
+      for (int d = 0; d < got[i].length; d++) {
+        dot += (double) got[i][d] * states.deep()[i][d];
+      }
+      sum += dot;
+    }
+    return sum / got.length;
+  }
+
+  /** The exported branch's unit embeddings of {@code states} in ONNX Runtime, in their order. */
+  private static float[][] embed(Path graph, int exitLayer, ExitStates states, int exit) throws OrtException {
     float[][] out = new float[states.size()][];
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
@@ -50,7 +73,7 @@ final class BranchCheck {
         }
       }
     }
-    return 100 * dev.exitflow.model.eval.StsEvaluator.spearman(data, data.sentences(), out);
+    return out;
   }
 
   static double minCosine(NDManager m, BranchLayer trained, Path graph, ExitStates states, int exit, int exitLayer)

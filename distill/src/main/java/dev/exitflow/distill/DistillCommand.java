@@ -69,7 +69,7 @@ final class DistillCommand implements Callable<Integer> {
   /** What a saved branch was trained on and scored, beside its graph (exit-N.json). */
   record Fit(String corpus, int sentences, int mlpUnits, int epoch, int epochs, float learningRate, int batchSize,
       float tokenWeight, double lastLoss, double stsDev, double stsTest, double onnxMinCosine, String precision,
-      double onnxStsDev, float pairWeight, int augment) {}
+      double onnxStsDev, double fidelity, float pairWeight, int augment) {}
 
   @Override
   public Integer call() throws Exception {
@@ -107,7 +107,8 @@ final class DistillCommand implements Callable<Integer> {
       try (ProgressBar bar = Progress.bar("exit states + deep targets", sentences.size(), "sentences")) {
         train = ExitStates.collect(encoder, sentences, stages, true, tokens > 0, bar::stepBy);
       }
-      ExitStates devStates = ExitStates.collect(encoder, BranchEval.sentences(dev), stages, false, n -> {});
+      // sts-dev with its deep embeddings: the exported branch's fidelity is measured there.
+      ExitStates devStates = ExitStates.collect(encoder, BranchEval.sentences(dev), stages, true, n -> {});
       ExitStates testStates = ExitStates.collect(encoder, BranchEval.sentences(test), stages, false, n -> {});
       out.printf("%s: %d corpus sentences (%s) + %d variants, exit states and deep embeddings in %.1f s%n",
           descriptor.name(), original, corpusName, sentences.size() - original, (System.nanoTime() - started) / 1e9);
@@ -174,10 +175,12 @@ final class DistillCommand implements Callable<Integer> {
                 + "one (lowest cosine %.6f on sts-dev < %s); not saved", exitLayer, agreement, needed));
           }
           double exported = BranchCheck.spearman(file, exitLayer, dev, devStates, e);
-          out.printf("exit %d: the exported %s branch scores sts-dev %.2f in ONNX Runtime%n", exitLayer,
-              descriptor.precision(), exported, pairs, copies);
+          double fidelity = BranchCheck.fidelity(file, exitLayer, devStates, e);
+          out.printf("exit %d: the exported %s branch scores sts-dev %.2f in ONNX Runtime, fidelity %.4f"
+              + " (mean cosine to the deep exit)%n", exitLayer, descriptor.precision(), exported, fidelity);
           Fit fit = new Fit(corpusName, sentences.size(), init.tensors().get("i.bias").values().length, bestEpoch,
-              epochCount, rate, batchSize, tokens, lastLoss, bestDev, testSpearman, agreement, descriptor.precision(), exported, pairs, copies);
+              epochCount, rate, batchSize, tokens, lastLoss, bestDev, testSpearman, agreement, descriptor.precision(), exported,
+              fidelity, pairs, copies);
           Files.writeString(file.resolveSibling("exit-" + exitLayer + ".json"), Json.of(fit));
           out.printf("exit %d: saved %s (ONNX against DJL: lowest cosine %.6f over sts-dev)%n", exitLayer, file,
               agreement);

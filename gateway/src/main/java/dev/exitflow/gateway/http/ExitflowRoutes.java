@@ -219,7 +219,7 @@ public final class ExitflowRoutes extends AllDirectives {
         .put("created", created)
         .put("owned_by", "exitflow");
     runtime.exitLayers().forEach(m.putArray("exit_layers")::add);
-    // What each exit is worth: its adapter, fidelity to the deep exit, and eval's Spearman x100.
+    // What each exit is worth: its adapter or branch, fidelity to the deep exit, and eval's Spearman x100.
     ArrayNode exits = m.putArray("exits");
     for (ExitQuality q : runtime.exits()) {
       ObjectNode e = exits.addObject().put("layer", q.layer()).put("deep", q.deep());
@@ -229,6 +229,7 @@ public final class ExitflowRoutes extends AllDirectives {
         e.putObject("adapter").put("kind", q.adapter().kind()).put("features", q.adapter().features())
             .put("penalty", q.adapter().penalty()).put("corpus_sentences", q.adapter().corpusSentences());
       }
+      e.put("branch", q.branch()); // a distilled exit branch (exitflow distill) replaces the adapter
       e.put("fidelity", Double.isNaN(q.fidelity()) ? null : q.fidelity());
       ObjectNode spearman = e.putObject("spearman");
       q.spearman().forEach(spearman::put);

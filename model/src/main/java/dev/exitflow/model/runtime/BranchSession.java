@@ -33,6 +33,8 @@ public final class BranchSession implements AutoCloseable {
   private final int exitLayer;
   /** The graph's attention-mask input (the exporter's name for it). */
   private final String mask;
+  /** Mean cosine of its embeddings to the deep ones on sts-dev, as distill measured it; NaN if not recorded. */
+  private final double fidelity;
 
   public BranchSession(OrtEnvironment env, Path file, int exitLayer, int hiddenSize, OrtSession.SessionOptions options)
       throws OrtException {
@@ -42,6 +44,27 @@ public final class BranchSession implements AutoCloseable {
     this.session = NativeCalls.run(() -> env.createSession(file.toString(), options));
     this.mask = session.getInputNames().stream().filter(n -> !n.equals(IN)).findFirst()
         .orElseThrow(() -> new IllegalStateException(file + " takes no attention mask"));
+    this.fidelity = recordedFidelity(file);
+  }
+
+  /** The {@code fidelity} distill wrote in the branch's {@code exit-N.json}, or NaN (an older branch, no record). */
+  private static double recordedFidelity(Path graph) {
+    Path record = graph.resolveSibling(graph.getFileName().toString().replace(".onnx", ".json"));
+    try {
+      com.fasterxml.jackson.databind.JsonNode fit = new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(record.toFile()).path("fidelity");
+      return fit.isNumber() ? fit.asDouble() : Double.NaN;
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
+  }
+
+  /**
+   * The held-out mean cosine between this branch's embeddings and the deep ones (what an adapter's
+   * fidelity is), for {@code min_fidelity} floors; NaN when distill recorded none.
+   */
+  public double fidelity() {
+    return fidelity;
   }
 
   /** Where the branches of a compiled model live. */

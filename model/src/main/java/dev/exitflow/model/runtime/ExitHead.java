@@ -74,6 +74,19 @@ public final class ExitHead implements AutoCloseable {
     return adapter;
   }
 
+  /**
+   * Whether this exit imitates the deep one: it applies a calibrated adapter or a distilled branch
+   * (plain pooling of a shallow state does not; {@code auto} leaves only at calibrated exits).
+   */
+  public boolean calibrated() {
+    return adapter != null || branch != null;
+  }
+
+  /** The held-out mean cosine of this exit's embeddings to the deep ones; NaN for plain pooling or when not recorded. */
+  public double fidelity() {
+    return adapter != null ? adapter.fidelity() : branch != null ? branch.fidelity() : Double.NaN;
+  }
+
   /** The distilled branch this head runs, or null. */
   public BranchSession branch() {
     return branch;

@@ -45,12 +45,15 @@ class BranchSessionTest {
     CompiledModel compiled;
     try (StagedEncoder encoder = StagedEncoder.open(model, settings)) {
       assertNull(encoder.head(0).branch());
+      assertFalse(encoder.head(0).calibrated(), "plain pooling does not imitate the deep exit");
       plain2 = encoder.embed(TEXTS, "2", null);
       plain4 = encoder.embed(TEXTS, "4", null);
       plainDeep = encoder.embed(TEXTS, "deep", null);
       compiled = encoder.compiled();
     }
     saveLayer3Branch(model, compiled, cut);
+    // distill records the branch's fidelity beside it; a served exit reports it and auto may leave there.
+    Files.writeString(BranchSession.file(compiled, 2).resolveSibling("exit-2.json"), "{\"fidelity\": 0.9731}");
 
     List<Embedding> exit3;
     try (StagedEncoder reference = StagedEncoder.open(model.withExitLayers(List.of(3, 6)),
@@ -60,6 +63,9 @@ class BranchSessionTest {
     }
     try (StagedEncoder encoder = StagedEncoder.open(model, settings)) {
       assertNotNull(encoder.head(0).branch());
+      assertTrue(encoder.head(0).calibrated(), "a distilled branch counts as calibration, for auto");
+      assertEquals(0.9731, encoder.head(0).fidelity(), 1e-12);
+      assertTrue(Double.isNaN(encoder.head(1).fidelity()), "exit 4: neither adapter nor branch");
       List<Embedding> branched = encoder.embed(TEXTS, "2", null);
       for (int i = 0; i < TEXTS.size(); i++) {
         double cosine = dot(branched.get(i).vector(), exit3.get(i).vector());
