@@ -5,7 +5,6 @@ import dev.exitflow.model.tokenize.TokenizedText;
 import java.io.NotSerializableException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -52,13 +51,6 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
 
   static final String ENCODING_SETTING = "exitflow.cluster.hidden-state-encoding";
 
-  private static final byte FLOAT32_VALUES = 0;
-  private static final byte FLOAT16_VALUES = 1;
-  private static final byte NO_TOKENS = 0;
-  private static final byte OWN_TOKENS = 1;
-  private static final byte BATCH_TOKENS = 2;
-  private static final byte IDS_AS_INTS = 1;
-  private static final byte IDS_AS_LONGS = 2;
 
   private final ExtendedActorSystem system;
   private final Encoding encoding;
@@ -70,6 +62,10 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
     var config = system.settings().config();
     this.encoding = config.hasPath(ENCODING_SETTING) ? Encoding.parse(config.getString(ENCODING_SETTING))
         : Encoding.FLOAT32;
+  }
+
+  private boolean half() {
+    return encoding == Encoding.FLOAT16;
   }
 
   public Encoding encoding() {
@@ -118,13 +114,13 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
         writeBatchDone(d, buf);
       } else if (o instanceof StageWorker.BatchFailed f) {
         buf.putInt(f.stage());
-        writeString(ref(f.worker()), buf);
+        WireParts.writeString(ref(f.worker()), buf);
         buf.putLong(f.batchId());
-        writeString(f.error(), buf);
+        WireParts.writeString(f.error(), buf);
         buf.put((byte) (f.ran() ? 1 : 0));
       } else if (o instanceof StageWorker.Ready r) {
         buf.putInt(r.stage());
-        writeString(ref(r.worker()), buf);
+        WireParts.writeString(ref(r.worker()), buf);
       } else {
         throw new IllegalArgumentException("WorkerMessageSerializer cannot serialize " + o.getClass().getName());
       }
@@ -146,9 +142,9 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
       return switch (manifest) {
         case RUN -> readRun(buf);
         case BATCH_DONE -> readBatchDone(buf);
-        case BATCH_FAILED -> new StageWorker.BatchFailed(buf.getInt(), resolve(readString(buf)), buf.getLong(),
-            readString(buf), buf.get() != 0);
-        case READY -> new StageWorker.Ready(buf.getInt(), resolve(readString(buf)));
+        case BATCH_FAILED -> new StageWorker.BatchFailed(buf.getInt(), resolve(WireParts.readString(buf)), buf.getLong(),
+            WireParts.readString(buf), buf.get() != 0);
+        case READY -> new StageWorker.Ready(buf.getInt(), resolve(WireParts.readString(buf)));
         default -> throw new NotSerializableException("WorkerMessageSerializer: unknown manifest '" + manifest
             + "' (a node of another Exitflow version?); known: " + String.join(", ", RUN, BATCH_DONE, BATCH_FAILED, READY));
       };
@@ -162,38 +158,38 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
   private void writeRun(StageWorker.Run r, ByteBuffer buf) {
     buf.putLong(r.batchId());
     buf.put((byte) ((r.collectFeatures() ? 1 : 0) | (r.exitHere() ? 2 : 0)));
-    writeString(ref(r.replyTo()), buf);
+    WireParts.writeString(ref(r.replyTo()), buf);
     buf.putInt(r.tokens().size());
     for (TokenizedText t : r.tokens()) {
-      writeTokens(t, buf);
+      WireParts.writeTokens(t, buf);
     }
-    writeStates(r.states(), r.tokens(), buf);
+    WireParts.writeStates(r.states(), r.tokens(), half(), buf);
   }
 
   private StageWorker.Run readRun(ByteBuffer buf) {
     long batchId = buf.getLong();
     byte flags = buf.get();
-    ActorRef<StageWorker.Outcome> replyTo = resolve(readString(buf));
+    ActorRef<StageWorker.Outcome> replyTo = resolve(WireParts.readString(buf));
     int n = buf.getInt();
     List<TokenizedText> tokens = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      tokens.add(readTokens(buf));
+      tokens.add(WireParts.readTokens(buf));
     }
-    List<HiddenState> states = readStates(buf, tokens);
+    List<HiddenState> states = WireParts.readStates(buf, tokens);
     return new StageWorker.Run(batchId, tokens, states, (flags & 1) != 0, (flags & 2) != 0, replyTo);
   }
 
   private void writeBatchDone(StageWorker.BatchDone d, ByteBuffer buf) {
     buf.putInt(d.stage());
-    writeString(ref(d.worker()), buf);
+    WireParts.writeString(ref(d.worker()), buf);
     buf.putLong(d.batchId());
-    writeStates(d.states(), null, buf);
+    WireParts.writeStates(d.states(), null, half(), buf);
     if (d.embeddings() == null) {
       buf.putInt(-1);
     } else {
       buf.putInt(d.embeddings().size());
       for (float[] e : d.embeddings()) {
-        writeFloats(e, buf);
+        WireParts.writeFloats(e, buf);
       }
     }
     buf.putInt(d.paddedTokens());
@@ -202,244 +198,43 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
 
   private StageWorker.BatchDone readBatchDone(ByteBuffer buf) {
     int stage = buf.getInt();
-    ActorRef<StageWorker.Command> worker = resolve(readString(buf));
+    ActorRef<StageWorker.Command> worker = resolve(WireParts.readString(buf));
     long batchId = buf.getLong();
-    List<HiddenState> states = readStates(buf, null);
+    List<HiddenState> states = WireParts.readStates(buf, null);
     int n = buf.getInt();
     List<float[]> embeddings = null;
     if (n >= 0) {
       embeddings = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        embeddings.add(readFloats(buf));
+        embeddings.add(WireParts.readFloats(buf));
       }
     }
     return new StageWorker.BatchDone(stage, worker, batchId, states, embeddings, buf.getInt(), buf.getLong());
-  }
-
-  // ---- parts
-
-  private void writeStates(List<HiddenState> states, List<TokenizedText> batchTokens, ByteBuffer buf) {
-    if (states == null) {
-      buf.putInt(-1);
-      return;
-    }
-    buf.putInt(states.size());
-    for (int i = 0; i < states.size(); i++) {
-      HiddenState s = states.get(i);
-      buf.putInt(s.length());
-      buf.putInt(s.hiddenSize());
-      if (encoding == Encoding.FLOAT16) {
-        buf.put(FLOAT16_VALUES);
-        short[] halves = new short[s.values().length];
-        float[] v = s.values();
-        for (int k = 0; k < v.length; k++) {
-          halves[k] = Float16.fromFloat(v[k]);
-        }
-        buf.asShortBuffer().put(halves);
-        buf.position(buf.position() + 2 * halves.length);
-      } else {
-        buf.put(FLOAT32_VALUES);
-        putFloats(s.values(), buf);
-      }
-      writeFloats(s.features(), buf);
-      if (s.tokens() == null) {
-        buf.put(NO_TOKENS);
-      } else if (batchTokens != null && i < batchTokens.size() && s.tokens() == batchTokens.get(i)) {
-        buf.put(BATCH_TOKENS);
-      } else {
-        buf.put(OWN_TOKENS);
-        writeTokens(s.tokens(), buf);
-      }
-    }
-  }
-
-  private static List<HiddenState> readStates(ByteBuffer buf, List<TokenizedText> batchTokens) {
-    int n = buf.getInt();
-    if (n < 0) {
-      return null;
-    }
-    List<HiddenState> states = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      int length = buf.getInt();
-      int hiddenSize = buf.getInt();
-      float[] values = new float[Math.multiplyExact(length, hiddenSize)];
-      byte valueEncoding = buf.get();
-      if (valueEncoding == FLOAT16_VALUES) {
-        short[] halves = new short[values.length];
-        buf.asShortBuffer().get(halves);
-        buf.position(buf.position() + 2 * halves.length);
-        for (int k = 0; k < halves.length; k++) {
-          values[k] = Float16.toFloat(halves[k]);
-        }
-      } else if (valueEncoding == FLOAT32_VALUES) {
-        buf.asFloatBuffer().get(values);
-        buf.position(buf.position() + 4 * values.length);
-      } else {
-        throw new IllegalArgumentException("hidden state values encoded as " + valueEncoding + ", not 0 or 1");
-      }
-      float[] features = readFloats(buf);
-      byte tokensTag = buf.get();
-      TokenizedText tokens = switch (tokensTag) {
-        case NO_TOKENS -> null;
-        case BATCH_TOKENS -> batchTokens.get(i);
-        case OWN_TOKENS -> readTokens(buf);
-        default -> throw new IllegalArgumentException("hidden state tokens tagged " + tokensTag);
-      };
-      states.add(new HiddenState(values, length, hiddenSize, features, tokens));
-    }
-    return states;
-  }
-
-  private static void writeTokens(TokenizedText t, ByteBuffer buf) {
-    buf.putInt(t.length());
-    boolean ints = fitInts(t.ids()) && (t.typeIds() == null || fitInts(t.typeIds()));
-    buf.put((byte) ((t.truncated() ? 1 : 0) | (t.typeIds() == null ? 2 : 0)));
-    buf.put(ints ? IDS_AS_INTS : IDS_AS_LONGS);
-    putIds(t.ids(), ints, buf);
-    if (t.typeIds() != null) {
-      buf.putInt(t.typeIds().length);
-      putIds(t.typeIds(), ints, buf);
-    }
-  }
-
-  private static TokenizedText readTokens(ByteBuffer buf) {
-    int length = buf.getInt();
-    byte flags = buf.get();
-    boolean ints = buf.get() == IDS_AS_INTS;
-    long[] ids = getIds(length, ints, buf);
-    long[] typeIds = (flags & 2) != 0 ? null : getIds(buf.getInt(), ints, buf);
-    return new TokenizedText(ids, typeIds, (flags & 1) != 0);
-  }
-
-  private static boolean fitInts(long[] values) {
-    for (long v : values) {
-      if (v != (int) v) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static void putIds(long[] ids, boolean ints, ByteBuffer buf) {
-    if (ints) {
-      for (long id : ids) {
-        buf.putInt((int) id);
-      }
-    } else {
-      buf.asLongBuffer().put(ids);
-      buf.position(buf.position() + 8 * ids.length);
-    }
-  }
-
-  private static long[] getIds(int n, boolean ints, ByteBuffer buf) {
-    long[] ids = new long[n];
-    if (ints) {
-      for (int i = 0; i < n; i++) {
-        ids[i] = buf.getInt();
-      }
-    } else {
-      buf.asLongBuffer().get(ids);
-      buf.position(buf.position() + 8 * n);
-    }
-    return ids;
-  }
-
-  private static void writeFloats(float[] values, ByteBuffer buf) {
-    if (values == null) {
-      buf.putInt(-1);
-    } else {
-      buf.putInt(values.length);
-      putFloats(values, buf);
-    }
-  }
-
-  private static void putFloats(float[] values, ByteBuffer buf) {
-    buf.asFloatBuffer().put(values); // one bulk copy: the buffer is little-endian, as the floats are on x86 and ARM
-    buf.position(buf.position() + 4 * values.length);
-  }
-
-  private static float[] readFloats(ByteBuffer buf) {
-    int n = buf.getInt();
-    if (n < 0) {
-      return null;
-    }
-    float[] values = new float[n];
-    buf.asFloatBuffer().get(values);
-    buf.position(buf.position() + 4 * n);
-    return values;
-  }
-
-  private static void writeString(String s, ByteBuffer buf) {
-    if (s == null) {
-      buf.putInt(-1);
-    } else {
-      byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-      buf.putInt(utf8.length);
-      buf.put(utf8);
-    }
-  }
-
-  private static String readString(ByteBuffer buf) {
-    int n = buf.getInt();
-    if (n < 0) {
-      return null;
-    }
-    byte[] utf8 = new byte[n];
-    buf.get(utf8);
-    return new String(utf8, StandardCharsets.UTF_8);
   }
 
   // ---- sizes, for the array form (Artery writes into its own buffer and needs none)
 
   private int size(Object o) {
     if (o instanceof StageWorker.Run r) {
-      int size = 8 + 1 + stringSize(ref(r.replyTo())) + 4;
+      int size = 8 + 1 + WireParts.stringSize(ref(r.replyTo())) + 4;
       for (TokenizedText t : r.tokens()) {
-        size += tokensSize(t);
+        size += WireParts.tokensSize(t);
       }
-      return size + statesSize(r.states(), r.tokens());
+      return size + WireParts.statesSize(r.states(), r.tokens(), half());
     } else if (o instanceof StageWorker.BatchDone d) {
-      int size = 4 + stringSize(ref(d.worker())) + 8 + statesSize(d.states(), null) + 4 + 4 + 8;
+      int size = 4 + WireParts.stringSize(ref(d.worker())) + 8 + WireParts.statesSize(d.states(), null, half()) + 4 + 4 + 8;
       if (d.embeddings() != null) {
         for (float[] e : d.embeddings()) {
-          size += floatsSize(e);
+          size += WireParts.floatsSize(e);
         }
       }
       return size;
     } else if (o instanceof StageWorker.BatchFailed f) {
-      return 4 + stringSize(ref(f.worker())) + 8 + stringSize(f.error()) + 1;
+      return 4 + WireParts.stringSize(ref(f.worker())) + 8 + WireParts.stringSize(f.error()) + 1;
     } else if (o instanceof StageWorker.Ready r) {
-      return 4 + stringSize(ref(r.worker()));
+      return 4 + WireParts.stringSize(ref(r.worker()));
     }
     throw new IllegalArgumentException("WorkerMessageSerializer cannot serialize " + o.getClass().getName());
-  }
-
-  private int statesSize(List<HiddenState> states, List<TokenizedText> batchTokens) {
-    int size = 4;
-    if (states != null) {
-      for (int i = 0; i < states.size(); i++) {
-        HiddenState s = states.get(i);
-        size += 4 + 4 + 1 + s.values().length * (encoding == Encoding.FLOAT16 ? 2 : 4) + floatsSize(s.features()) + 1;
-        if (s.tokens() != null && !(batchTokens != null && i < batchTokens.size() && s.tokens() == batchTokens.get(i))) {
-          size += tokensSize(s.tokens());
-        }
-      }
-    }
-    return size;
-  }
-
-  private static int tokensSize(TokenizedText t) {
-    boolean ints = fitInts(t.ids()) && (t.typeIds() == null || fitInts(t.typeIds()));
-    int width = ints ? 4 : 8;
-    return 4 + 1 + 1 + width * t.ids().length + (t.typeIds() == null ? 0 : 4 + width * t.typeIds().length);
-  }
-
-  private static int floatsSize(float[] values) {
-    return 4 + (values == null ? 0 : 4 * values.length);
-  }
-
-  private static int stringSize(String s) {
-    return 4 + (s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length);
   }
 
   // ---- actor references
