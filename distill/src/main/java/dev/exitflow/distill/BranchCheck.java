@@ -47,11 +47,7 @@ final class BranchCheck {
     float[][] got = embed(graph, exitLayer, states, exit);
     double sum = 0;
     for (int i = 0; i < got.length; i++) {
-      double dot = 0;
-      for (int d = 0; d < got[i].length; d++) {
-        dot += (double) got[i][d] * states.deep()[i][d];
-      }
-      sum += dot;
+      sum += dot(got[i], states.deep()[i]);
     }
     return sum / got.length;
   }
@@ -79,27 +75,19 @@ final class BranchCheck {
   static double minCosine(NDManager m, BranchLayer trained, Path graph, ExitStates states, int exit, int exitLayer)
       throws OrtException {
     float[][] expected = BranchEval.embed(m, trained, states, exit);
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    float[][] got = embed(graph, exitLayer, states, exit);
     double min = 1;
-    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        BranchSession session = new BranchSession(env, graph, exitLayer, states.hiddenSize(), options)) {
-      for (int[] members : Batches.byLength(states, BATCH)) {
-        List<HiddenState> batch = new ArrayList<>();
-        for (int i : members) {
-          batch.add(new HiddenState(states.states()[exit][i], states.lengths()[i], states.hiddenSize()));
-        }
-        float[][] got = session.apply(batch);
-        for (int b = 0; b < members.length; b++) {
-          float[] g = BranchEval.unit(got[b]);
-          float[] e = expected[members[b]];
-          double dot = 0;
-          for (int d = 0; d < g.length; d++) {
-            dot += (double) g[d] * e[d];
-          }
-          min = Math.min(min, dot);
-        }
-      }
+    for (int i = 0; i < got.length; i++) {
+      min = Math.min(min, dot(got[i], expected[i]));
     }
     return min;
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double dot = 0;
+    for (int d = 0; d < a.length; d++) {
+      dot += (double) a[d] * b[d];
+    }
+    return dot;
   }
 }
