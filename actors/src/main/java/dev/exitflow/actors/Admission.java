@@ -52,18 +52,17 @@ final class Admission {
     p.minStage = rules.floorStage(p.request.minFidelity());
     Long deadline = deadlineMs(p.request);
     p.deadlineNanos = deadline == null ? Long.MAX_VALUE : now + deadline * 1_000_000L;
-    p.urgencyNanos = urgencyNanos(p.request, p.length(), now);
+    p.urgencyNanos = urgencyNanos(p.request, now);
     return p;
   }
 
   /**
    * When a request arriving {@code now} should be served by, for earliest-deadline-first batching:
-   * its deadline, or without one a slack after arrival, longer for bulk than for interactive and
-   * for long texts than for short ones.
+   * its deadline, or without one a slack after arrival, longer for bulk than for interactive.
    */
-  long urgencyNanos(EmbeddingRequest r, int tokens, long now) {
+  long urgencyNanos(EmbeddingRequest r, long now) {
     Long deadline = deadlineMs(r);
-    return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority(), tokens);
+    return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
   }
 
   /** Why these inputs cannot be admitted now with {@code inFlight} in the runtime, or null. */
@@ -118,7 +117,7 @@ final class Admission {
     for (int s = 0; s <= exit; s++) {
       int own = s == 0 ? inputs : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
-      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, 0, now), own); // r has a deadline
+      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), own);
     }
     long budget = Math.max((long) (deadline * settings.admission().predictedShare()), idle);
     if (predicted <= budget) {

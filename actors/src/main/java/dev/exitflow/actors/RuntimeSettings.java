@@ -30,18 +30,17 @@ public record RuntimeSettings(
   public record Admission(Duration defaultDeadline, double predictedShare) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
-      Duration bulkSlack, int slackTokens, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
+      Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
       int bulkPaddedTokensBesideInteractive) {
     /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
-      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 64, 1,
+      this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1,
           maxBatchSize, maxPaddedTokens);
     }
 
-    /** How long after its arrival a request of {@code tokens} without a deadline counts as due. */
-    public long slackNanos(Priority priority, int tokens) {
-      long slack = (priority == Priority.BULK ? bulkSlack : interactiveSlack).toNanos();
-      return tokens <= slackTokens ? slack : (long) (slack * ((double) tokens / slackTokens));
+    /** How long after its arrival a request without a deadline counts as due. */
+    public long slackNanos(Priority priority) {
+      return (priority == Priority.BULK ? bulkSlack : interactiveSlack).toNanos();
     }
   }
 
@@ -99,7 +98,6 @@ public record RuntimeSettings(
             c.getDuration("batching.max-queue-delay"),
             c.getDuration("batching.slack-without-deadline.interactive"),
             c.getDuration("batching.slack-without-deadline.bulk"),
-            c.getInt("batching.slack-without-deadline.per-tokens"),
             c.getInt("batching.bulk-batches-beside-interactive"),
             c.getInt("batching.bulk-batch-size-beside-interactive"),
             c.getInt("batching.bulk-padded-tokens-beside-interactive")),

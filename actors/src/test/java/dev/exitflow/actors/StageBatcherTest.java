@@ -169,15 +169,6 @@ class StageBatcherTest {
   }
 
   @Test
-  void longerTextsWithoutADeadlineGetTheSlackOncePerItsShareOfTokens() {
-    RuntimeSettings.Batching batching = limits; // 250 ms interactive, 10 s bulk, per 64 tokens
-    assertEquals(250 * MS, batching.slackNanos(Priority.INTERACTIVE, 12));
-    assertEquals(250 * MS, batching.slackNanos(Priority.INTERACTIVE, 64));
-    assertEquals(1000 * MS, batching.slackNanos(Priority.INTERACTIVE, 256));
-    assertEquals(40_000 * MS, batching.slackNanos(Priority.BULK, 256));
-  }
-
-  @Test
   void theTimeToGetThroughCountsHeldBatchesAndTheRequestsAtLeastAsUrgent() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     b.recordBatch(4, 10 * MS, 0); // 400 requests/s
