@@ -65,8 +65,11 @@ final class Admission {
     return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
   }
 
-  /** Why these inputs cannot be admitted now with {@code inFlight} in the runtime, or null. */
-  Throwable refusal(List<EmbeddingRequest> requests, int inFlight, long now) {
+  /**
+   * Why these inputs cannot be admitted now with {@code inFlight} in the runtime, of which
+   * {@code leavingPerS} leave per second lately, or null.
+   */
+  Throwable refusal(List<EmbeddingRequest> requests, int inFlight, double leavingPerS, long now) {
     for (EmbeddingRequest r : requests) {
       if (rules.targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
         return InvalidInputException.unknownExit(String.valueOf(r.exit()), rules.exitLayers());
@@ -80,7 +83,7 @@ final class Admission {
     }
     Throwable refused = null;
     if (inFlight + n > settings.maxInFlight() || batchers[0].depth() + n > capacity) {
-      refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(now));
+      refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(n, inFlight, leavingPerS, now));
     } else {
       for (EmbeddingRequest r : requests) {
         boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
@@ -127,10 +130,51 @@ final class Admission {
     return Overloaded.pastDeadline(rules.layer(exit), predicted / 1_000_000, deadline / 1_000_000, retryAfter);
   }
 
-  /** Time for everything queued at the first stage to drain at its measured rate; at least a few batch delays. */
-  Duration retryAfter(long now) {
-    long wait = batchers[0].expectedWaitNanos(now, workers.workersAt(0));
+  /**
+   * Expected time until {@code n} more inputs fit: until the first stage's queue has got through what
+   * is over its capacity, at its measured throughput, and the runtime has answered what is over the
+   * in-flight limit, at the rate requests have left it lately but not before the first of those in
+   * flight can leave, nor after all of them are through; at least a few batch delays. (The first stage's drain time alone was blind to
+   * inputs in flight at later stages: clients honouring it retried too early.)
+   */
+  Duration retryAfter(int n, int inFlight, double leavingPerS, long now) {
+    long wait = 0;
+    int overQueue = batchers[0].depth() + n - settings.firstStageQueueCapacity();
+    if (overQueue > 0) {
+      wait = batchers[0].drainNanos(overQueue, workers.workersAt(0));
+    }
+    int overLimit = inFlight + n - settings.maxInFlight();
+    if (overLimit > 0) {
+      long atRate = leavingPerS > 0 ? (long) (overLimit / leavingPerS * 1e9) : 0;
+      wait = Math.max(wait, Math.min(Math.max(atRate, untilFirstLeavesNanos()), untilAllThroughNanos(now)));
+    }
     return Duration.ofNanos(Math.max(wait, minimumRetryNanos()));
+  }
+
+  /** Expected time until everything in flight now is through every stage: when all of it has left, at the latest. */
+  private long untilAllThroughNanos(long now) {
+    long nanos = 0;
+    for (int s = 0; s < batchers.length; s++) {
+      nanos += batchers[s].expectedWaitNanos(now, workers.workersAt(s)) + batchers[s].expectedComputeNanos();
+    }
+    return nanos;
+  }
+
+  /**
+   * Expected time until the first input in flight leaves: those furthest along have their stage's
+   * batch and each later stage's to compute (requests in a burst all leave late, whatever the
+   * rate before it).
+   */
+  private long untilFirstLeavesNanos() {
+    int furthest = batchers.length - 1;
+    while (furthest > 0 && batchers[furthest].isIdle()) {
+      furthest--;
+    }
+    long nanos = 0;
+    for (int s = furthest; s < batchers.length; s++) {
+      nanos += batchers[s].expectedComputeNanos();
+    }
+    return nanos;
   }
 
   private long minimumRetryNanos() {

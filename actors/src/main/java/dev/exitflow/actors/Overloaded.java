@@ -6,7 +6,8 @@ import java.time.Duration;
 /**
  * The runtime cannot take the whole request now: its admission queue has no room, or (for
  * {@code auto}) the queue ahead would make it miss its deadline. None of it was started.
- * {@link #retryAfter()} is the time the queue needs to drain at the measured service rate.
+ * {@link #retryAfter()} is the expected time until it would fit (or, past its deadline, until the
+ * queue ahead has shrunk enough), from the measured rates.
  */
 public final class Overloaded extends ExitflowException {
   private final Duration retryAfter;

@@ -1,5 +1,6 @@
 package dev.exitflow.actors;
 
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,14 @@ final class Replies {
   long failed;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
+  /**
+   * Requests leaving the runtime (answered or failed) over about the last second of busy time (a
+   * clock that stops while nothing is in flight, so an idle spell does not read as a slow runtime):
+   * how fast room frees up.
+   */
+  private final DecayingRate leaving = new DecayingRate(Duration.ofSeconds(1));
+  private long busyNanos;
+  private long lastChangeNanos;
 
   Replies(ExitRules rules, RuntimeListener listener) {
     this.rules = rules;
@@ -25,6 +34,7 @@ final class Replies {
   }
 
   void admitted(List<Pending> requests) {
+    tick(System.nanoTime());
     inFlight += requests.size();
     interactiveInFlight += (int) requests.stream().filter(Replies::interactive).count();
   }
@@ -34,6 +44,8 @@ final class Replies {
   }
 
   private void left(Pending p) {
+    tick(System.nanoTime());
+    leaving.record(1, busyNanos);
     inFlight--;
     if (interactive(p)) {
       interactiveInFlight--;
@@ -68,6 +80,21 @@ final class Replies {
     failed++;
     left(p);
     listener.onFailed();
+  }
+
+  /** Requests per second leaving the runtime over its last second or so of busy time; 0 before any has. */
+  double leavingPerSecond(long now) {
+    return leaving.perSecond(busyAt(now));
+  }
+
+  private long busyAt(long now) {
+    return busyNanos + (inFlight > 0 ? Math.max(0, now - lastChangeNanos) : 0);
+  }
+
+  /** Brings the busy clock to {@code now}, before the number in flight changes. */
+  private void tick(long now) {
+    busyNanos = busyAt(now);
+    lastChangeNanos = now;
   }
 
   Map<Integer, Long> byExit() {

@@ -149,7 +149,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     Throwable refused = draining ? new ShuttingDown()
         : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
-        : admission.refusal(requests, replies.inFlight, now);
+        : admission.refusal(requests, replies.inFlight, replies.leavingPerSecond(now), now);
     if (refused != null) {
       refuse.accept(refused);
       return this;

@@ -76,6 +76,11 @@ final class StageBatcher {
     return queue.size();
   }
 
+  /** Nothing queued here and no batch of this stage at a worker. */
+  boolean isIdle() {
+    return inService == 0 && isEmpty();
+  }
+
   boolean isEmpty() {
     return queue.isEmpty();
   }
@@ -243,7 +248,8 @@ final class StageBatcher {
     return Math.max(drainNanos(own, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
-  private long drainNanos(int requests, int workers) {
+  /** Time for this stage's workers to get through {@code requests} at the measured throughput; 0 before the first batch. */
+  long drainNanos(int requests, int workers) {
     double rate = throughput(workers);
     return rate <= 0 ? 0 : (long) (requests / rate * 1e9);
   }

@@ -96,10 +96,11 @@ class AdmissionTest {
       assertTrue(metrics.contains("exitflow_rejected_requests_total " + (double) after.rejected()), metrics);
       assertTrue(metrics.contains("exitflow_rejected_inputs_total " + (double) after.rejectedInputs()), metrics);
 
-      // Retry-After is the first stage's drain time, at least a few batch delays (50 ms here): it does not
-      // count the 64 long inputs in flight at later stages, so a client honouring it may need several tries
-      // before the first of them leave (three were too few on a loaded 2-core machine).
-      OpenAIClient retrying = OpenAIOkHttpClient.builder().baseUrl(s.base() + "/v1").apiKey("unused").maxRetries(20).build();
+      // Retry-After is the expected time until the refused inputs fit: until enough of the 64 long inputs
+      // in flight have been answered, at the rate requests left lately, but not before the first of them can
+      // leave (its batch and every later stage's computed). So three retries are enough; they were not when it counted only the
+      // first stage's queue (its 50 ms minimum passed long before the first long input left).
+      OpenAIClient retrying = OpenAIOkHttpClient.builder().baseUrl(s.base() + "/v1").apiKey("unused").maxRetries(3).build();
       CompletableFuture<HttpResponse<String>> again = s.http.sendAsync(HttpRequest.newBuilder(URI.create(s.base() + "/v1/embeddings"))
           .header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString("{\"input\": " + inputs(64, longText) + "}")).build(),
