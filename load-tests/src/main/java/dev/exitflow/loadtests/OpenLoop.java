@@ -10,6 +10,7 @@ import dev.exitflow.model.Failures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -51,21 +52,28 @@ final class OpenLoop {
       Map<Integer, Long> exits, List<Sample> timeline, List<Window> windows, Parts parts) {}
 
   /**
-   * Where completed requests' time went: in stage queues, computing in stage batches, and the
-   * rest (admission, messages between scheduler and workers, the reply, and the generator's own
-   * lateness), each its own distribution.
+   * Where completed requests' time went: the generator's own lateness (from the scheduled arrival
+   * to the submit call; it shares the cores with the runtime), in stage queues, computing in stage
+   * batches, and the rest (admission, messages between scheduler and workers, a batch waiting at a
+   * busy worker, the reply), each its own distribution; and the whole latency by where and why the
+   * request left ("2 load": at layer 2 because the depth controller allowed no deeper), since a
+   * few requests that go deeper can make the tail of all.
    */
-  record Parts(Histogram queueUs, Histogram computeUs, Histogram otherUs) {
+  record Parts(Histogram lateUs, Histogram queueUs, Histogram computeUs, Histogram otherUs,
+      Map<String, Histogram> byExitUs) {
     Parts() {
-      this(histogram(), histogram(), histogram());
+      this(histogram(), histogram(), histogram(), histogram(), new ConcurrentHashMap<>());
     }
 
-    void record(long latencyUs, EmbeddingResult r) {
+    void record(long latencyUs, long sentLateUs, EmbeddingResult r) {
+      lateUs.recordValue(Math.max(1, sentLateUs));
+      byExitUs.computeIfAbsent(r.exitLayer() + " " + r.reason().name().toLowerCase(Locale.ROOT),
+          k -> histogram()).recordValue(latencyUs);
       long queue = (long) (r.queueMs() * 1000);
       long compute = (long) (r.computeMs() * 1000);
       queueUs.recordValue(Math.max(1, queue));
       computeUs.recordValue(Math.max(1, compute));
-      otherUs.recordValue(Math.max(1, latencyUs - queue - compute));
+      otherUs.recordValue(Math.max(1, latencyUs - sentLateUs - queue - compute));
     }
 
     private static Histogram histogram() {
@@ -111,6 +119,7 @@ final class OpenLoop {
 
     long offered = PoissonArrivals.each(rate, duration, start, 42, (i, intended) -> {
       outstanding.incrementAndGet();
+      long sentLateUs = (System.nanoTime() - intended) / 1000;
       runtime.submit(request.apply(i)).whenComplete((EmbeddingResult r, Throwable e) -> {
         long now = System.nanoTime();
         long latencyUs = Math.max(1, (now - intended) / 1000);
@@ -121,7 +130,7 @@ final class OpenLoop {
               .recordValue(latencyUs);
           exits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
           windowExits.computeIfAbsent(r.exitLayer(), k -> new LongAdder()).increment();
-          parts.record(latencyUs, r);
+          parts.record(latencyUs, sentLateUs, r);
           completed.incrementAndGet();
         } else if (Failures.unwrap(e) instanceof Overloaded) {
           rejected.incrementAndGet();

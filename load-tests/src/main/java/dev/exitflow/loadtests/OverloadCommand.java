@@ -30,6 +30,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "overload", description = "Open-loop overload, fixed-deep vs auto depth.")
 final class OverloadCommand implements Callable<Integer> {
+  private static final Duration WARM_UP = Duration.ofSeconds(5);
+
   @Option(names = "--json", description = "Print the result as one JSON object, last")
   boolean json;
 
@@ -67,16 +69,24 @@ final class OverloadCommand implements Callable<Integer> {
       double rejectedP99Ms, Map<String, Double> exitMix, double impliedSpearman, boolean meetsSlo, long belowFloor,
       double shareOfFirstExitCapacity, List<OpenLoop.Window> windows, Double recoveredAfterS, Parts parts) {}
 
-  /** p50, p99 and max of the completed requests' time in stage queues, computing, and elsewhere ({@link OpenLoop.Parts}). */
-  record Parts(double[] queueMs, double[] computeMs, double[] otherMs) {
+  /**
+   * p50, p99 and max of the completed requests' time before the generator sent them, in stage
+   * queues, computing, and elsewhere ({@link OpenLoop.Parts}), and of their latency by exit and reason.
+   */
+  record Parts(double[] lateMs, double[] queueMs, double[] computeMs, double[] otherMs, Map<String, ByExit> byExit) {
     static Parts of(OpenLoop.Parts p) {
-      return new Parts(percentiles(p.queueUs()), percentiles(p.computeUs()), percentiles(p.otherUs()));
+      Map<String, ByExit> byExit = new TreeMap<>();
+      p.byExitUs().forEach((k, h) -> byExit.put(k, new ByExit(h.getTotalCount(), percentiles(h))));
+      return new Parts(percentiles(p.lateUs()), percentiles(p.queueUs()), percentiles(p.computeUs()), percentiles(p.otherUs()), byExit);
     }
 
     private static double[] percentiles(Histogram h) {
       return new double[] {h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0, h.getMaxValue() / 1000.0};
     }
   }
+
+  /** Completed requests that left at one exit for one reason, and p50 / p99 / max of their latency. */
+  record ByExit(long count, double[] latencyMs) {}
 
   record Result(String model, double deepCapacityRps, int firstExit, double firstExitCapacityRps, double offeredRps, int seconds,
       long sloMs, boolean neighbour, Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
@@ -111,6 +121,12 @@ final class OverloadCommand implements Callable<Integer> {
       Map<String, Mode> modes = new LinkedHashMap<>();
       Map<String, List<OpenLoop.Sample>> timelines = new LinkedHashMap<>();
       for (var w : workloads.entrySet()) {
+        // Warm the mode's own paths first (an auto request pools features for the adapters and
+        // leaves by the controller's level: code and ONNX Runtime graphs the capacity loops did not
+        // run; cold, the first 5-10 s of a run served a fraction of the exit-2 capacity). Then the
+        // run starts from an idle runtime at full depth: a warm server meeting a step of load.
+        System.err.printf("warming up mode %s (closed loop, %d s)...%n", w.getKey(), WARM_UP.toSeconds());
+        h.closedLoop(w.getValue(), 256, WARM_UP);
         h.awaitIdle();
         System.err.printf("mode %s...%n", w.getKey());
         OpenLoop.Outcome o;
@@ -215,9 +231,14 @@ final class OverloadCommand implements Callable<Integer> {
     }
     for (var e : r.modes().entrySet()) {
       Parts p = e.getValue().parts();
-      System.out.printf("%s, p50 / p99 / max ms: in stage queues %.1f / %.1f / %.1f, computing %.1f / %.1f / %.1f, "
-          + "elsewhere %.1f / %.1f / %.1f%n", e.getKey(), p.queueMs()[0], p.queueMs()[1], p.queueMs()[2], p.computeMs()[0],
+      System.out.printf("%s, p50 / p99 / max ms: generator late %.1f / %.1f / %.1f, in stage queues %.1f / %.1f / %.1f, "
+          + "computing %.1f / %.1f / %.1f, elsewhere %.1f / %.1f / %.1f%n", e.getKey(), p.lateMs()[0], p.lateMs()[1],
+          p.lateMs()[2], p.queueMs()[0], p.queueMs()[1], p.queueMs()[2], p.computeMs()[0],
           p.computeMs()[1], p.computeMs()[2], p.otherMs()[0], p.otherMs()[1], p.otherMs()[2]);
+      System.out.printf("%s, by exit and reason, count p50 / p99 / max ms:", e.getKey());
+      p.byExit().forEach((k, b) -> System.out.printf(" [%s] %d %.1f / %.1f / %.1f", k, b.count(), b.latencyMs()[0],
+          b.latencyMs()[1], b.latencyMs()[2]));
+      System.out.println();
     }
     for (var e : r.modes().entrySet()) {
       System.out.printf("%s, p99 ms per %d s window (completed/rejected)%s:", e.getKey(), OpenLoop.WINDOW.toSeconds(),
