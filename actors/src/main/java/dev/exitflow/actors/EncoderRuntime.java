@@ -251,8 +251,9 @@ public final class EncoderRuntime {
     return names;
   }
 
+  /** The runtime's queues, rates and controller level now; completes on the actor system's dispatcher. */
   public CompletionStage<RuntimeStats> stats() {
-    return AskPattern.ask(scheduler, Scheduler.GetStats::new, settings.askTimeout(), system.scheduler());
+    return onDispatcher(AskPattern.ask(scheduler, Scheduler.GetStats::new, settings.askTimeout(), system.scheduler()));
   }
 
   /**

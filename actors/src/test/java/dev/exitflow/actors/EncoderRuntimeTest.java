@@ -281,6 +281,27 @@ class EncoderRuntimeTest {
     assertEquals(1, await(runtime.stats()).failed());
   }
 
+  /**
+   * A reply's callbacks run on the actor system's dispatcher (or on the caller's thread when the
+   * reply was already there), never on the common pool: on two cores that pool has one thread and
+   * CompletableFuture starts a new thread for every callback given to it.
+   */
+  @Test
+  void repliesAndStatsCompleteOnTheDispatcherNotOnTheCommonPool() {
+    EncoderRuntime runtime = start("");
+    String caller = Thread.currentThread().getName();
+    List<CompletionStage<String>> threads = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      threads.add(runtime.stats().thenApply(s -> Thread.currentThread().getName()));
+      threads.add(runtime.submit(EmbeddingRequest.of(SENTENCES.get(i % 8), ExitPolicy.Deep.INSTANCE))
+          .thenApply(r -> Thread.currentThread().getName()));
+    }
+    for (CompletionStage<String> t : threads) {
+      String name = await(t);
+      assertTrue(name.equals(caller) || name.contains("pekko.actor.default-dispatcher"), name);
+    }
+  }
+
   @Test
   void stopDrainsWhatIsInFlightThenRefusesNewWork() {
     EncoderRuntime runtime = start("");

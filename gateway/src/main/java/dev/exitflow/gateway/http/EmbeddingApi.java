@@ -1,18 +1,21 @@
 package dev.exitflow.gateway.http;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.actors.EncoderRuntime;
+import dev.exitflow.actors.ExitReason;
 import dev.exitflow.model.runtime.Base64Floats;
 import dev.exitflow.streams.Chunking;
+import dev.exitflow.streams.FloatArrayJson;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
+import java.io.IOException;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.stream.Collectors;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
@@ -34,46 +37,65 @@ final class EmbeddingApi {
 
   /** As {@code POST /v1/embeddings}, with other defaults (a batch line: bulk priority). */
   CompletionStage<HttpResponse> openAi(byte[] body, RequestDefaults defaults) {
-    return run(body, defaults, (req, results) -> {
-      ObjectNode out = HttpJson.object().put("object", "list");
-      ArrayNode data = out.putArray("data");
+    return run(body, defaults, (g, req, results) -> {
+      g.writeStartObject();
+      g.writeStringField("object", "list");
+      g.writeArrayFieldStart("data");
+      int tokens = 0;
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
-        ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
-        putEmbedding(item, "embedding", r.embedding(), req.base64());
-        item.put("exit_layer", r.exitLayer()).put("exit_fidelity", fidelity(r));
-        putChunks(item, r);
+        tokens += r.tokens();
+        g.writeStartObject();
+        g.writeStringField("object", "embedding");
+        g.writeNumberField("index", i);
+        writeEmbedding(g, "embedding", r.embedding(), req.base64());
+        g.writeNumberField("exit_layer", r.exitLayer());
+        writeFidelity(g, r);
+        writeChunks(g, r);
+        g.writeEndObject();
       }
-      out.put("model", runtime.model().name());
-      int tokens = results.stream().mapToInt(EmbeddingResult::tokens).sum();
-      out.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
-      return out;
+      g.writeEndArray();
+      g.writeStringField("model", runtime.model().name());
+      g.writeObjectFieldStart("usage");
+      g.writeNumberField("prompt_tokens", tokens);
+      g.writeNumberField("total_tokens", tokens);
+      g.writeEndObject();
+      g.writeEndObject();
     });
   }
 
   CompletionStage<HttpResponse> nativeEmbed(byte[] body) {
-    return run(body, RequestDefaults.INTERACTIVE, (req, results) -> {
-      ObjectNode out = HttpJson.object().put("model", runtime.model().name());
-      ArrayNode items = out.putArray("results");
+    return run(body, RequestDefaults.INTERACTIVE, (g, req, results) -> {
+      g.writeStartObject();
+      g.writeStringField("model", runtime.model().name());
+      g.writeArrayFieldStart("results");
       for (int i = 0; i < results.size(); i++) {
         EmbeddingResult r = results.get(i);
-        ObjectNode item = items.addObject().put("index", i);
-        putEmbedding(item, "embedding", r.embedding(), req.base64());
-        item.put("exit_layer", r.exitLayer())
-            .put("exit_fidelity", fidelity(r))
-            .put("exit_reason", r.reason().name().toLowerCase())
-            .put("tokens", r.tokens())
-            .put("truncated", r.truncated())
-            .put("queue_ms", r.queueMs())
-            .put("compute_ms", r.computeMs());
-        putChunks(item, r);
+        g.writeStartObject();
+        g.writeNumberField("index", i);
+        writeEmbedding(g, "embedding", r.embedding(), req.base64());
+        g.writeNumberField("exit_layer", r.exitLayer());
+        writeFidelity(g, r);
+        g.writeStringField("exit_reason", REASONS[r.reason().ordinal()]);
+        g.writeNumberField("tokens", r.tokens());
+        g.writeBooleanField("truncated", r.truncated());
+        g.writeNumberField("queue_ms", r.queueMs());
+        g.writeNumberField("compute_ms", r.computeMs());
+        writeChunks(g, r);
+        g.writeEndObject();
       }
-      return out;
+      g.writeEndArray();
+      g.writeEndObject();
     });
   }
 
+  /** Exit reasons as the API spells them, by ordinal. */
+  static final String[] REASONS = java.util.Arrays.stream(ExitReason.values())
+      .map(r -> r.name().toLowerCase(Locale.ROOT)).toArray(String[]::new);
+
+  /** Writes the answer straight to JSON: no tree of nodes per result. */
   private interface Render {
-    ObjectNode render(DecodedRequest request, List<EmbeddingResult> results);
+    void write(JsonGenerator g, DecodedRequest request, List<EmbeddingResult> results) throws IOException;
   }
 
   private CompletionStage<HttpResponse> run(byte[] body, RequestDefaults defaults, Render render) {
@@ -87,9 +109,37 @@ final class EmbeddingApi {
       if (error != null) {
         return HttpJson.error(ApiError.of(error));
       }
-      String exits = results.stream().map(r -> String.valueOf(r.exitLayer())).collect(Collectors.joining(","));
-      return HttpJson.ok(render.render(req, results)).addHeader(RawHeader.create(EXIT_HEADER, exits));
+      StringBuilder exits = new StringBuilder();
+      for (EmbeddingResult r : results) {
+        exits.append(exits.length() == 0 ? "" : ",").append(r.exitLayer());
+      }
+      int dims = results.isEmpty() ? 0 : results.get(0).embedding().length;
+      return HttpJson.ok(results.size() * (200 + dims * (req.base64() ? 6 : 12)), g -> render.write(g, req, results))
+          .addHeader(RawHeader.create(EXIT_HEADER, exits.toString()));
     });
+  }
+
+  static void writeEmbedding(JsonGenerator g, String field, float[] v, boolean base64) throws IOException {
+    g.writeFieldName(field);
+    if (base64) {
+      g.writeString(Base64Floats.encode(v));
+    } else {
+      FloatArrayJson.write(g, v);
+    }
+  }
+
+  static void writeFidelity(JsonGenerator g, EmbeddingResult r) throws IOException {
+    if (Double.isNaN(r.fidelity())) {
+      g.writeNullField("exit_fidelity");
+    } else {
+      g.writeNumberField("exit_fidelity", r.fidelity());
+    }
+  }
+
+  static void writeChunks(JsonGenerator g, EmbeddingResult r) throws IOException {
+    if (r.chunks() > 0) {
+      g.writeNumberField("chunks", r.chunks());
+    }
   }
 
   static void putEmbedding(ObjectNode item, String field, float[] v, boolean base64) {

@@ -5,6 +5,7 @@ import dev.exitflow.actors.Priority;
 import dev.exitflow.actors.RuntimeListener;
 import dev.exitflow.actors.RuntimeStats;
 import dev.exitflow.actors.StageStats;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -14,6 +15,9 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Exitflow's Prometheus metrics: HTTP requests and latency per route and status, and what the
@@ -42,6 +46,8 @@ public final class GatewayMetrics implements RuntimeListener {
   private final Counter exits = Counter.builder().name("exitflow_exits")
       .help("Completed inputs (texts) by exit layer, reason and priority").labelNames("layer", "reason", "priority")
       .register(registry);
+  /** The exit series by layer, reason and priority (see onExit). */
+  private final Map<Integer, CounterDataPoint> exitSeries = new ConcurrentHashMap<>();
   private final Counter errors = Counter.builder().name("exitflow_http_errors")
       .help("HTTP error responses (4xx and 5xx) by route, status and error code").labelNames("route", "status", "code")
       .register(registry);
@@ -103,7 +109,10 @@ public final class GatewayMetrics implements RuntimeListener {
 
   @Override
   public void onExit(int exitLayer, ExitReason reason, Priority priority) {
-    exits.labelValues(String.valueOf(exitLayer), reason.name().toLowerCase(), priority.name().toLowerCase()).inc();
+    // Called for every result: the few series are looked up by label strings once, then reused.
+    int key = exitLayer * 64 + reason.ordinal() * 8 + priority.ordinal();
+    exitSeries.computeIfAbsent(key, k -> exits.labelValues(String.valueOf(exitLayer),
+        reason.name().toLowerCase(Locale.ROOT), priority.name().toLowerCase(Locale.ROOT))).inc();
   }
 
   public void recordError(String route, int status, String code) {

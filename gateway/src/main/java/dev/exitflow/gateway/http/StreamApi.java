@@ -1,5 +1,6 @@
 package dev.exitflow.gateway.http;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.exitflow.actors.EmbeddingRequest;
@@ -13,6 +14,9 @@ import dev.exitflow.streams.request.ErrorCode;
 import dev.exitflow.streams.request.InvalidRequest;
 import dev.exitflow.streams.request.RequestDecoder;
 import dev.exitflow.streams.request.RequestDefaults;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -57,7 +61,7 @@ final class StreamApi {
     return Flow.<Message>create()
         .mapAsync(1, this::read)
         .flatMapMerge(settings.websocketParallelism(), this::answer)
-        .map(node -> (Message) TextMessage.create(HttpJson.string(node)));
+        .map(json -> (Message) TextMessage.create(json));
   }
 
   /**
@@ -91,7 +95,8 @@ final class StreamApi {
     }).toCompletableFuture();
   }
 
-  private Source<ObjectNode, NotUsed> answer(Supplier<DecodedRequest> frame) {
+  /** The frames answering one request, as JSON text. */
+  private Source<String, NotUsed> answer(Supplier<DecodedRequest> frame) {
     DecodedRequest line;
     try {
       line = frame.get();
@@ -109,7 +114,7 @@ final class StreamApi {
     EmbeddingRequest deep = new EmbeddingRequest(request.text(), ExitPolicy.Deep.INSTANCE, request.deadlineMs(),
         request.priority(), request.dimensions());
     CompletableFuture<Optional<EmbeddingResult>> preview = new CompletableFuture<>();
-    CompletableFuture<ObjectNode> last = runtime.submitWithPreview(deep, r -> preview.complete(Optional.of(r)))
+    CompletableFuture<String> last = runtime.submitWithPreview(deep, r -> preview.complete(Optional.of(r)))
         .handle((r, e) -> {
           preview.complete(Optional.empty()); // failed before the first exit: no preview
           return frame(id, r == null ? null : withChunks(r, chunks), e, true);
@@ -131,22 +136,31 @@ final class StreamApi {
     return TextMessage.create(HttpJson.string(out));
   }
 
-  private ObjectNode frame(JsonNode id, EmbeddingResult r, Throwable error, boolean fin) {
+  /** A result frame, written straight to JSON (an error frame from its tree). */
+  private String frame(JsonNode id, EmbeddingResult r, Throwable error, boolean fin) {
     if (error != null) {
       return error(id, ApiError.of(Failures.unwrap(error)));
     }
-    ObjectNode out = HttpJson.object();
-    if (id != null) {
-      out.set("id", id);
+    StringWriter out = new StringWriter(200 + r.embedding().length * 12);
+    try (JsonGenerator g = HttpJson.MAPPER.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      if (id != null) {
+        g.writeFieldName("id");
+        g.writeTree(id);
+      }
+      EmbeddingApi.writeEmbedding(g, "embedding", r.embedding(), false);
+      g.writeNumberField("exit_layer", r.exitLayer());
+      EmbeddingApi.writeFidelity(g, r);
+      g.writeStringField("exit_reason", EmbeddingApi.REASONS[r.reason().ordinal()]);
+      g.writeNumberField("tokens", r.tokens());
+      g.writeBooleanField("truncated", r.truncated());
+      EmbeddingApi.writeChunks(g, r);
+      g.writeBooleanField("final", fin);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    EmbeddingApi.putEmbedding(out, "embedding", r.embedding(), false);
-    out.put("exit_layer", r.exitLayer())
-        .put("exit_fidelity", EmbeddingApi.fidelity(r))
-        .put("exit_reason", r.reason().name().toLowerCase())
-        .put("tokens", r.tokens())
-        .put("truncated", r.truncated());
-    EmbeddingApi.putChunks(out, r);
-    return out.put("final", fin);
+    return out.toString();
   }
 
   /** A one-window chunked text's result as chunk mode reports it ({@code chunks: 1}); others unchanged. */
@@ -155,12 +169,12 @@ final class StreamApi {
         r.queueMs(), r.computeMs(), r.fidelity(), chunks);
   }
 
-  private ObjectNode error(JsonNode id, ApiError e) {
+  private String error(JsonNode id, ApiError e) {
     errors.accept(e.code());
     ObjectNode out = e.body();
     if (id != null) {
       out.set("id", id);
     }
-    return out;
+    return HttpJson.string(out);
   }
 }

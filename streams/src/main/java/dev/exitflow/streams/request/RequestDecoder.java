@@ -83,12 +83,12 @@ public final class RequestDecoder {
 
   /** An HTTP body: a JSON object whose {@code input} is a string or an array of up to max-inputs strings. */
   public DecodedRequest body(byte[] bytes, RequestDefaults defaults) {
-    return fields(parse(utf8(bytes)), true, defaults);
+    return fields(parse(bytes), true, defaults);
   }
 
   /** A WebSocket frame or a JSON Kafka record: a JSON object with one {@code input} string. */
   public DecodedRequest frame(byte[] bytes, RequestDefaults defaults) {
-    return frame(utf8(bytes), defaults);
+    return fields(parse(bytes), false, defaults);
   }
 
   public DecodedRequest frame(String text, RequestDefaults defaults) {
@@ -405,6 +405,26 @@ public final class RequestDecoder {
     String shown = got.toString();
     return new InvalidRequest(ErrorCode.INVALID_TYPE, field, "'" + field + "' must be " + expected + ", got "
         + (shown.length() > 40 ? shown.substring(0, 40) + "..." : shown));
+  }
+
+  /**
+   * JSON bytes, checked as strict UTF-8 first. Bytes that are all ASCII (most requests) are valid
+   * UTF-8 as they are and are parsed without being decoded into a String first; any other byte
+   * takes the strict decoder, and so does NUL, from which Jackson would guess UTF-16 or UTF-32.
+   */
+  private static JsonNode parse(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b <= 0) {
+        return parse(utf8(bytes));
+      }
+    }
+    try {
+      return JSON.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      throw new InvalidRequest(ErrorCode.INVALID_JSON, null, "not valid JSON: " + e.getOriginalMessage());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static JsonNode parse(String text) {

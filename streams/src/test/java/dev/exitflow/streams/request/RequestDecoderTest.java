@@ -88,6 +88,27 @@ class RequestDecoderTest {
         RequestDefaults.INTERACTIVE)));
   }
 
+  /** ASCII bytes are parsed as they are, others decoded strictly first: both read the same and refuse the same. */
+  @Test
+  void bodiesReadTheSameWhetherAsciiOrNot() {
+    assertEquals(List.of("caf\u00e9", "\uD83D\uDE00"), decoder.body(utf8("{\"input\": [\"caf\\u00e9\", \"\\ud83d\\ude00\"]}"),
+        RequestDefaults.INTERACTIVE).inputs());
+    assertEquals(List.of("caf\u00e9", "\uD83D\uDE00"), decoder.body(utf8("{\"input\": [\"caf\u00e9\", \"\uD83D\uDE00\"]}"),
+        RequestDefaults.INTERACTIVE).inputs());
+    assertEquals(List.of("a"), decoder.frame(utf8("{\"input\": \"a\"}"), RequestDefaults.INTERACTIVE).inputs());
+    assertEquals(ErrorCode.BAD_UTF8, code(() -> decoder.body(new byte[] {'{', '"', (byte) 0xff, '"', '}'},
+        RequestDefaults.INTERACTIVE)));
+    assertEquals(ErrorCode.BAD_UTF8, code(() -> decoder.frame(new byte[] {'{', '"', (byte) 0xed, (byte) 0xa0,
+        (byte) 0x80, '"', '}'}, RequestDefaults.INTERACTIVE)), "an encoded surrogate is not UTF-8");
+    for (String bad : List.of("{\"input\": \"a\", \"input\": \"b\"}", "{\"input\": \"a\"} {}", "{\"input\": \"a\"",
+        "", "[\"a\"]")) {
+      assertEquals(ErrorCode.INVALID_JSON, code(() -> decoder.body(utf8(bad), RequestDefaults.INTERACTIVE)), bad);
+      assertEquals(ErrorCode.INVALID_JSON, code(() -> decoder.frame(utf8(bad), RequestDefaults.INTERACTIVE)), bad);
+    }
+    assertEquals(ErrorCode.INVALID_JSON, code(() -> decoder.body(new byte[] {0, 0, 0, '{', 0, 0, 0, '}'},
+        RequestDefaults.INTERACTIVE)), "NUL bytes are not taken for UTF-32");
+  }
+
   @Test
   void errorsKeepAValidIdAndNameTheField() {
     InvalidRequest e = assertThrows(InvalidRequest.class, () ->
