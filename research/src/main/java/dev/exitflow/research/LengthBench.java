@@ -24,9 +24,12 @@ final class LengthBench {
 
   record BucketResult(String tokens, int texts, double meanTokens, List<Row> rows) {}
 
-  /** {@code batchSize}: the reference's batches; the engine's own hold at most that many and {@code batchTokens}. */
+  /**
+   * {@code batchSize}: the reference's batches; the engine's own hold at most that many and {@code batchTokens}.
+   * {@code exits}: the engine's exit layers, whose rows follow the reference's in each bucket, deepest last.
+   */
   record Result(String model, String dataset, int maxLength, int batchSize, int batchTokens, int rounds,
-      List<BucketResult> buckets) {}
+      List<Integer> exits, List<BucketResult> buckets) {}
 
   @FunctionalInterface
   interface Pass {
@@ -118,7 +121,44 @@ final class LengthBench {
       results.add(new BucketResult(bucket.label(), texts.size(), bucket.meanTokens(), rows));
     }
     return new Result(engine.model().name(), data.dataset(), engine.model().maxSequenceLength(), batchSize,
-        engine.batchTokens(), rounds, results);
+        engine.batchTokens(), rounds, layers, results);
+  }
+
+  /**
+   * One Markdown row per bucket: the plain session's texts/s and tokens/s, then texts/s and the
+   * ratio to the plain session of the engine's deep exit, of the deep exit on the plain session's
+   * batches and of each shallower exit, and the bucket's peak RSS (the most of any contender).
+   */
+  static String markdown(Result r) {
+    List<Integer> exits = r.exits();
+    int deep = exits.size(); // row index of the deepest exit
+    StringBuilder s = new StringBuilder("| tokens (mean) | texts | plain ORT texts/s | tokens/s | engine deep "
+        + "| deep, ORT's batches |");
+    StringBuilder rule = new StringBuilder("| --- | --- | --- | --- | --- | --- |");
+    for (int i = exits.size() - 2; i >= 0; i--) {
+      s.append(" exit ").append(exits.get(i)).append(" |");
+      rule.append(" --- |");
+    }
+    s.append(" peak RSS MiB |\n").append(rule).append(" --- |\n");
+    for (BucketResult b : r.buckets()) {
+      if (b.rows().isEmpty()) {
+        s.append(String.format(Locale.ROOT, "| %s | 0 |%s%n", b.tokens(), " — |".repeat(exits.size() + 4)));
+        continue;
+      }
+      Row ref = b.rows().get(0);
+      s.append(String.format(Locale.ROOT, "| %s (%.0f) | %d | %.1f | %,.0f | %s | %s |", b.tokens(), b.meanTokens(),
+          b.texts(), ref.textsPerS(), ref.tokensPerS(), cell(b.rows().get(deep)), cell(b.rows().get(deep + 1))));
+      for (int i = exits.size() - 2; i >= 0; i--) {
+        s.append(' ').append(cell(b.rows().get(i + 1))).append(" |");
+      }
+      long peak = b.rows().stream().mapToLong(Row::peakRssMib).max().orElse(-1);
+      s.append(String.format(Locale.ROOT, " %,d |%n", peak));
+    }
+    return s.toString();
+  }
+
+  private static String cell(Row row) {
+    return String.format(Locale.ROOT, "%.1f (%.2f)", row.textsPerS(), row.vsReference());
   }
 
   static void print(Result r, PrintWriter out) {

@@ -5,6 +5,7 @@ import dev.exitflow.gateway.cli.ModelOption;
 import dev.exitflow.gateway.cli.Progress;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.compile.Drop;
+import dev.exitflow.model.eval.ReferenceEncoder;
 import dev.exitflow.model.eval.StsDataset;
 import dev.exitflow.model.eval.StsEvaluator;
 import dev.exitflow.model.eval.StsFiles;
@@ -28,11 +29,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
-    description = "Evaluate every plan of a directory on STS (quality and speed per exit, in one run) and write "
-        + "report.md, report.json and pareto.png.")
+    description = "Evaluate every plan of a directory on STS (quality and speed per exit, in one run), then the "
+        + "model's speed on passages per token length against a plain ONNX Runtime session (as bench --lengths; "
+        + "--no-long leaves it out), and write report.md, report.json and pareto.png.")
 final class ReportCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ReportCommand.class);
 
@@ -57,6 +60,32 @@ final class ReportCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE})")
   int rounds;
 
+  @Option(names = "--long-lengths", split = ",", defaultValue = "64,128,256", paramLabel = "N,N,...",
+      description = "The long-text section: token-length buckets of the passages, as bench --lengths (default: "
+          + "${DEFAULT-VALUE}; past the model's maximum length give --long-max-length)")
+  List<Integer> longLengths;
+
+  @Option(names = "--long-texts", defaultValue = "16",
+      description = "Passages per length bucket and pass in the long-text section (default: ${DEFAULT-VALUE})")
+  int longTexts;
+
+  @Option(names = "--long-rounds", defaultValue = "3",
+      description = "Timed passes per contender and bucket in the long-text section (default: ${DEFAULT-VALUE})")
+  int longRounds;
+
+  @Option(names = "--long-dataset", defaultValue = "europarl-passages-en.txt", paramLabel = "FILE",
+      description = "Texts of the long-text section, one per line; a bare name is one shipped in data/ "
+          + "(default: ${DEFAULT-VALUE})")
+  String longDataset;
+
+  @Option(names = "--long-max-length", paramLabel = "TOKENS",
+      description = "Truncation length of the long-text section (default: the model's; all-minilm-l6-v2's position "
+          + "embeddings reach 512)")
+  Integer longMaxLength;
+
+  @Option(names = "--no-long", description = "Leave the long-text section out")
+  boolean noLong;
+
   @Mixin ModelOption model;
 
   @Spec CommandSpec spec;
@@ -77,8 +106,21 @@ final class ReportCommand implements Callable<Integer> {
   /** How speed was measured: {@code rounds} interleaved passes of {@code sentences} per plan and exit. */
   record Speed(int sentences, int rounds, int batchSize) {}
 
+  /**
+   * {@code longTexts}: the long-text section ({@code bench --lengths} on the model of {@code --model}), null when
+   * left out; {@code longTextsSeconds} is how long it took.
+   */
   record Report(String dataset, int pairs, int sentences, Speed speed, Baseline baseline, List<Row> rows,
-      List<StsReport> runs) {}
+      List<StsReport> runs, LengthBench.Result longTexts, Double longTextsSeconds) {
+    Report(String dataset, int pairs, int sentences, Speed speed, Baseline baseline, List<Row> rows,
+        List<StsReport> runs) {
+      this(dataset, pairs, sentences, speed, baseline, rows, runs, null, null);
+    }
+
+    Report withLongTexts(LengthBench.Result result, double seconds) {
+      return new Report(dataset, pairs, sentences, speed, baseline, rows, runs, result, seconds);
+    }
+  }
 
   /** One plan's exit under timing: its engine, the exit and the seconds each of its passes took. */
   private record Timed(StagedEncoder encoder, int layer, List<Double> seconds) {
@@ -91,6 +133,19 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    ModelDescriptor longModel = null;
+    if (!noLong) { // checked before the long STS part runs
+      longModel = model.resolve();
+      if (longMaxLength != null) {
+        longModel = longModel.withMaxSequenceLength(longMaxLength);
+      }
+      int longest = longLengths.get(longLengths.size() - 1);
+      if (longest > longModel.maxSequenceLength()) {
+        throw new ParameterException(spec.commandLine(), "long-text bucket " + longest + " is longer than "
+            + longModel.name() + "'s maximum length " + longModel.maxSequenceLength()
+            + "; raise it with --long-max-length");
+      }
+    }
     List<Path> files = planFiles();
     List<Plan> all = files.stream().map(Plan::read).toList();
     StsDataset data = StsDataset.read(StsFiles.locate(dataset));
@@ -146,6 +201,11 @@ final class ReportCommand implements Callable<Integer> {
     double[] speeds = timed.stream().mapToDouble(t -> speedTexts.size() / t.medianSeconds()).toArray();
     Report report = report(data, sentences, new Speed(speedTexts.size(), rounds, model.settings().batchSize()), runs,
         speeds, branched);
+    if (longModel != null) {
+      long start = System.nanoTime();
+      LengthBench.Result result = longTexts(longModel);
+      report = report.withLongTexts(result, (System.nanoTime() - start) / 1e9);
+    }
     Files.createDirectories(out);
     Files.writeString(out.resolve("report.json"), Json.of(report) + "\n");
     Files.writeString(out.resolve("report.md"), markdown(report));
@@ -155,6 +215,19 @@ final class ReportCommand implements Callable<Integer> {
     w.printf("%nwrote %s, %s and %s%n", out.resolve("report.md"), out.resolve("report.json"), out.resolve("pareto.png"));
     w.flush();
     return 0;
+  }
+
+  /** The long-text section: what {@code bench --lengths} measures, on the report's plan-free model, after its STS part. */
+  private LengthBench.Result longTexts(ModelDescriptor descriptor) throws Exception {
+    int batchSize = model.settings().batchSize();
+    try (StagedEncoder engine = StagedEncoder.open(descriptor, model.settings());
+        ReferenceEncoder reference = new ReferenceEncoder(descriptor, model.settings(), engine.hiddenSize())) {
+      LengthBuckets data = LengthBuckets.read(longDataset, longLengths, longTexts, engine.tokenizer());
+      long passes = (long) longRounds * longLengths.size() * (descriptor.exitLayers().size() + 2);
+      try (ProgressBar bar = Progress.bar("report: long texts", passes, "passes")) {
+        return LengthBench.run(engine, reference, data, batchSize, longRounds, List.of(), bar);
+      }
+    }
   }
 
   private List<Path> planFiles() throws IOException {
@@ -259,6 +332,19 @@ final class ReportCommand implements Callable<Integer> {
               .collect(Collectors.joining(", ")),
           row.drops().isEmpty() ? "—" : String.join(", ", row.drops()), row.spearman(), row.sentencesPerS(),
           row.vsBaseline(), row.meanTokensAtExit(), row.pareto() ? "yes" : ""));
+    }
+    LengthBench.Result l = r.longTexts();
+    if (l != null) {
+      s.append(String.format(Locale.ROOT, "%n## Long texts%n%n%s (the engine as configured, no plan) on %s, max length %d: per token-length bucket "
+          + "(more than the previous length, at most this many tokens, [CLS] and [SEP] included), texts/s over %d "
+          + "rounds of each bucket's texts and, in brackets, x the plain ONNX Runtime session on the same texts in "
+          + "fixed batches of %d in file order; the engine batches them by length, at most %d texts and %d padded "
+          + "tokens; \"deep, ORT's batches\": the engine's deep exit on the plain session's own batches. Tokens/s "
+          + "count real tokens, not padding. Peak RSS: the whole process's, the most of any contender. The section "
+          + "took %.0f s.%n%n",
+          l.model(), Path.of(l.dataset()).getFileName(), l.maxLength(), l.rounds(),
+          l.batchSize(), l.batchSize(), l.batchTokens(), r.longTextsSeconds()));
+      s.append(LengthBench.markdown(l));
     }
     return s.toString();
   }

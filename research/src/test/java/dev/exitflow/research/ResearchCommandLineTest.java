@@ -1,6 +1,7 @@
 package dev.exitflow.research;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,7 @@ import dev.exitflow.gateway.cli.InProcessCli.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,15 +48,71 @@ class ResearchCommandLineTest {
         + "\"adapters\": false, \"drops\": [{\"layer\": 5, \"block\": \"attention\"}]}");
     Path out = tmp.resolve("report");
     Run r = run("report", "--out", out.toString(), "--plans", plans.toString(), "--dataset", csv.toString(),
-        "--speed-sentences", "4", "--rounds", "1");
+        "--speed-sentences", "4", "--rounds", "1", "--no-long");
     assertEquals(0, r.exit(), r.err());
     String md = Files.readString(out.resolve("report.md"));
     assertTrue(md.contains("| int8-drop | int8 | 6 | none | — | 5a |"), md);
+    assertFalse(md.contains("## Long texts"), md);
     JsonNode json = JSON.readTree(out.resolve("report.json").toFile());
     assertEquals(6, json.get("rows").size());
     assertEquals("fp32", json.get("baseline").get("plan").asText());
     assertEquals(1.0, json.get("rows").get(2).get("vs_baseline").asDouble(), 1e-9);
+    assertTrue(json.get("long_texts") == null || json.get("long_texts").isNull(), json.toString());
     assertTrue(Files.size(out.resolve("pareto.png")) > 1000);
+  }
+
+  private Path miniCsv() throws Exception {
+    return Files.writeString(tmp.resolve("mini.csv"), """
+        sentence1,sentence2,score
+        A man is playing a guitar.,A man plays the guitar.,4.8
+        A woman is slicing an onion.,A man is driving a car.,0.2
+        """);
+  }
+
+  @Test
+  void reportMeasuresTheShippedPassagesPerLengthAgainstThePlainSession() throws Exception {
+    Path plans = Files.createDirectories(tmp.resolve("plans"));
+    Files.writeString(plans.resolve("1.json"), "{\"name\": \"fp32\", \"model\": \"all-minilm-l6-v2\"}");
+    Path out = tmp.resolve("report");
+    Run r = run("report", "--out", out.toString(), "--plans", plans.toString(), "--dataset", miniCsv().toString(),
+        "--speed-sentences", "2", "--rounds", "1", "--long-lengths", "64,128", "--long-texts", "2",
+        "--long-rounds", "1");
+    assertEquals(0, r.exit(), r.err());
+    JsonNode longTexts = JSON.readTree(out.resolve("report.json").toFile()).get("long_texts");
+    assertTrue(longTexts.get("dataset").asText().endsWith("europarl-passages-en.txt"), longTexts.toString());
+    assertEquals("[2,4,6]", longTexts.get("exits").toString());
+    JsonNode buckets = longTexts.get("buckets");
+    assertEquals(List.of("33-64", "65-128"), List.of(buckets.get(0).get("tokens").asText(),
+        buckets.get(1).get("tokens").asText()));
+    for (JsonNode b : buckets) {
+      assertEquals(2, b.get("texts").asInt());
+      double mean = b.get("mean_tokens").asDouble();
+      String label = b.get("tokens").asText();
+      int upTo = Integer.parseInt(label.substring(label.indexOf('-') + 1));
+      assertTrue(mean > upTo / 2.0 && mean <= upTo, b.toString());
+      JsonNode rows = b.get("rows");
+      assertEquals(5, rows.size()); // plain session, exits 2, 4, 6, deep on the plain session's batches
+      assertEquals(1.0, rows.get(0).get("vs_reference").asDouble(), 1e-9);
+      for (JsonNode row : rows) {
+        assertEquals(mean, row.get("tokens_per_s").asDouble() / row.get("texts_per_s").asDouble(), 1e-6);
+        assertTrue(row.get("peak_rss_mib").asLong() > 100, row.toString());
+      }
+    }
+    assertTrue(longTexts.get("rounds").asInt() == 1 && r.out().contains("## Long texts"), r.out());
+    String md = Files.readString(out.resolve("report.md"));
+    assertTrue(md.contains("| tokens (mean) | texts | plain ORT texts/s | tokens/s | engine deep | deep, ORT's batches "
+        + "| exit 4 | exit 2 | peak RSS MiB |"), md);
+    double deep = buckets.get(1).get("rows").get(3).get("texts_per_s").asDouble();
+    double ratio = buckets.get(1).get("rows").get(3).get("vs_reference").asDouble();
+    assertTrue(md.contains(String.format(Locale.ROOT, "| %.1f (%.2f) |", deep, ratio)), md);
+  }
+
+  @Test
+  void reportRefusesALongBucketPastTheMaximumLengthBeforeItStarts() {
+    Run r = run("report", "--out", tmp.resolve("report").toString(), "--long-lengths", "256,512");
+    assertEquals(2, r.exit());
+    assertTrue(r.err().contains("raise it with --long-max-length"), r.err());
+    assertFalse(Files.exists(tmp.resolve("report")));
   }
 
   private Path texts() throws Exception {

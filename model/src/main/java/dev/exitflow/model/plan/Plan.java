@@ -29,11 +29,13 @@ import java.util.List;
  * {@code exits} null keeps the model's own; {@code adapters} defaults to true; an empty
  * {@code keep_ratios} keeps every token. {@code mlp_keep}: the share of intermediate MLP neurons
  * kept, one value for every layer or one per layer (the most active over a ranking corpus, see
- * {@code NeuronRanking}); empty or all 1 leaves the MLPs whole.
+ * {@code NeuronRanking}); empty or all 1 leaves the MLPs whole. {@code merge_pruned} (absent: false)
+ * folds pruned tokens into kept ones instead of dropping them (see {@link #mergesPruned}); {@code prune_by}
+ * (absent: {@code cls}) chooses which (see {@link #prunesByRedundancy}).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
-    List<Drop> drops, @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Double> mlpKeep) {
+    List<Drop> drops, @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Double> mlpKeep, Boolean mergePruned, String pruneBy) {
   private static final ObjectMapper JSON = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(SerializationFeature.INDENT_OUTPUT)
@@ -52,6 +54,9 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
     keepRatios = keepRatios == null ? List.of() : List.copyOf(keepRatios);
     drops = drops == null ? List.of() : sorted(drops);
     mlpKeep = mlpKeep == null ? List.of() : List.copyOf(mlpKeep);
+    if (pruneBy != null && !pruneBy.equals("cls") && !pruneBy.equals("redundancy")) {
+      throw new PlanFormatException("plan '" + name + "': prune_by is cls or redundancy, got " + pruneBy);
+    }
     for (double k : mlpKeep) {
       if (!(k > 0 && k <= 1)) {
         throw new PlanFormatException("plan '" + name + "': mlp_keep values lie in (0, 1], got " + k);
@@ -68,10 +73,34 @@ public record Plan(String name, String model, List<Integer> exits, Boolean adapt
     }
   }
 
+  /** A plan whose pruned tokens, if any, are dropped (not merged). */
+  public Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
+      List<Drop> drops, List<Double> mlpKeep) {
+    this(name, model, exits, adapters, keepRatios, drops, mlpKeep, null, null);
+  }
+
   /** A plan whose MLPs stay whole. */
   public Plan(String name, String model, List<Integer> exits, Boolean adapters, List<Double> keepRatios,
       List<Drop> drops) {
     this(name, model, exits, adapters, keepRatios, drops, List.of());
+  }
+
+  /**
+   * Whether a boundary's pruned tokens are merged into their most similar kept token, and mean
+   * pooling weighs tokens by how many they stand for (ToMe-style, see {@code TokenPruner}), instead
+   * of dropped. Off unless {@code merge_pruned} is true; it changes no compiled stage.
+   */
+  public boolean mergesPruned() {
+    return mergePruned != null && mergePruned;
+  }
+
+  /**
+   * Whether a boundary prunes the most redundant tokens, ToMe's bipartite matching ({@code prune_by:
+   * "redundancy"}, for keep ratios from 0.5), instead of those least similar to [CLS] ({@code "cls"},
+   * the default).
+   */
+  public boolean prunesByRedundancy() {
+    return "redundancy".equals(pruneBy);
   }
 
   /** The plan of a model as it comes: its own exits, adapters on, every token kept, nothing dropped. */

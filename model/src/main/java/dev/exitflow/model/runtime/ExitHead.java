@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.Pooling;
 import dev.exitflow.model.adapter.ExitAdapter;
+import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -172,6 +173,22 @@ public final class ExitHead implements AutoCloseable {
     float[] h = s.values();
     if (pooling == Pooling.CLS) {
       System.arraycopy(h, 0, v, 0, hiddenSize);
+      return v;
+    }
+    TokenizedText tokens = s.tokens();
+    if (tokens != null && tokens.sizes() != null) { // merged tokens (see TokenPruner): each weighs its size
+      double total = 0;
+      for (int t = 0; t < s.length(); t++) {
+        float w = tokens.size(t);
+        total += w;
+        int row = t * hiddenSize;
+        for (int d = 0; d < hiddenSize; d++) {
+          v[d] += w * h[row + d];
+        }
+      }
+      for (int d = 0; d < hiddenSize; d++) {
+        v[d] = (float) (v[d] / total);
+      }
       return v;
     }
     for (int t = 0; t < s.length(); t++) {

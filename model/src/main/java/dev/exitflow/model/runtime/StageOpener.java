@@ -88,7 +88,7 @@ public final class StageOpener {
    */
   public static StageOpener forCalibration(ModelDescriptor model, ModelSettings settings, Plan plan) {
     ModelDescriptor planned = plan.apply(model);
-    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops(), plan.mlpKeep());
+    Plan unpruned = new Plan(plan.name(), plan.model(), plan.exits(), false, List.of(), plan.drops(), plan.mlpKeep(), null, null);
     return new StageOpener(planned, compile(planned, settings, plan), settings, unpruned, ExitAdapters.none(), false,
         true);
   }
@@ -156,7 +156,8 @@ public final class StageOpener {
         throw e;
       }
     }
-    return new StageSession(env, session, spec, compiled.hiddenSize(), collects, plan.keepRatioInto(stage), pooling);
+    return new StageSession(env, session, spec, compiled.hiddenSize(), collects, plan.keepRatioInto(stage), pooling,
+        plan.mergesPruned(), plan.prunesByRedundancy());
   }
 
   /** One exit head per stage: its branch, its adapter (applied on ONNX Runtime) or plain pooling. */

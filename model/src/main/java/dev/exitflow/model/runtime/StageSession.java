@@ -28,6 +28,8 @@ public final class StageSession implements AutoCloseable {
   private final OrtSession session;
   private final boolean features;
   private final double keepRatio;
+  private final boolean mergePruned;
+  private final boolean pruneByRedundancy;
   private final Set<String> outputs;
   /** Pools the features and applies the exit's adapter inside ONNX Runtime; null: pooling in Java. */
   private final ExitPoolingSession exitPooling;
@@ -40,15 +42,20 @@ public final class StageSession implements AutoCloseable {
    */
   public StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features,
       double keepRatio) {
-    this(env, session, spec, hiddenSize, features, keepRatio, null);
+    this(env, session, spec, hiddenSize, features, keepRatio, null, false, false);
   }
 
   /**
    * As above; {@code exitPooling}, when given, pools the features (and applies the exit's adapter)
-   * in ONNX Runtime instead of Java. It is closed with this session.
+   * in ONNX Runtime instead of Java. It is closed with this session. {@code mergePruned}: the tokens
+   * it prunes are folded into their nearest kept ones (see {@link TokenPruner}) instead of dropped;
+   * {@code pruneByRedundancy}: it prunes the most redundant tokens (ToMe's matching) instead of
+   * those least similar to [CLS].
    */
   StageSession(OrtEnvironment env, OrtSession session, StageSpec spec, int hiddenSize, boolean features,
-      double keepRatio, ExitPoolingSession exitPooling) {
+      double keepRatio, ExitPoolingSession exitPooling, boolean mergePruned, boolean pruneByRedundancy) {
+    this.mergePruned = mergePruned;
+    this.pruneByRedundancy = pruneByRedundancy;
     this.exitPooling = exitPooling;
     this.env = env;
     this.spec = spec;
@@ -94,7 +101,7 @@ public final class StageSession implements AutoCloseable {
    */
   public PaddedBatch run(List<TokenizedText> texts, PaddedBatch previous, boolean collect) throws OrtException {
     if (previous != null) {
-      previous = TokenPruner.prune(previous, keepRatio);
+      previous = TokenPruner.prune(previous, keepRatio, mergePruned, pruneByRedundancy);
     }
     List<TokenizedText> tokens = previous != null ? previous.tokens() : texts;
     int batch = tokens.size();

@@ -74,4 +74,29 @@ class PlanTest {
     assertTrue(!Files.readString(file).contains("mlp_keep"), Files.readString(file));
     assertThrows(PlanFormatException.class, () -> new Plan("p", "m", null, false, List.of(), List.of(), List.of(0.0)));
   }
+
+  @Test
+  void mergePrunedIsOffUnlessTheFileSaysSoAndAbsentFromFilesWithoutIt() throws Exception {
+    Path merged = Files.writeString(dir.resolve("merged.json"),
+        "{\"name\": \"m\", \"model\": \"all-minilm-l6-v2\", \"keep_ratios\": [0.8], \"exits\": [3, 6], "
+            + "\"merge_pruned\": true}");
+    Plan plan = Plan.read(merged);
+    assertTrue(plan.mergesPruned());
+    Path file = dir.resolve("again.json");
+    plan.write(file);
+    assertEquals(plan, Plan.read(file));
+    Path plain = dir.resolve("plain.json");
+    new Plan("p", "all-minilm-l6-v2", List.of(3, 6), true, List.of(0.8), List.of()).write(plain);
+    assertTrue(!Plan.read(plain).mergesPruned());
+    assertTrue(!Files.readString(plain).contains("merge"), Files.readString(plain));
+    assertTrue(!Files.readString(plain).contains("prune_by"), Files.readString(plain));
+    assertTrue(!Plan.read(plain).prunesByRedundancy());
+    Path redundancy = Files.writeString(dir.resolve("redundancy.json"),
+        "{\"name\": \"r\", \"model\": \"all-minilm-l6-v2\", \"keep_ratios\": [0.8], \"exits\": [3, 6], "
+            + "\"prune_by\": \"redundancy\"}");
+    assertTrue(Plan.read(redundancy).prunesByRedundancy());
+    Path typo = Files.writeString(dir.resolve("typo2.json"),
+        "{\"name\": \"r\", \"model\": \"all-minilm-l6-v2\", \"prune_by\": \"similarity\"}");
+    assertThrows(PlanFormatException.class, () -> Plan.read(typo));
+  }
 }

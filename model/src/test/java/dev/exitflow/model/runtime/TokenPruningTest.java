@@ -68,4 +68,79 @@ class TokenPruningTest {
       }
     }
   }
+
+  @Test
+  void mergingFoldsPrunedTokensIntoKeptOnesSoTheSizeWeightedMeanIsTheUnprunedOne() throws Exception {
+    ModelDescriptor model = TestModels.builtin("all-minilm-l6-v2");
+    Plan drop = new Plan("half", model.name(), List.of(2, 4, 6), false, List.of(0.5, 0.5), List.of());
+    Plan merge = new Plan("half-merged", model.name(), List.of(2, 4, 6), false, List.of(0.5, 0.5), List.of(), List.of(),
+        true, null);
+    try (StagedEncoder dropping = StagedEncoder.open(model, TestModels.settings(), drop);
+        StagedEncoder merging = StagedEncoder.open(model, TestModels.settings(), merge)) {
+      List<TokenizedText> tokens = merging.tokenizer().tokenize(TEXTS);
+      PaddedBatch first = merging.stage(0).run(tokens);
+      PaddedBatch dropped = TokenPruner.prune(first, 0.5);
+      PaddedBatch merged = TokenPruner.prune(first, 0.5, true);
+      List<HiddenState> before = first.split();
+      List<HiddenState> after = merged.split();
+      for (int b = 0; b < tokens.size(); b++) {
+        TokenizedText kept = merged.tokens().get(b);
+        assertArrayEquals(dropped.tokens().get(b).ids(), kept.ids(), "merging keeps the same tokens");
+        double total = 0;
+        for (int i = 0; i < kept.length(); i++) {
+          total += kept.size(i);
+        }
+        assertEquals(tokens.get(b).length(), total, 1e-6, "every token counted once");
+        assertEquals(1f, kept.size(0));
+        assertEquals(1f, kept.size(kept.length() - 1));
+        // Mean pooling weighted by size gives the mean of the states the boundary received.
+        float[] unpruned = merging.head(0).pool(before.get(b));
+        float[] pooled = merging.head(0).pool(after.get(b));
+        for (int d = 0; d < unpruned.length; d++) {
+          assertEquals(unpruned[d], pooled[d], 1e-5, "text " + b + ", component " + d);
+        }
+      }
+      assertTrue(TEXTS.size() > 0 && merged.tokens().get(0).sizes() != null);
+      assertEquals(null, dropped.tokens().get(0).sizes(), "dropping carries no sizes");
+
+      // The sizes travel through the actor runtime's re-batching and both boundaries to the deep exit.
+      PaddedBatch second = merging.stage(1).run(tokens, first);
+      PaddedBatch rebatched = PaddedBatch.of(tokens, second.split(), merging.hiddenSize());
+      PaddedBatch third = merging.stage(2).run(tokens, rebatched);
+      for (int b = 0; b < tokens.size(); b++) {
+        TokenizedText deep = third.tokens().get(b);
+        assertEquals(TokenPruner.kept(TokenPruner.kept(tokens.get(b).length(), 0.5), 0.5), deep.length());
+        double total = 0;
+        for (int i = 0; i < deep.length(); i++) {
+          total += deep.size(i);
+        }
+        assertEquals(tokens.get(b).length(), total, 1e-6);
+      }
+      // The engine's deep exit runs the merging path: its embeddings differ from the dropping plan's.
+      List<Embedding> a = dropping.embed(TEXTS, "deep", null);
+      List<Embedding> c = merging.embed(TEXTS, "deep", null);
+      for (int i = 0; i < TEXTS.size(); i++) {
+        if (tokens.get(i).length() > 4) { // "Hi." keeps one of its two words and came out alike to five digits
+          assertTrue(Vectors.cosine(a.get(i).vector(), c.get(i).vector()) < 0.99999, "text " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void byRedundancyPrunesTheTokenWithTheClosestTwinAndMergingFoldsItThere() {
+    // [CLS], t1, t2 (t1's twin), t3, t4, [SEP] in two dimensions; keeping 3 of the 4 content tokens.
+    float[] h = {1, 0, 0, 1, 0, 1, 1, 1, 1, -1, 0.5f, 0.5f};
+    TokenizedText text = new TokenizedText(new long[] {101, 1, 2, 3, 4, 102}, new long[6], false);
+    PaddedBatch batch = new PaddedBatch(List.of(text), h, 6, 2);
+    // By [CLS]: t1 and t2 tie at similarity 0 and the later one goes.
+    assertArrayEquals(new long[] {101, 1, 3, 4, 102}, TokenPruner.prune(batch, 0.75).tokens().get(0).ids());
+    // By redundancy (A = t1, t3; B = t2, t4): t1 has an exact twin in B, so t1 goes.
+    PaddedBatch redundant = TokenPruner.prune(batch, 0.75, false, true);
+    assertArrayEquals(new long[] {101, 2, 3, 4, 102}, redundant.tokens().get(0).ids());
+    assertEquals(null, redundant.tokens().get(0).sizes());
+    PaddedBatch merged = TokenPruner.prune(batch, 0.75, true, true);
+    assertArrayEquals(new float[] {1, 2, 1, 1, 1}, merged.tokens().get(0).sizes());
+    assertArrayEquals(new float[] {1, 0, 0, 1, 1, 1, 1, -1, 0.5f, 0.5f}, merged.values());
+  }
 }
