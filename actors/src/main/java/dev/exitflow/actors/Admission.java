@@ -19,18 +19,20 @@ final class Admission {
   private final ExitRules rules;
   private final StageBatcher[] batchers;
   private final WorkerPool workers;
+  private final Replies replies;
   private final RuntimeListener listener;
 
   long admitted;
   long rejected;
   long rejectedInputs;
 
-  Admission(RuntimeSettings settings, ExitRules rules, StageBatcher[] batchers, WorkerPool workers,
+  Admission(RuntimeSettings settings, ExitRules rules, StageBatcher[] batchers, WorkerPool workers, Replies replies,
       RuntimeListener listener) {
     this.settings = settings;
     this.rules = rules;
     this.batchers = batchers;
     this.workers = workers;
+    this.replies = replies;
     this.listener = listener;
   }
 
@@ -65,11 +67,8 @@ final class Admission {
     return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
   }
 
-  /**
-   * Why these inputs cannot be admitted now with {@code inFlight} in the runtime, of which
-   * {@code leavingPerS} leave per second lately, or null.
-   */
-  Throwable refusal(List<EmbeddingRequest> requests, int inFlight, double leavingPerS, long now) {
+  /** Why these inputs cannot be admitted now, or null. */
+  Throwable refusal(List<EmbeddingRequest> requests, long now) {
     for (EmbeddingRequest r : requests) {
       if (rules.targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
         return InvalidInputException.unknownExit(String.valueOf(r.exit()), rules.exitLayers());
@@ -82,8 +81,9 @@ final class Admission {
           + "stage's queue has " + capacity + " places and at most " + settings.maxInFlight() + " may be in flight");
     }
     Throwable refused = null;
+    int inFlight = replies.inFlight;
     if (inFlight + n > settings.maxInFlight() || batchers[0].depth() + n > capacity) {
-      refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(n, inFlight, leavingPerS, now));
+      refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(n, inFlight, now));
     } else {
       for (EmbeddingRequest r : requests) {
         boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
@@ -133,11 +133,12 @@ final class Admission {
   /**
    * Expected time until {@code n} more inputs fit: until the first stage's queue has got through what
    * is over its capacity, at its measured throughput, and the runtime has answered what is over the
-   * in-flight limit, at the rate requests have left it lately but not before the first of those in
+   * in-flight limit, at the rate requests have left it lately ({@link Replies#leavingPerSecond}, read
+   * only for a refusal) but not before the first of those in
    * flight can leave, nor after all of them are through; at least a few batch delays. (The first stage's drain time alone was blind to
    * inputs in flight at later stages: clients honouring it retried too early.)
    */
-  Duration retryAfter(int n, int inFlight, double leavingPerS, long now) {
+  Duration retryAfter(int n, int inFlight, long now) {
     long wait = 0;
     int overQueue = batchers[0].depth() + n - settings.firstStageQueueCapacity();
     if (overQueue > 0) {
@@ -145,6 +146,7 @@ final class Admission {
     }
     int overLimit = inFlight + n - settings.maxInFlight();
     if (overLimit > 0) {
+      double leavingPerS = replies.leavingPerSecond(now);
       long atRate = leavingPerS > 0 ? (long) (overLimit / leavingPerS * 1e9) : 0;
       wait = Math.max(wait, Math.min(Math.max(atRate, untilFirstLeavesNanos()), untilAllThroughNanos(now)));
     }

@@ -105,8 +105,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.rules = new ExitRules(layout.exitLayers(), layout.heads(), layout.features(),
         settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
-    this.admission = new Admission(settings, rules, stages.queues(), workers, layout.listener());
     this.replies = new Replies(rules, layout.listener());
+    this.admission = new Admission(settings, rules, stages.queues(), workers, replies, layout.listener());
     this.router = new ExitRouter(rules, controller);
     this.feed = new ControllerFeed(controller, stages, workers, admission);
     layout.workers().start(ctx, layout.heads(), settings.inferenceDispatcher(), outcomes,
@@ -149,7 +149,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     long now = System.nanoTime();
     Throwable refused = draining ? new ShuttingDown()
         : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
-        : admission.refusal(requests, replies.inFlight, replies.leavingPerSecond(now), now);
+        : admission.refusal(requests, now);
     if (refused != null) {
       refuse.accept(refused);
       return this;
