@@ -7,6 +7,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.RuntimeStats;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
@@ -72,13 +74,14 @@ final class Harness implements AutoCloseable {
 
   /** Waits (at most 30 s) until nothing is in flight and the depth controller is back at full depth. */
   void awaitIdle() throws InterruptedException {
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < until) {
-      dev.exitflow.actors.RuntimeStats s = runtime.stats().toCompletableFuture().join();
-      if (s.inFlight() == 0 && s.degradationLevel() == 0) {
-        return;
-      }
-      Thread.sleep(100);
+    awaitStats(s -> s.inFlight() == 0 && s.degradationLevel() == 0, Duration.ofSeconds(30));
+  }
+
+  /** Polls the runtime's stats until {@code done} holds, at most {@code limit}. */
+  void awaitStats(Predicate<RuntimeStats> done, Duration limit) throws InterruptedException {
+    long until = System.nanoTime() + limit.toNanos();
+    while (!done.test(runtime.stats().toCompletableFuture().join()) && System.nanoTime() < until) {
+      Thread.sleep(20);
     }
   }
 

@@ -121,7 +121,7 @@ final class LongLoadCommand implements Callable<Integer> {
           throw new IllegalStateException(e);
         }
       });
-      awaitInFlight(h, concurrency, Duration.ofSeconds(10)); // the passages fill the runtime first
+      h.awaitStats(s -> s.inFlight() >= concurrency, Duration.ofSeconds(10)); // the passages fill the runtime first
     }
     System.err.printf("%s: short requests at %.1f/s for %d s...%n", name, rate, seconds);
     OpenLoop.Outcome o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds),
@@ -132,13 +132,5 @@ final class LongLoadCommand implements Callable<Integer> {
     return new Phase(name, rate, o.completed(), o.rejected(), o.latencyUs().getValueAtPercentile(50) / 1000.0,
         o.latencyUs().getValueAtPercentile(99) / 1000.0, o.latencyUs().getValueAtPercentile(99.9) / 1000.0,
         b.perSecond(), b.failed(), peak);
-  }
-
-  /** Polls until {@code n} requests are in the runtime, at most {@code limit}. */
-  private static void awaitInFlight(Harness h, int n, Duration limit) throws InterruptedException {
-    long until = System.nanoTime() + limit.toNanos();
-    while (h.runtime.stats().toCompletableFuture().join().inFlight() < n && System.nanoTime() < until) {
-      Thread.sleep(20);
-    }
   }
 }
