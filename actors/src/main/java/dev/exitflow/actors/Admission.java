@@ -134,9 +134,9 @@ final class Admission {
    * Expected time until {@code n} more inputs fit: until the first stage's queue has got through what
    * is over its capacity, at its measured throughput, and the runtime has answered what is over the
    * in-flight limit, at the rate requests have left it lately ({@link Replies#leavingPerSecond}, read
-   * only for a refusal) but not before the first of those in
-   * flight can leave, nor after all of them are through; at least a few batch delays. (The first stage's drain time alone was blind to
-   * inputs in flight at later stages: clients honouring it retried too early.)
+   * only for a refusal) but not before the first of those in flight can leave, nor after all of them
+   * are through; at least a few batch delays. (The first stage's drain time alone was blind to inputs
+   * in flight at later stages: clients honouring it retried too early.)
    */
   Duration retryAfter(int n, int inFlight, long now) {
     long wait = 0;
