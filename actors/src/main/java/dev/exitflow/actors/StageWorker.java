@@ -188,8 +188,8 @@ public final class StageWorker {
       PaddedBatch out = call(() -> s.run(m.tokens(), input, m.collectFeatures()));
       List<HiddenState> states = out.split();
       List<float[]> embeddings = m.exitHere() ? head.applyAll(out, states, null) : null;
-      return new Finished(m.batchId(), m.statesBack() ? states : null, embeddings, out.longest() * states.size(), System.nanoTime() - start,
-          m.replyTo());
+      return new Finished(m.batchId(), m.statesBack() ? states : null, embeddings, out.longest() * states.size(),
+          System.nanoTime() - start, m.replyTo());
     }, blocking);
     lastWork = work;
     ctx.pipeToSelf(work,

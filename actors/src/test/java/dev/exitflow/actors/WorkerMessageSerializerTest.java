@@ -179,6 +179,22 @@ class WorkerMessageSerializerTest {
     assertTrue(without.length < 4 * 3 * 384 + 200, "little more than the embeddings: " + without.length);
   }
 
+  /** A node of the version before statesBack never sets the flag's bit: its runs must still get states back. */
+  @Test
+  void aRunFlaggedAsByTheVersionBeforeAsksForStatesBack() {
+    StageWorker.Run run = run(null, false);
+    Serialization s = serialization(float32);
+    byte[] bytes = s.serialize(run).get();
+    assertEquals(0, bytes[8] & 4, "the flags byte after the batch id has no bit 4 when states go back");
+    StageWorker.Run back = (StageWorker.Run) s.deserialize(bytes, WorkerMessageSerializer.IDENTIFIER,
+        WorkerMessageSerializer.RUN).get();
+    assertTrue(back.statesBack());
+    bytes[8] |= 4;
+    StageWorker.Run none = (StageWorker.Run) s.deserialize(bytes, WorkerMessageSerializer.IDENTIFIER,
+        WorkerMessageSerializer.RUN).get();
+    assertTrue(!none.statesBack() && none.collectFeatures() && !none.exitHere());
+  }
+
   /** As Artery does: straight into a direct buffer after its header, and out of it. */
   @Test
   void theByteBufferFormReadsWhatItWroteAndLeavesTheBufferAsItFoundIt() throws Exception {
