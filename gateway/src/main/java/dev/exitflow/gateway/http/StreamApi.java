@@ -33,8 +33,7 @@ import org.apache.pekko.util.ByteString;
 /**
  * {@code GET /v1/stream}: a WebSocket where each text frame is a request and each result comes
  * back as a frame with the same id as soon as it is done (any order). At most
- * {@code websocket-parallelism} requests of a connection are in flight (plain ones; upgrade requests,
- * answered by two frames each, are bounded by it separately); beyond that the flow stops
+ * {@code websocket-parallelism} requests of a connection are in flight; beyond that the flow stops
  * pulling frames, so a client that does not read its results stops being read from (TCP
  * backpressure) instead of making the server buffer. A frame is a request as the shared
  * RequestDecoder reads it, JSON in a text frame or UTF-8 bytes in a binary one; a bad frame gets
@@ -61,11 +60,7 @@ final class StreamApi {
   Flow<Message, Message, NotUsed> flow() {
     return Flow.<Message>create()
         .mapAsync(1, this::read)
-        // A plain frame's one answer comes through mapAsyncUnordered and then flatMapMerge's
-        // Source.single shortcut, which pushes the element without materializing a sub-stream (as a
-        // Source.completionStage per frame did); an upgrade's two frames still take a sub-stream.
-        .mapAsyncUnordered(settings.websocketParallelism(), this::answer)
-        .flatMapMerge(settings.websocketParallelism(), frames -> frames)
+        .flatMapMerge(settings.websocketParallelism(), this::answer)
         .map(json -> (Message) TextMessage.create(json));
   }
 
@@ -100,22 +95,20 @@ final class StreamApi {
     }).toCompletableFuture();
   }
 
-  /**
-   * The frames answering one request, as JSON text: a plain request's once its result is in, an
-   * upgrade's at once (the preview and the deep result come as they are computed).
-   */
-  private CompletionStage<Source<String, NotUsed>> answer(Supplier<DecodedRequest> frame) {
+  /** The frames answering one request, as JSON text. */
+  private Source<String, NotUsed> answer(Supplier<DecodedRequest> frame) {
     DecodedRequest line;
     try {
       line = frame.get();
     } catch (InvalidRequest e) {
-      return CompletableFuture.completedFuture(Source.single(error(e.id(), ApiError.of(e))));
+      return Source.single(error(e.id(), ApiError.of(e)));
     }
     JsonNode id = line.id();
     EmbeddingRequest request = line.request();
     int chunks = line.window() == null ? 0 : line.window().count();
     if (!line.upgrade() || chunks > 1) { // a chunked text's windows have no one first exit to preview
-      return Chunking.submit(runtime, request, line.window()).handle((r, e) -> Source.single(frame(id, r, e, true)));
+      return Source.completionStage(Chunking.submit(runtime, request, line.window())
+          .handle((r, e) -> frame(id, r, e, true)));
     }
     // Upgrade: the preview at the first exit, then the deep result from the same computation.
     EmbeddingRequest deep = new EmbeddingRequest(request.text(), ExitPolicy.Deep.INSTANCE, request.deadlineMs(),
@@ -126,10 +119,10 @@ final class StreamApi {
           preview.complete(Optional.empty()); // failed before the first exit: no preview
           return frame(id, r == null ? null : withChunks(r, chunks), e, true);
         }).toCompletableFuture();
-    return CompletableFuture.completedFuture(Source.completionStage(preview)
+    return Source.completionStage(preview)
         .filter(Optional::isPresent)
         .map(r -> frame(id, withChunks(r.get(), chunks), null, false))
-        .concat(Source.completionStage(last)));
+        .concat(Source.completionStage(last));
   }
 
   /**
