@@ -92,45 +92,32 @@ public final class ExitflowRoutes extends AllDirectives {
   /**
    * Health, metrics and the console answer while draining (readiness says so; the console's event
    * stream ends); everything else goes through the drain's gate.
-   *
-   * <p>The tree is built once, here: the Java DSL calls an inner route's supplier for every request
-   * that reaches it, so a supplier that built its subtree (as these did) built the whole tree again
-   * per request. The suppliers below return routes built once; what must be decided per request
-   * (readiness, the health components, the drain) is decided inside a directive that runs per
-   * request.
    */
   public Route routes() {
-    Route components = path("health", () -> get(() -> complete(HttpJson.ok(health.components()))));
-    Route healthChecks = pathPrefix("health", () -> concat(
-        path("live", () -> get(() -> complete(HttpJson.ok(Map.of("status", "live"))))),
-        path("ready", () -> get(() -> health.ready()
-            ? complete(HttpJson.ok(Map.of("status", "ready", "model", runtime.model().name())))
-            : complete(HttpJson.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady()))))));
-    Route api = api();
-    Route all = concat(
+    return timed(() -> handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path("metrics", () -> get(this::metricsRoute)),
-        components,
-        healthChecks,
+        path("health", () -> get(() -> complete(HttpJson.ok(health.components())))),
+        pathPrefix("health", () -> concat(
+            path("live", () -> get(() -> complete(HttpJson.ok(Map.of("status", "live"))))),
+            path("ready", () -> get(() -> health.ready()
+                ? complete(HttpJson.ok(Map.of("status", "ready", "model", runtime.model().name())))
+                : complete(HttpJson.error(drain.draining() ? ApiError.of(new ShuttingDown()) : ApiError.notReady())))))),
         console.routes(),
-        drain.gate(() -> api));
-    Route withRejections = handleRejections(rejections(), () -> all);
-    Route handled = handleExceptions(exceptions(), () -> withRejections);
-    return timed(() -> handled);
+        drain.gate(this::api)))));
   }
 
   private Route api() {
-    Route whenReady = whenReady(concat(
-        path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
-        path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
-        path("stream", () -> handleWebSocketMessages(drain.websocket(countedFrames().via(stream.flow()),
-            StreamApi::goodbye))),
-        path("bulk", () -> post(this::bulkRoute))));
-    Route v1 = authenticated(concat(
-        path("models", () -> get(() -> complete(HttpJson.ok(models())))),
-        path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> complete(model(id)))),
-        batch == null ? reject() : batch.routes(),
-        whenReady));
-    return pathPrefix("v1", () -> v1);
+    return concat(
+        pathPrefix("v1", () -> authenticated(() -> concat(
+            path("models", () -> get(() -> complete(HttpJson.ok(models())))),
+            path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> complete(model(id)))),
+            batch == null ? reject() : batch.routes(),
+            whenReady(() -> concat(
+                path("embeddings", () -> post(() -> jsonBody(embeddings::openAi))),
+                path("embed", () -> post(() -> jsonBody(embeddings::nativeEmbed))),
+                path("stream", () -> handleWebSocketMessages(drain.websocket(countedFrames().via(stream.flow()),
+                    StreamApi::goodbye))),
+                path("bulk", () -> post(this::bulkRoute))))))));
   }
 
   /** Counts each WebSocket frame received: a request, whatever becomes of it. */
@@ -250,19 +237,18 @@ public final class ExitflowRoutes extends AllDirectives {
     return m;
   }
 
-  private Route authenticated(Route inner) {
+  private Route authenticated(Supplier<Route> inner) {
     if (settings.apiKey().isEmpty()) {
-      return inner;
+      return inner.get();
     }
     return optionalHeaderValueByName("Authorization", header ->
         header.filter(h -> h.equals("Bearer " + settings.apiKey())).isPresent()
-            ? inner
+            ? inner.get()
             : complete(HttpJson.error(ApiError.unauthorized())));
   }
 
-  /** {@code inner} once the runtime is ready, else 503 not_ready: decided per request. */
-  private Route whenReady(Route inner) {
-    return extractRequestContext(ctx -> runtime.isReady() ? inner : complete(HttpJson.error(ApiError.notReady())));
+  private Route whenReady(Supplier<Route> inner) {
+    return runtime.isReady() ? inner.get() : complete(HttpJson.error(ApiError.notReady()));
   }
 
   /** Counts and times every response by route and status, and every error by route, status and code. */
