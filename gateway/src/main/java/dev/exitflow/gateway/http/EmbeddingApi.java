@@ -7,7 +7,6 @@ import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitReason;
 import dev.exitflow.model.runtime.Base64Floats;
 import dev.exitflow.streams.Chunking;
-import dev.exitflow.streams.FixedDecimal;
 import dev.exitflow.streams.FloatArrayJson;
 import dev.exitflow.streams.request.DecodedRequest;
 import dev.exitflow.streams.request.RequestDecoder;
@@ -80,10 +79,8 @@ final class EmbeddingApi {
         g.writeStringField("exit_reason", REASONS[r.reason().ordinal()]);
         g.writeNumberField("tokens", r.tokens());
         g.writeBooleanField("truncated", r.truncated());
-        g.writeFieldName("queue_ms");
-        FixedDecimal.write(g, r.queueMs(), 3);
-        g.writeFieldName("compute_ms");
-        FixedDecimal.write(g, r.computeMs(), 3);
+        g.writeNumberField("queue_ms", r.queueMs());
+        g.writeNumberField("compute_ms", r.computeMs());
         writeChunks(g, r);
         g.writeEndObject();
       }

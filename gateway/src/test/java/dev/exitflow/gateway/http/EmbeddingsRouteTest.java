@@ -93,15 +93,6 @@ class EmbeddingsRouteTest {
     assertEquals(4, item.get("tokens").asInt());
     assertTrue(item.get("compute_ms").asDouble() > 0);
     assertTrue(item.has("queue_ms") && item.has("truncated"));
-    // Timings go on the wire with three decimals (microseconds), not Double.toString's digits.
-    java.util.regex.Matcher timing = java.util.regex.Pattern.compile("\"(queue_ms|compute_ms)\":(\\d+\\.\\d{3})[,}]")
-        .matcher(r.body());
-    int timings = 0;
-    while (timing.find()) {
-      timings++;
-      assertEquals(item.get(timing.group(1)).asDouble(), Double.parseDouble(timing.group(2)), r.body());
-    }
-    assertEquals(2, timings, r.body());
   }
 
   @Test

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.exitflow.actors.EmbeddingResult;
 import dev.exitflow.model.runtime.Base64Floats;
-import dev.exitflow.streams.FixedDecimal;
 import dev.exitflow.streams.FloatArrayJson;
 import dev.exitflow.streams.request.ErrorCode;
 import java.io.ByteArrayOutputStream;
@@ -73,8 +72,7 @@ final class ResultEncoder {
       if (result.chunks() > 0) {
         g.writeNumberField("chunks", result.chunks());
       }
-      g.writeFieldName("latency_ms");
-      FixedDecimal.write(g, (System.nanoTime() - in.decodedAtNanos()) / 1e6, 2);
+      g.writeNumberField("latency_ms", Math.round((System.nanoTime() - in.decodedAtNanos()) / 1e4) / 100.0);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -107,7 +107,6 @@ class KafkaPipelineTest {
       assertEquals(384, v.get("embedding").size());
       assertTrue(v.get("tokens").asInt() > 3);
       assertTrue(v.get("latency_ms").asDouble() >= 0);
-      assertTrue(utf8(r.value()).matches(".*\"latency_ms\":\\d+\\.\\d{2}[,}].*"), utf8(r.value())); // two decimals
       Integer previous = lastSeqByKey.put(key, i);
       assertTrue(previous == null || previous < i, "order of key " + key + ": " + previous + " before " + i);
     }
