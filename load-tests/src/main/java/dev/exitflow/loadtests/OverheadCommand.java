@@ -14,9 +14,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * What each transport costs the server: at a fixed open-loop load (a share of the deep capacity
- * measured first), the server process's own CPU seconds and allocation per 1,000 embeddings for
- * each transport, against the runtime called in-process. The server ({@code exitflow serve}), the
+ * What each transport costs the server: at a fixed open-loop load ({@code --rate}, or a share of
+ * the deep capacity measured first), in alternating rounds after a warm-up pass over every row
+ * (medians over the rounds), the server process's own CPU seconds and allocation per 1,000
+ * embeddings for each transport, against the runtime called in-process. The server ({@code exitflow serve}), the
  * Kafka broker and this load generator are three processes, so neither the generator's nor the
  * broker's work is counted as the server's. The in-process row is this process (runtime and the
  * generator's few futures).
@@ -25,14 +26,23 @@ import picocli.CommandLine.Option;
 final class OverheadCommand implements Callable<Integer> {
   static final List<String> TRANSPORTS = List.of("http-float", "http-base64", "native", "websocket", "bulk", "kafka");
 
-  @Option(names = "--seconds", defaultValue = "20", description = "Length of each measurement (default: ${DEFAULT-VALUE})")
+  @Option(names = "--seconds", defaultValue = "10", description = "Length of each row's measurement in each round (default: ${DEFAULT-VALUE})")
   int seconds;
 
-  @Option(names = "--warm-up", defaultValue = "8", description = "Seconds at the row's rate before each measurement, so the server's JIT has compiled the transport's code (default: ${DEFAULT-VALUE})")
+  @Option(names = "--warm-up", defaultValue = "8", description = "Seconds each row runs at its rate, unmeasured, in a pass over all rows before the first round, so the server's JIT has compiled every transport's code (with --saturation: before each row) (default: ${DEFAULT-VALUE})")
   int warmUpSeconds;
 
-  @Option(names = "--load", defaultValue = "0.5", description = "Offered load as a share of the deep capacity (default: ${DEFAULT-VALUE})")
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds over all rows, alternating transports; each figure is the median over the rounds, each ratio the median of the rounds' ratios to the same round's in-process row (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--settle", defaultValue = "2", description = "Seconds at the row's rate before each round's measurement, after the transport's connections are opened (default: ${DEFAULT-VALUE})")
+  int settleSeconds;
+
+  @Option(names = "--load", defaultValue = "0.5", description = "Offered load as a share of the deep capacity measured first, unless --rate (default: ${DEFAULT-VALUE})")
   double load;
+
+  @Option(names = "--rate", description = "Offered load per second for every row; skips the capacity measurement, so two runs offer the same load (per-1,000 figures depend on the rate)")
+  Double fixedRate;
 
   @Option(names = "--exits", split = ",", defaultValue = "deep,2", description = "Exits to measure at (default: ${DEFAULT-VALUE})")
   List<String> exits;
@@ -60,51 +70,166 @@ final class OverheadCommand implements Callable<Integer> {
 
   record Saturated(String exit, String transport, double perS, double ratio, long failed, double serverCpuSPer1000) {}
 
+  /**
+   * One row: figures are medians over the rounds (completed and failed are sums); {@code ratio} is
+   * the median of the rounds' ratios to the same round's in-process row, {@code ratioWithoutJit}
+   * the same with each side's JIT compiler time taken out; the per-round figures are kept.
+   */
   record Row(String exit, String transport, double offeredPerS, long completed, long failed, double serverCpuSPer1000,
       double ratio, double allocMbPer1000, double jitCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000,
-      double p50Ms, double p99Ms) {}
+      double p50Ms, double p99Ms, double ratioWithoutJit, List<Double> serverCpuSPer1000Rounds,
+      List<Double> jitCpuSPer1000Rounds, List<Double> ratioRounds) {}
+
+  /** One round's measurement of a row. */
+  private record Sample(long completed, long failed, double serverCpu, double alloc, double jitCpu, double generatorCpu,
+      double brokerCpu, double p50Ms, double p99Ms) {}
+
+  /** A row to measure: opens its transport (null for in-process, which is {@code send}) against its processes. */
+  private record Slot(String exit, String transport, ProcessHandle server, ProcessHandle broker,
+      java.util.function.Supplier<Transport> open) {}
 
   @Override
   public Integer call() throws Exception {
     if (saturation) {
       return saturation();
     }
-    List<Row> rows = new ArrayList<>();
-    Map<String, Double> inProcess = new LinkedHashMap<>();
-    double rate;
+    long began = System.nanoTime();
     List<String> quoted = new ArrayList<>();
+    List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
+    boolean kafka = transports.contains("kafka");
     try (Harness h = new Harness(model)) {
       for (String s : h.sentences) {
         quoted.add(Harness.JSON.writeValueAsString(s));
       }
+      IntFunction<String> text = i -> quoted.get(Math.floorMod(i, quoted.size()));
+      // The closed loop also warms the in-process runtime's code (this JVM's JIT) before any row.
       System.err.println("deep capacity, in-process closed loop...");
       h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(3));
       double capacity = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256,
           Duration.ofSeconds(8));
-      rate = load * capacity;
-      System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (x%.2f) for %d s%n", capacity, rate, load,
-          seconds);
-      for (String exit : exits) {
-        ExitPolicy policy = ExitPolicy.parse(exit);
-        Row row = measure(exit, "in-process", rate, ProcessHandle.current(), null,
-            i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy)));
-        inProcess.put(exit, row.serverCpuSPer1000());
-        rows.add(row);
+      double rate = fixedRate != null ? fixedRate : load * capacity;
+      System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (%s)%n", capacity, rate,
+          fixedRate != null ? "--rate" : String.format("x%.2f", load));
+      // Every process stays up for the whole run, so the rounds can alternate between transports.
+      ServerProcess http = overHttp.isEmpty() ? null : new ServerProcess(model);
+      if (http != null) {
+        http.warmUp(Duration.ofSeconds(5));
+      }
+      BrokerProcess broker = null;
+      ServerProcess kafkaServer = null;
+      try {
+        if (kafka) {
+          System.err.println("a Kafka broker in its own process, and serve with the Kafka pipeline...");
+          broker = new BrokerProcess();
+          kafkaServer = new ServerProcess(model, List.of("-Dexitflow.gateway.kafka=on",
+              "-Dexitflow.kafka.bootstrap-servers=" + broker.bootstrapServers), "server-kafka");
+          kafkaServer.warmUp(Duration.ofSeconds(5));
+        }
+        List<Slot> slots = new ArrayList<>();
+        for (String exit : exits) {
+          ExitPolicy policy = ExitPolicy.parse(exit);
+          slots.add(new Slot(exit, "in-process", ProcessHandle.current(), null,
+              () -> i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy))));
+          for (String t : overHttp) {
+            String url = http.url();
+            slots.add(new Slot(exit, t, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
+          }
+          if (kafka) {
+            String url = kafkaServer.url();
+            String bootstrap = broker.bootstrapServers;
+            slots.add(new Slot(exit, "kafka", kafkaServer.process.toHandle(), broker.handle(),
+                () -> open("kafka", url, bootstrap, text, exit)));
+          }
+        }
+        long perRow = settleSeconds + seconds;
+        System.err.printf("%d rows: a warm-up pass of %d s each, then %d rounds of %d + %d s each (about %d min)%n",
+            slots.size(), warmUpSeconds, rounds, settleSeconds, seconds,
+            Math.round(slots.size() * (warmUpSeconds + rounds * perRow) / 60.0));
+        for (Slot slot : slots) {
+          System.err.printf("[warm-up, %s] %s at exit %s%n", elapsed(began), slot.transport(), slot.exit());
+          try (Transport transport = slot.open().get()) {
+            PoissonArrivals.run(rate, Duration.ofSeconds(warmUpSeconds), transport::send);
+          }
+        }
+        Map<Slot, List<Sample>> samples = new LinkedHashMap<>();
+        for (int round = 1; round <= rounds; round++) {
+          for (Slot slot : slots) {
+            System.err.printf("[round %d/%d, %s] %s at exit %s: ", round, rounds, elapsed(began), slot.transport(),
+                slot.exit());
+            try (Transport transport = slot.open().get()) {
+              Sample sample = measure(rate, slot.server(), slot.broker(), transport::send);
+              samples.computeIfAbsent(slot, k -> new ArrayList<>()).add(sample);
+            }
+          }
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Map.Entry<Slot, List<Sample>> e : samples.entrySet()) {
+          Slot slot = e.getKey();
+          List<Sample> reference = samples.entrySet().stream()
+              .filter(r -> r.getKey().exit().equals(slot.exit()) && r.getKey().transport().equals("in-process"))
+              .findFirst().orElseThrow().getValue();
+          rows.add(row(slot, rate, e.getValue(), reference));
+        }
+        print(rows, rate);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("offered_per_s", rate);
+        result.put("seconds", seconds);
+        result.put("deep_capacity_per_s", capacity);
+        result.put("rate_fixed", fixedRate != null);
+        result.put("rounds", rounds);
+        result.put("warm_up_s", warmUpSeconds);
+        result.put("settle_s", settleSeconds);
+        result.put("wall_s", (System.nanoTime() - began) / 1e9);
+        result.put("rows", rows);
+        System.err.println("wrote " + Harness.write("overhead.json", result));
+        if (json) {
+          System.out.println(Harness.line(result));
+        }
+      } finally {
+        if (kafkaServer != null) {
+          kafkaServer.close();
+        }
+        if (broker != null) {
+          broker.close();
+        }
+        if (http != null) {
+          http.close();
+        }
       }
     }
-    IntFunction<String> text = i -> quoted.get(Math.floorMod(i, quoted.size()));
-    overTransports(text, (exit, t, server, broker, send) -> withRatio(measure(exit, t, rate, server, broker, send),
-        inProcess), rows);
-    print(rows, rate);
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("offered_per_s", rate);
-    result.put("seconds", seconds);
-    result.put("rows", rows);
-    System.err.println("wrote " + Harness.write("overhead.json", result));
-    if (json) {
-      System.out.println(Harness.line(result));
-    }
     return 0;
+  }
+
+  private static String elapsed(long began) {
+    long s = (System.nanoTime() - began) / 1_000_000_000L;
+    return String.format("%d:%02d", s / 60, s % 60);
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    int n = sorted.size();
+    return n == 0 ? Double.NaN : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private static double median(List<Sample> samples, java.util.function.ToDoubleFunction<Sample> field) {
+    return median(samples.stream().map(field::applyAsDouble).toList());
+  }
+
+  private static Row row(Slot slot, double rate, List<Sample> samples, List<Sample> reference) {
+    List<Double> ratios = new ArrayList<>();
+    List<Double> ratiosWithoutJit = new ArrayList<>();
+    for (int i = 0; i < samples.size(); i++) {
+      Sample s = samples.get(i);
+      Sample r = reference.get(i);
+      ratios.add(s.serverCpu() / r.serverCpu());
+      ratiosWithoutJit.add((s.serverCpu() - s.jitCpu()) / (r.serverCpu() - r.jitCpu()));
+    }
+    return new Row(slot.exit(), slot.transport(), rate, samples.stream().mapToLong(Sample::completed).sum(),
+        samples.stream().mapToLong(Sample::failed).sum(), median(samples, Sample::serverCpu), median(ratios),
+        median(samples, Sample::alloc), median(samples, Sample::jitCpu), median(samples, Sample::generatorCpu),
+        median(samples, Sample::brokerCpu), median(samples, Sample::p50Ms), median(samples, Sample::p99Ms),
+        median(ratiosWithoutJit), samples.stream().map(Sample::serverCpu).toList(),
+        samples.stream().map(Sample::jitCpu).toList(), ratios);
   }
 
   /**
@@ -212,13 +337,12 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /**
-   * A warm-up of a few seconds at the same rate, then the measured run: the server's (and
-   * broker's) CPU and the server's allocation over it, divided by the embeddings answered.
+   * A few seconds at the same rate to settle, then the measured run: the server's (and broker's)
+   * CPU and the server's allocation over it, divided by the embeddings answered.
    */
-  private Row measure(String exit, String transport, double rate, ProcessHandle server, ProcessHandle broker,
-      IntFunction<CompletionStage<?>> send) throws InterruptedException {
-    System.err.printf("%s at exit %s: warm-up...%n", transport, exit);
-    PoissonArrivals.run(rate, Duration.ofSeconds(warmUpSeconds), send);
+  private Sample measure(double rate, ProcessHandle server, ProcessHandle broker, IntFunction<CompletionStage<?>> send)
+      throws InterruptedException {
+    PoissonArrivals.run(rate, Duration.ofSeconds(settleSeconds), send);
     ProcessUsage s0 = ProcessUsage.of(server);
     ProcessUsage g0 = ProcessUsage.of(ProcessHandle.current());
     ProcessUsage b0 = broker == null ? null : ProcessUsage.of(broker);
@@ -229,31 +353,24 @@ final class OverheadCommand implements Callable<Integer> {
     double serverCpu = s1.cpuSecondsSince(s0) * per1000;
     double generatorCpu = server.pid() == ProcessHandle.current().pid() ? 0 : g1.cpuSecondsSince(g0) * per1000;
     double brokerCpu = broker == null ? 0 : ProcessUsage.of(broker).cpuSecondsSince(b0) * per1000;
-    Row row = new Row(exit, transport, rate, o.completed(), o.failed(), serverCpu, 1.0, s1.allocatedMbSince(s0) * per1000,
-        s1.jitCpuSecondsSince(s0) * per1000, generatorCpu, brokerCpu, o.latencyUs().getValueAtPercentile(50) / 1000.0,
-        o.latencyUs().getValueAtPercentile(99) / 1000.0);
-    System.err.printf("  %d answered, %d failed, server %.2f CPU s per 1,000%n", o.completed(), o.failed(), serverCpu);
-    return row;
-  }
-
-  private static Row withRatio(Row r, Map<String, Double> inProcess) {
-    Double reference = inProcess.get(r.exit());
-    return new Row(r.exit(), r.transport(), r.offeredPerS(), r.completed(), r.failed(), r.serverCpuSPer1000(),
-        reference == null ? Double.NaN : r.serverCpuSPer1000() / reference, r.allocMbPer1000(), r.jitCpuSPer1000(),
-        r.generatorCpuSPer1000(),
-        r.brokerCpuSPer1000(), r.p50Ms(), r.p99Ms());
+    double jit = s1.jitCpuSecondsSince(s0) * per1000;
+    System.err.printf("%d answered, %d failed, server %.2f CPU s per 1,000 (JIT %.2f)%n", o.completed(), o.failed(),
+        serverCpu, jit);
+    return new Sample(o.completed(), o.failed(), serverCpu, s1.allocatedMbSince(s0) * per1000, jit, generatorCpu,
+        brokerCpu, o.latencyUs().getValueAtPercentile(50) / 1000.0, o.latencyUs().getValueAtPercentile(99) / 1000.0);
   }
 
   private void print(List<Row> rows, double rate) {
-    System.out.printf("%nOffered %.0f/s (open loop, Poisson) for %d s per row; per 1,000 embeddings answered:%n", rate,
-        seconds);
-    System.out.printf("%-5s %-12s %9s %6s %13s %6s %13s %8s %13s %10s %8s %8s%n", "exit", "transport", "answered", "failed",
-        "server CPU s", "ratio", "server alloc", "of it JIT", "generator CPU", "broker CPU", "p50 ms", "p99 ms");
+    System.out.printf("%nOffered %.0f/s (open loop, Poisson), %d rounds of %d s per row, medians; per 1,000 embeddings"
+        + " answered:%n", rate, rounds, seconds);
+    System.out.printf("%-5s %-12s %9s %6s %13s %6s %8s %13s %8s %13s %10s %8s %8s  %s%n", "exit", "transport", "answered",
+        "failed", "server CPU s", "ratio", "w/o JIT", "server alloc", "of it JIT", "generator CPU", "broker CPU", "p50 ms",
+        "p99 ms", "server CPU s by round");
     for (Row r : rows) {
-      System.out.printf("%-5s %-12s %9d %6d %13.2f %6.2f %10.0f MB %8.2f %13.2f %10.2f %8.1f %8.1f%n", r.exit(), r.transport(),
-          r.completed(), r.failed(), r.serverCpuSPer1000(), r.ratio(), r.allocMbPer1000(), r.jitCpuSPer1000(),
-          r.generatorCpuSPer1000(),
-          r.brokerCpuSPer1000(), r.p50Ms(), r.p99Ms());
+      System.out.printf("%-5s %-12s %9d %6d %13.2f %6.2f %8.2f %10.0f MB %8.2f %13.2f %10.2f %8.1f %8.1f  %s%n", r.exit(),
+          r.transport(), r.completed(), r.failed(), r.serverCpuSPer1000(), r.ratio(), r.ratioWithoutJit(),
+          r.allocMbPer1000(), r.jitCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000(), r.p50Ms(), r.p99Ms(),
+          r.serverCpuSPer1000Rounds().stream().map(v -> String.format("%.2f", v)).toList());
     }
   }
 }

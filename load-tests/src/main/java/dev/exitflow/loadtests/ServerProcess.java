@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 final class ServerProcess implements AutoCloseable {
   final Process process;
   final int port;
+  private final Path log;
 
   ServerProcess(String model) throws Exception {
     // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's.
@@ -26,13 +27,21 @@ final class ServerProcess implements AutoCloseable {
 
   /** With {@code properties} ({@code -Dkey=value}) given to its JVM. */
   ServerProcess(String model, java.util.List<String> properties) throws Exception {
+    this(model, properties, "server");
+  }
+
+  /**
+   * With {@code properties}, and {@code name} for its data directory ({@code load-tests/results/NAME-data})
+   * and log ({@code NAME.log}), so two servers can run side by side.
+   */
+  ServerProcess(String model, java.util.List<String> properties, String name) throws Exception {
     Path home = Path.of(System.getProperty("exitflow.home", "."));
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
     // A data directory of its own, so a serve the user runs keeps its lock.
     java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java",
-        "-Dexitflow.data-dir=" + home.resolve("load-tests/results/server-data")));
+        "-Dexitflow.data-dir=" + home.resolve("load-tests/results/" + name + "-data")));
     // EXITFLOW_SERVER_JAVA_OPTS: the server JVM's own options (a JFR recording, ONNX Runtime's spinning off).
     String opts = System.getenv().getOrDefault("EXITFLOW_SERVER_JAVA_OPTS", "").strip();
     if (!opts.isEmpty()) {
@@ -43,7 +52,8 @@ final class ServerProcess implements AutoCloseable {
         "serve", "--host", "127.0.0.1", "--port", String.valueOf(port)));
     ProcessBuilder pb = new ProcessBuilder(command)
         .redirectErrorStream(true)
-        .redirectOutput(home.resolve("load-tests/results/server.log").toFile());
+        .redirectOutput(home.resolve("load-tests/results/" + name + ".log").toFile());
+    log = home.resolve("load-tests/results/" + name + ".log");
     if (model != null) {
       pb.command().addAll(java.util.List.of("--model", model));
     }
@@ -61,7 +71,7 @@ final class ServerProcess implements AutoCloseable {
     long until = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     while (System.nanoTime() < until) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("exitflow serve exited with " + process.exitValue() + "; see load-tests/results/server.log");
+        throw new IllegalStateException("exitflow serve exited with " + process.exitValue() + "; see " + log);
       }
       try {
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url() + "/health/ready")).build(),
