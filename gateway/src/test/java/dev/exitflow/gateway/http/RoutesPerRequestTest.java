@@ -7,9 +7,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The route tree is built once, at start; what it decides per request still is: the same server
- * answers embeddings while the runtime is ready and not_ready once it is stopping, while the routes
- * outside the readiness check (models, liveness, unknown paths) answer as before.
+ * What the routes decide per request: the same server answers embeddings while the runtime is
+ * ready and not_ready once it is stopping, while the routes outside the readiness check (models,
+ * liveness, unknown paths) answer as before (kept for any change to how the route tree is built).
  */
 class RoutesPerRequestTest {
   @Test
