@@ -12,17 +12,21 @@ import org.apache.pekko.actor.typed.ActorRef;
  * batches each node has finished (for the statistics of a cluster).
  */
 final class RunningBatches {
-  /** {@code bulk}: dispatched as bulk work alone (it yields to interactive requests). */
-  record Batch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk) {}
+  /**
+   * {@code bulk}: dispatched as bulk work alone (it yields to interactive requests). {@code full}:
+   * taken from a queue holding a full batch, so the stage was saturated (its throughput then
+   * measures what the stage can do, not how fast requests arrived).
+   */
+  record Batch(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk, boolean full) {}
 
   private final Map<Long, Batch> running = new HashMap<>();
   private final Map<String, Long> doneByNode = new TreeMap<>();
   private long nextId;
 
   /** Records a batch handed to {@code worker}; returns its id. */
-  long start(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk) {
+  long start(int stage, List<Pending> members, ActorRef<StageWorker.Command> worker, boolean bulk, boolean full) {
     long id = nextId++;
-    running.put(id, new Batch(stage, members, worker, bulk));
+    running.put(id, new Batch(stage, members, worker, bulk, full));
     return id;
   }
 

@@ -54,10 +54,11 @@ final class StageDispatch {
       // Beside interactive traffic, bulk work goes only in its own short batches, within its share.
       RuntimeSettings.Batching limits = settings.batching();
       boolean besideInteractive = interactive && !urgent;
+      boolean full = b.full();
       List<Pending> members = b.nextBatch(now, urgent && interactive ? dueSoon(now) : Long.MAX_VALUE,
           besideInteractive ? limits.bulkBatchSizeBesideInteractive() : limits.maxBatchSize(),
           besideInteractive ? limits.bulkPaddedTokensBesideInteractive() : limits.maxPaddedTokens());
-      long id = running.start(stage, members, worker, !urgent);
+      long id = running.start(stage, members, worker, !urgent, full);
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
       boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
@@ -117,7 +118,7 @@ final class StageDispatch {
     workers.release(d.worker(), d.stage());
     RunningBatches.Batch batch = running.finish(d.batchId());
     if (batch != null) {
-      batchers[d.stage()].recordBatch(batch.members().size(), d.computeNanos(), now);
+      batchers[d.stage()].recordBatch(batch.members().size(), d.computeNanos(), now, batch.full());
     }
     return batch;
   }

@@ -163,14 +163,14 @@ final class WorkerPool {
   }
 
   /**
-   * Workers serving a stage, for wait estimates: the configured number in one process; in a
-   * cluster those known now (at least one, so an estimate stays finite while a stage has none).
+   * Workers of a stage that may compute at once, for wait estimates: the configured number in one
+   * process, those known now in a cluster (at least one, so an estimate stays finite while a stage
+   * has none), but no more than the nodes' budget of busy workers lets compute together.
    */
   int workersAt(int stage) {
-    if (fixedPerStage > 0) {
-      return fixedPerStage;
-    }
-    return (int) Math.max(1, stageOf.values().stream().filter(s -> s == stage).count());
+    int serving = fixedPerStage > 0 ? fixedPerStage
+        : (int) Math.max(1, stageOf.values().stream().filter(s -> s == stage).count());
+    return Math.min(serving, computeCapacity());
   }
 
   /** Stages (counted from 1) no known worker serves. */

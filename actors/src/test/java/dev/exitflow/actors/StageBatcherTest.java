@@ -85,7 +85,7 @@ class StageBatcherTest {
   void predictsWaitFromTheMeasuredServiceRate() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     assertEquals(0, b.itemsPerSecond());
-    b.recordBatch(4, 10 * MS, 0); // 400 requests/s
+    b.recordBatch(4, 10 * MS, 0, true); // 400 requests/s
     assertEquals(400, b.itemsPerSecond(), 1e-9);
     for (int i = 0; i < 8; i++) {
       b.offer(pending(5), 0);
@@ -171,7 +171,7 @@ class StageBatcherTest {
   @Test
   void theTimeToGetThroughCountsHeldBatchesAndTheRequestsAtLeastAsUrgent() {
     StageBatcher b = new StageBatcher(0, limits, 100);
-    b.recordBatch(4, 10 * MS, 0); // 400 requests/s
+    b.recordBatch(4, 10 * MS, 0, true); // 400 requests/s
     for (int i = 0; i < 8; i++) {
       b.offer(urgent(5, 1000 * MS), 0);
     }
@@ -181,7 +181,7 @@ class StageBatcherTest {
     assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // all 9 and itself
     b.nextBatch(0); // 4 leave the queue for a worker: they still go first
     assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100);
-    b.recordBatch(4, 10 * MS, 10 * MS);
+    b.recordBatch(4, 10 * MS, 10 * MS, true);
     assertEquals(15 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // 5 queued and itself
   }
 
@@ -194,10 +194,26 @@ class StageBatcherTest {
     // Batches of 4 computed in 10 ms each (400/s while computing), but one finishes every 20 ms.
     for (int i = 1; i <= 4; i++) {
       b.nextBatch(i * 20 * MS);
-      b.recordBatch(4, 10 * MS, i * 20 * MS);
+      b.recordBatch(4, 10 * MS, i * 20 * MS, true);
     }
     assertEquals(400, b.itemsPerSecond(), 1e-6);
     assertEquals(200, b.throughput(1), 1e-6, "what the stage gets through, gaps included");
     assertEquals(20 * MS, b.expectedCompletionNanos(1, Long.MAX_VALUE, 0), MS / 100); // 4 left at 200/s
+  }
+
+  @Test
+  void batchesOfWhatArrivedMeanwhileDoNotMeasureTheThroughput() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    // Below saturation: two requests arrive every 10 ms and each batch of 2 computes in 5 ms
+    // (400/s). A batch ends with the next request already waiting, yet the 200/s between batches
+    // is how fast requests arrive, not what the stage can do.
+    b.offer(pending(5), 0);
+    for (int i = 1; i <= 6; i++) {
+      b.offer(pending(5), i * 10 * MS);
+      assertEquals(2, b.nextBatch(i * 10 * MS).size());
+      b.offer(pending(5), i * 10 * MS + 5 * MS);
+      b.recordBatch(2, 5 * MS, i * 10 * MS + 5 * MS, false);
+    }
+    assertEquals(400, b.throughput(1), 1e-6, "the compute rate, not the arrival rate");
   }
 }

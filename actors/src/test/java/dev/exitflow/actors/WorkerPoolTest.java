@@ -39,6 +39,14 @@ class WorkerPoolTest {
   }
 
   @Test
+  void waitEstimatesCountOnlyTheWorkersTheNodesBudgetLetsComputeAtOnce() {
+    WorkerPool pool = new WorkerPool(1, 2, 2, 1, ready -> {});
+    pool.join(worker(), 0);
+    pool.join(worker(), 0);
+    assertEquals(1, pool.workersAt(0), "two workers, but one busy worker per node");
+  }
+
+  @Test
   void inAClusterWorkersComeAndGo() {
     List<Boolean> readiness = new java.util.ArrayList<>();
     WorkerPool pool = new WorkerPool(2, 0, 1, readiness::add);

@@ -34,9 +34,13 @@ import org.HdrHistogram.SynchronizedHistogram;
 final class OpenLoop {
   static final Duration SAMPLE = Duration.ofMillis(500);
 
-  /** One sampling window. */
+  /**
+   * One sampling window. {@code firstStageThroughput}: what the runtime believes its first stage
+   * gets through per second (admission and the controller predict waits from it), beside what
+   * completed.
+   */
   record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double completedPerS,
-      Map<Integer, Double> exitMix) {}
+      double firstStageThroughput, Map<Integer, Double> exitMix) {}
 
   /** Length of the windows {@link Outcome#windows()} reports p99 over. */
   static final Duration WINDOW = Duration.ofSeconds(5);
@@ -113,7 +117,8 @@ final class OpenLoop {
       int queued = stats.stages().stream().mapToInt(StageStats::queueDepth).sum();
       synchronized (timeline) {
         timeline.add(new Sample((System.nanoTime() - start) / 1e9, h.getValueAtPercentile(99) / 1000.0, queued,
-            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9), mix));
+            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9), stats.stages().get(0).serviceRatePerS(),
+            mix));
       }
     }, SAMPLE.toMillis(), SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
 

@@ -125,8 +125,12 @@ final class OverloadCommand implements Callable<Integer> {
         // leaves by the controller's level: code and ONNX Runtime graphs the capacity loops did not
         // run; cold, the first 5-10 s of a run served a fraction of the exit-2 capacity). Then the
         // run starts from an idle runtime at full depth: a warm server meeting a step of load.
+        // Its closed-loop rate is the mode's own capacity, which the capacity loops' plain deep and
+        // exit-2 requests only bound: the offered rate against it is the load the mode really sees.
         System.err.printf("warming up mode %s (closed loop, %d s)...%n", w.getKey(), WARM_UP.toSeconds());
-        h.closedLoop(w.getValue(), 256, WARM_UP);
+        double warmRate = h.closedLoop(w.getValue(), 256, WARM_UP);
+        System.err.printf("mode %s closed loop: %.1f/s (offered %.1f/s is %.2f of it)%n", w.getKey(), warmRate, rate,
+            rate / warmRate);
         h.awaitIdle();
         System.err.printf("mode %s...%n", w.getKey());
         OpenLoop.Outcome o;
