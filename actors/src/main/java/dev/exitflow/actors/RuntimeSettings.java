@@ -63,25 +63,9 @@ public record RuntimeSettings(
     return model.withProviders(providers);
   }
 
-  /**
-   * The configured budget; negative: no limit; 0: as many runs as this machine's cores hold. On the
-   * CPU that is the cores over the threads one run takes ({@code exitflow.model.onnx.intra-op-threads};
-   * 0 there is ONNX Runtime's one per core, so one run at a time: every session shares ONNX
-   * Runtime's pool, so a second run beside it only adds threads on the same cores). With a GPU
-   * provider configured, runs mostly wait on the device: one per core.
-   */
-  private static int busyWorkersPerNode(int configured, Config root, Map<Integer, List<String>> stageProviders) {
-    if (configured != 0) {
-      return configured;
-    }
-    int cores = Runtime.getRuntime().availableProcessors();
-    boolean cpuOnly = root.getStringList("exitflow.model.onnx.providers").stream().allMatch("cpu"::equalsIgnoreCase)
-        && stageProviders.values().stream().flatMap(List::stream).allMatch("cpu"::equalsIgnoreCase);
-    if (!cpuOnly) {
-      return cores;
-    }
-    int threadsPerRun = root.getInt("exitflow.model.onnx.intra-op-threads");
-    return threadsPerRun <= 0 ? 1 : Math.max(1, cores / threadsPerRun);
+  /** The configured budget, 0 standing for this machine's cores; negative: no limit. */
+  private static int busyWorkersPerNode(int configured) {
+    return configured == 0 ? Runtime.getRuntime().availableProcessors() : configured;
   }
 
   private static Map<Integer, List<String>> stageProviders(Config c) {
@@ -98,12 +82,11 @@ public record RuntimeSettings(
 
   public static RuntimeSettings create(Config root) {
     Config c = root.getConfig("exitflow.actors");
-    Map<Integer, List<String>> stageProviders = stageProviders(c.getConfig("stage-providers"));
     return new RuntimeSettings(
         c.getString("inference-dispatcher"),
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
-        busyWorkersPerNode(c.getInt("busy-workers-per-node"), root, stageProviders),
+        busyWorkersPerNode(c.getInt("busy-workers-per-node")),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),
         new Admission(
@@ -130,7 +113,7 @@ public record RuntimeSettings(
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),
-        stageProviders,
+        stageProviders(c.getConfig("stage-providers")),
         c.getIntList("worker-devices"),
         c.getBoolean("auto-uses-uncalibrated-exits"));
   }

@@ -169,7 +169,11 @@ final class StageDispatch {
       due[s] = batchers[s].isEmpty() ? Long.MAX_VALUE : batchers[s].mostUrgentNanos();
       order.add(s);
     }
-    order.sort(Comparator.comparingLong(s -> due[s]));
+    // On a tie (the inputs of one request, a burst) the furthest stage first: its inputs are the
+    // next to leave, which is what Retry-After at the in-flight limit counts on (with the first
+    // stage first, all of a 64-input request passed it before any left, and a client honouring
+    // Retry-After ran out of retries).
+    order.sort(Comparator.comparingLong((Integer s) -> due[s]).thenComparing(Comparator.reverseOrder()));
     return order;
   }
 
