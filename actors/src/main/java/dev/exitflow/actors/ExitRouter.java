@@ -40,6 +40,15 @@ final class ExitRouter {
   }
 
   /**
+   * Whether {@code p} may continue past {@code finishedStage} by {@link #decide}: only then does the
+   * scheduler need its hidden state after that stage. A promise policy stops at its target and
+   * every request at the last stage, whatever the load.
+   */
+  static boolean mayGoOn(Pending p, int finishedStage, int lastStage) {
+    return finishedStage < lastStage && (p.isAuto() || finishedStage < p.targetStage);
+  }
+
+  /**
    * {@code usable}: an {@code auto} request may leave at this exit at all (see
    * {@link ExitRules#autoMayLeaveAt}); when not, neither load nor deadline stops it here.
    */

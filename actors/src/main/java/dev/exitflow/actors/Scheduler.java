@@ -225,11 +225,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       return afterChange(); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
     layout.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
-    List<HiddenState> states = d.states();
+    List<HiddenState> states = d.states(); // null when no member may go on
     long nextStageNanos = stage < rules.lastStage() ? stages.expectedNanosAt(stage + 1, now) : 0;
-    for (int i = 0; i < states.size(); i++) {
+    for (int i = 0; i < batch.members().size(); i++) {
       Pending p = batch.members().get(i);
-      p.ran(states.get(i), d.embeddings() == null ? null : d.embeddings().get(i), d.computeNanos());
+      p.ran(states == null ? null : states.get(i), d.embeddings() == null ? null : d.embeddings().get(i),
+          d.computeNanos());
       ExitRouter.Decision decision = router.decide(p, stage, nextStageNanos, now);
       if (decision.exit()) {
         replies.complete(p, stage, decision.reason());

@@ -63,7 +63,8 @@ final class StageDispatch {
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
       boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
       boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
-      worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, replyTo));
+      boolean statesBack = members.stream().anyMatch(p -> ExitRouter.mayGoOn(p, stage, rules.lastStage()));
+      worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, statesBack, replyTo));
     }
     return !b.isEmpty() && canTake(stage, b, now, interactive) ? b.nanosUntilDue(now) : -1;
   }

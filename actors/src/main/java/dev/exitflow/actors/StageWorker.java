@@ -47,10 +47,13 @@ public final class StageWorker {
    * {@code collectFeatures}: some text may leave at an exit whose adapter reads the layer features,
    * here or later, so pool them (the scheduler asks the served model's {@code FeaturePolicy}).
    * {@code exitHere}: some text may leave right after this stage, so apply its exit head (a batch
-   * that only passes through skips the adapter's product).
+   * that only passes through skips the adapter's product). {@code statesBack}: some text may go on
+   * to the next stage, so send the hidden states back; false at the last stage, or when every text
+   * leaves here (nothing reads them then, and through a cluster they were a fifth of a deep
+   * request's bytes over three stages).
    */
   public record Run(long batchId, List<TokenizedText> tokens, List<HiddenState> states, boolean collectFeatures,
-      boolean exitHere, ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
+      boolean exitHere, boolean statesBack, ActorRef<Outcome> replyTo) implements Command, WorkerMessage {}
 
   private record Opened(StageSession session) implements Command {}
 
@@ -72,8 +75,9 @@ public final class StageWorker {
   public record Ready(int stage, ActorRef<Command> worker) implements Outcome {}
 
   /**
-   * A batch ran: each text's hidden state (padding stripped) and its full-size unit embedding at
-   * this stage's exit, in the order of the run (null when no text of the batch can leave here).
+   * A batch ran: each text's hidden state (padding stripped; null when the run did not ask for them
+   * back) and its full-size unit embedding at this stage's exit, in the order of the run (null when
+   * no text of the batch can leave here).
    */
   public record BatchDone(int stage, ActorRef<Command> worker, long batchId, List<HiddenState> states,
       List<float[]> embeddings, int paddedTokens, long computeNanos) implements Outcome {}
@@ -184,8 +188,8 @@ public final class StageWorker {
       PaddedBatch out = call(() -> s.run(m.tokens(), input, m.collectFeatures()));
       List<HiddenState> states = out.split();
       List<float[]> embeddings = m.exitHere() ? head.applyAll(out, states, null) : null;
-      return new Finished(m.batchId(), states, embeddings, out.longest() * states.size(), System.nanoTime() - start,
-          m.replyTo());
+      return new Finished(m.batchId(), m.statesBack() ? states : null, embeddings, out.longest() * states.size(),
+          System.nanoTime() - start, m.replyTo());
     }, blocking);
     lastWork = work;
     ctx.pipeToSelf(work,

@@ -36,13 +36,9 @@ final class WireParts {
       buf.putInt(s.hiddenSize());
       if (half) {
         buf.put(FLOAT16_VALUES);
-        short[] halves = new short[s.values().length];
-        float[] v = s.values();
-        for (int k = 0; k < v.length; k++) {
-          halves[k] = Float16.fromFloat(v[k]);
+        for (float v : s.values()) { // straight into the buffer, no array of halves in between
+          buf.putShort(Float16.fromFloat(v));
         }
-        buf.asShortBuffer().put(halves);
-        buf.position(buf.position() + 2 * halves.length);
       } else {
         buf.put(FLOAT32_VALUES);
         putFloats(s.values(), buf);
@@ -71,11 +67,8 @@ final class WireParts {
       float[] values = new float[Math.multiplyExact(length, hiddenSize)];
       byte valueEncoding = buf.get();
       if (valueEncoding == FLOAT16_VALUES) {
-        short[] halves = new short[values.length];
-        buf.asShortBuffer().get(halves);
-        buf.position(buf.position() + 2 * halves.length);
-        for (int k = 0; k < halves.length; k++) {
-          values[k] = Float16.toFloat(halves[k]);
+        for (int k = 0; k < values.length; k++) {
+          values[k] = Float16.toFloat(buf.getShort());
         }
       } else if (valueEncoding == FLOAT32_VALUES) {
         buf.asFloatBuffer().get(values);

@@ -157,7 +157,8 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
 
   private void writeRun(StageWorker.Run r, ByteBuffer buf) {
     buf.putLong(r.batchId());
-    buf.put((byte) ((r.collectFeatures() ? 1 : 0) | (r.exitHere() ? 2 : 0)));
+    // Bit 4 says "no states back", so a node of the version before it (which never sets it) still gets them.
+    buf.put((byte) ((r.collectFeatures() ? 1 : 0) | (r.exitHere() ? 2 : 0) | (r.statesBack() ? 0 : 4)));
     WireParts.writeString(ref(r.replyTo()), buf);
     buf.putInt(r.tokens().size());
     for (TokenizedText t : r.tokens()) {
@@ -176,7 +177,8 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
       tokens.add(WireParts.readTokens(buf));
     }
     List<HiddenState> states = WireParts.readStates(buf, tokens);
-    return new StageWorker.Run(batchId, tokens, states, (flags & 1) != 0, (flags & 2) != 0, replyTo);
+    return new StageWorker.Run(batchId, tokens, states, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) == 0,
+        replyTo);
   }
 
   private void writeBatchDone(StageWorker.BatchDone d, ByteBuffer buf) {

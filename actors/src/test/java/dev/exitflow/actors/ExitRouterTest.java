@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ExitRouterTest {
@@ -52,6 +53,36 @@ class ExitRouterTest {
     assertEquals(ExitReason.LOAD, decide(auto, 1, 2, 1, 0, 0).reason());
     assertFalse(decide(auto, 0, 2, 1, 0, 0).exit());
     assertEquals(ExitReason.POLICY, decide(auto, 2, 2, 2, 0, 0).reason());
+  }
+
+  /** The worker sends hidden states back only when mayGoOn: it must hold for every request decide lets go on. */
+  @Test
+  void mayGoOnHoldsWheneverDecideContinuesAndNeverAtTheLastStage() {
+    int last = 2;
+    List<Pending> requests = List.of(
+        pending(EmbeddingRequest.of("x", ExitPolicy.Deep.INSTANCE), last),
+        pending(EmbeddingRequest.of("x", ExitPolicy.Shallow.INSTANCE), 0),
+        pending(EmbeddingRequest.of("x", new ExitPolicy.Exact(4)), 1),
+        pending(EmbeddingRequest.of("x", ExitPolicy.Auto.INSTANCE).withDeadlineMs(50), last),
+        pending(EmbeddingRequest.of("x", ExitPolicy.Auto.INSTANCE), last));
+    int continued = 0;
+    for (Pending p : requests) {
+      for (int finished = 0; finished <= last; finished++) {
+        for (int allowed = 0; allowed <= last; allowed++) {
+          for (boolean usable : new boolean[] {true, false}) {
+            if (!ExitRouter.decide(p, finished, last, allowed, 20 * MS, 10 * MS, usable).exit()) {
+              continued++;
+              assertTrue(ExitRouter.mayGoOn(p, finished, last), p.request.exit() + " continued after " + finished);
+            }
+          }
+        }
+      }
+      assertFalse(ExitRouter.mayGoOn(p, last, last), "nothing goes on after the last stage");
+    }
+    assertTrue(continued > 0);
+    assertFalse(ExitRouter.mayGoOn(requests.get(1), 0, last), "shallow stops at its target");
+    assertFalse(ExitRouter.mayGoOn(requests.get(2), 1, last), "an exact exit stops at its target");
+    assertTrue(ExitRouter.mayGoOn(requests.get(2), 0, last));
   }
 
   @Test

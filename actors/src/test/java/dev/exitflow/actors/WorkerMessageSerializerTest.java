@@ -97,7 +97,7 @@ class WorkerMessageSerializerTest {
         new HiddenState(floats(7 * HIDDEN, special), 7, HIDDEN, floats(2 * HIDDEN, special), tokens.get(0)),
         new HiddenState(floats(9 * HIDDEN, false), 9, HIDDEN, floats(2 * HIDDEN, false), pruned),
         new HiddenState(floats(3 * HIDDEN, false), 3, HIDDEN, null, null));
-    return new StageWorker.Run(42L << 33, tokens, states, true, false, replyTo);
+    return new StageWorker.Run(42L << 33, tokens, states, true, false, true, replyTo);
   }
 
   private static List<WorkerMessage> everyMessage(ActorTestKit kit) {
@@ -106,9 +106,10 @@ class WorkerMessageSerializerTest {
     StageWorker.Run run = run(scheduler, true);
     return List.of(
         run,
-        new StageWorker.Run(7, List.of(tokens(5, false)), null, false, true, scheduler), // stage 1: no states yet
+        new StageWorker.Run(7, List.of(tokens(5, false)), null, false, true, false, scheduler), // stage 1: no states yet
         new StageWorker.BatchDone(2, worker, 9, run.states(), List.of(floats(384, true), floats(384, false)), 36,
             123_456_789_012L),
+        new StageWorker.BatchDone(2, worker, 8, null, List.of(floats(384, false)), 12, 3), // last stage: no states back
         new StageWorker.BatchDone(0, worker, 10, run.states(), null, 21, 5),
         new StageWorker.BatchFailed(1, worker, 11, "ORT failed: ünïcode ✓", true),
         new StageWorker.BatchFailed(1, worker, 12, null, false),
@@ -144,7 +145,7 @@ class WorkerMessageSerializerTest {
       if (m instanceof StageWorker.Run r && r.states() != null) {
         m = run(r.replyTo(), false); // the specials are outside half precision's range
       }
-      if (m instanceof StageWorker.BatchDone d) {
+      if (m instanceof StageWorker.BatchDone d && d.states() != null) {
         m = new StageWorker.BatchDone(d.stage(), d.worker(), d.batchId(), run(null, false).states(), d.embeddings(),
             d.paddedTokens(), d.computeNanos());
       }
@@ -162,6 +163,36 @@ class WorkerMessageSerializerTest {
     Object back = serialization(float32).deserialize(half, WorkerMessageSerializer.IDENTIFIER,
         WorkerMessageSerializer.RUN).get();
     assertSameMessage(run, back, 0x1p-11);
+  }
+
+  @Test
+  void aBatchDoneWithoutStatesCarriesNoStateBytes() {
+    ActorRef<StageWorker.Command> worker = float32.<StageWorker.Command>createTestProbe().getRef();
+    StageWorker.Run run = run(null, false);
+    List<float[]> embeddings = List.of(floats(384, false), floats(384, false), floats(384, false));
+    Serialization s = serialization(float32);
+    byte[] with = s.serialize(new StageWorker.BatchDone(2, worker, 1, run.states(), embeddings, 36, 5)).get();
+    byte[] without = s.serialize(new StageWorker.BatchDone(2, worker, 1, null, embeddings, 36, 5)).get();
+    int values = run.states().stream().mapToInt(h -> h.values().length).sum();
+    assertTrue(with.length - without.length > 4 * values,
+        with.length + " bytes with the states, " + without.length + " without");
+    assertTrue(without.length < 4 * 3 * 384 + 200, "little more than the embeddings: " + without.length);
+  }
+
+  /** A node of the version before statesBack never sets the flag's bit: its runs must still get states back. */
+  @Test
+  void aRunFlaggedAsByTheVersionBeforeAsksForStatesBack() {
+    StageWorker.Run run = run(null, false);
+    Serialization s = serialization(float32);
+    byte[] bytes = s.serialize(run).get();
+    assertEquals(0, bytes[8] & 4, "the flags byte after the batch id has no bit 4 when states go back");
+    StageWorker.Run back = (StageWorker.Run) s.deserialize(bytes, WorkerMessageSerializer.IDENTIFIER,
+        WorkerMessageSerializer.RUN).get();
+    assertTrue(back.statesBack());
+    bytes[8] |= 4;
+    StageWorker.Run none = (StageWorker.Run) s.deserialize(bytes, WorkerMessageSerializer.IDENTIFIER,
+        WorkerMessageSerializer.RUN).get();
+    assertTrue(!none.statesBack() && none.collectFeatures() && !none.exitHere());
   }
 
   /** As Artery does: straight into a direct buffer after its header, and out of it. */
@@ -246,6 +277,7 @@ class WorkerMessageSerializerTest {
       assertEquals(e.batchId(), a.batchId());
       assertEquals(e.collectFeatures(), a.collectFeatures());
       assertEquals(e.exitHere(), a.exitHere());
+      assertEquals(e.statesBack(), a.statesBack());
       assertEquals(e.replyTo(), a.replyTo());
       assertEquals(e.tokens().size(), a.tokens().size());
       for (int i = 0; i < e.tokens().size(); i++) {
