@@ -39,6 +39,8 @@ final class WorkerPool {
   private int busy;
   private long busyNanos;
   private long busySince = System.nanoTime();
+  /** Workers that may compute at once (see {@link #computeCapacity}); read per admission and per controller tick. */
+  private int computeCapacity = 1;
 
   WorkerPool(int stages, int fixedPerStage, int slots, Consumer<Boolean> readiness) {
     this(stages, fixedPerStage, slots, 0, readiness);
@@ -67,6 +69,7 @@ final class WorkerPool {
       idle.get(stage).add(worker);
     }
     held.put(worker, 0);
+    countCapacity();
     announce();
     return true;
   }
@@ -77,6 +80,7 @@ final class WorkerPool {
     if (stage != null) {
       idle.get(stage).removeIf(worker::equals);
       changeBusy(held.remove(worker) > 0 ? -1 : 0);
+      countCapacity();
       announce();
     }
     return stage;
@@ -143,11 +147,17 @@ final class WorkerPool {
    * worker when there is no budget (at least one, so a utilization stays finite).
    */
   int computeCapacity() {
+    return computeCapacity;
+  }
+
+  /** Recomputes {@link #computeCapacity} when a worker joins or leaves, not on every estimate that reads it. */
+  private void countCapacity() {
     if (busyPerNode <= 0) {
-      return Math.max(1, stageOf.size());
+      computeCapacity = Math.max(1, stageOf.size());
+      return;
     }
     long nodes = stageOf.keySet().stream().map(w -> w.path().address()).distinct().count();
-    return (int) Math.max(1, Math.min(stageOf.size(), busyPerNode * nodes));
+    computeCapacity = (int) Math.max(1, Math.min(stageOf.size(), busyPerNode * nodes));
   }
 
   private long busyOn(Address node) {
