@@ -136,7 +136,8 @@ final class Admission {
    * in-flight limit, at the rate requests have left it lately ({@link Replies#leavingPerSecond}, read
    * only for a refusal) but not before the first of those in flight can leave, nor after all of them
    * are through; at least a few batch delays. (The first stage's drain time alone was blind to inputs
-   * in flight at later stages: clients honouring it retried too early.)
+   * in flight at later stages: clients honouring it retried too early.) Both bounds count the
+   * stages' batches in series: the node computes only so many at once, whatever their stages.
    */
   Duration retryAfter(int n, int inFlight, long now) {
     long wait = 0;
@@ -148,27 +149,73 @@ final class Admission {
     if (overLimit > 0) {
       double leavingPerS = replies.leavingPerSecond(now);
       long atRate = leavingPerS > 0 ? (long) (overLimit / leavingPerS * 1e9) : 0;
-      wait = Math.max(wait, Math.min(Math.max(atRate, untilFirstLeavesNanos()), untilAllThroughNanos(now)));
+      long[] work = remainingComputeNanos();
+      wait = Math.max(wait, Math.min(Math.max(atRate, untilFirstLeavesNanos(work)), untilAllThroughNanos(now, work)));
     }
     return Duration.ofNanos(Math.max(wait, minimumRetryNanos()));
   }
 
-  /** Expected time until everything in flight now is through every stage: when all of it has left, at the latest. */
-  private long untilAllThroughNanos(long now) {
+  /**
+   * The compute still to do at each stage for what is in flight now: the batches of the inputs
+   * queued or computing at that stage or an earlier one that go that far (those computing count as
+   * going on, as may {@code auto} inputs that will leave earlier), at the stage's recent batch size
+   * and compute time.
+   */
+  private long[] remainingComputeNanos() {
+    long[] work = new long[batchers.length];
+    for (int s = 0; s < batchers.length; s++) {
+      int toPass = 0;
+      for (int t = 0; t <= s; t++) {
+        toPass += batchers[t].stillToPass(s);
+      }
+      work[s] = batchers[s].computeNanosFor(toPass);
+    }
+    return work;
+  }
+
+  /** The compute of stages {@code from} to {@code to} (exclusive) one after the other, as many batches at once as the node computes. */
+  private long inSeries(long[] work, int from, int to) {
+    long nanos = 0;
+    for (int s = from; s < to; s++) {
+      nanos += work[s];
+    }
+    return nanos / workers.computeCapacity();
+  }
+
+  /**
+   * Expected time until everything in flight now is through every stage: when all of it has left,
+   * at the latest. No sooner than each stage's wait and compute, nor than every stage's remaining
+   * batches computed in series under the node's budget of busy workers ({@link
+   * WorkerPool#computeCapacity}; the stages share it and the cores): 64 long inputs at the deep exit
+   * make 8 batches at each of 3 stages, and with 2 computing at once all are through after 12 batch
+   * times, not after the first stage's 4 and one at each later stage.
+   */
+  private long untilAllThroughNanos(long now, long[] work) {
     long nanos = 0;
     for (int s = 0; s < batchers.length; s++) {
       nanos += batchers[s].expectedWaitNanos(now, workers.workersAt(s)) + batchers[s].expectedComputeNanos();
     }
-    return nanos;
+    return Math.max(nanos, inSeries(work, 0, work.length));
   }
 
   /**
    * Expected time until the first input in flight leaves: those furthest along have their stage's
-   * batch and each later stage's to compute (requests in a burst all leave late, whatever the
-   * rate before it).
+   * batch and each later stage's to compute. Not when none of what is in flight has left yet (a
+   * burst, such as the inputs of one large request): they share one urgency, so the scheduler
+   * cannot tell which should go first, and a stage's queue keeps its workers (their second slots)
+   * until it is empty. The first of them then leaves once every batch of the stages before the
+   * deepest they go to is computed, in series, and one batch there (with the furthest stages'
+   * compute alone, a client honouring Retry-After retried many times, more often with one busy
+   * worker per node).
    */
-  private long untilFirstLeavesNanos() {
+  private long untilFirstLeavesNanos(long[] work) {
     int furthest = batchers.length - 1;
+    if (replies.noneLeftOfWhatIsInFlight()) {
+      while (furthest > 0 && work[furthest] == 0) {
+        furthest--;
+      }
+      return inSeries(work, 0, furthest) + batchers[furthest].expectedComputeNanos();
+    }
     while (furthest > 0 && batchers[furthest].isIdle()) {
       furthest--;
     }

@@ -16,6 +16,8 @@ final class Replies {
   int inFlight;
   /** Of those, interactive ones (bulk work yields to them). */
   int interactiveInFlight;
+  /** Inputs admitted since an input last left: when they are all that is in flight, none of it has left yet. */
+  private int admittedSinceLeft;
   long failed;
   private final Map<Integer, Long> byExit = new TreeMap<>();
   private final Map<ExitReason, Long> byReason = new EnumMap<>(ExitReason.class);
@@ -36,6 +38,7 @@ final class Replies {
   void admitted(List<Pending> requests) {
     tick(System.nanoTime());
     inFlight += requests.size();
+    admittedSinceLeft += requests.size();
     interactiveInFlight += (int) requests.stream().filter(Replies::interactive).count();
   }
 
@@ -47,6 +50,7 @@ final class Replies {
     tick(System.nanoTime());
     leaving.record(1, busyNanos);
     inFlight--;
+    admittedSinceLeft = 0;
     if (interactive(p)) {
       interactiveInFlight--;
     }
@@ -80,6 +84,14 @@ final class Replies {
     failed++;
     left(p);
     listener.onFailed();
+  }
+
+  /**
+   * Whether everything in flight arrived since an input last left: a burst none of which has left
+   * yet, so the rate requests left at before it says nothing about when it will.
+   */
+  boolean noneLeftOfWhatIsInFlight() {
+    return inFlight > 0 && admittedSinceLeft >= inFlight;
   }
 
   /** Requests per second leaving the runtime over its last second or so of busy time; 0 before any has. */

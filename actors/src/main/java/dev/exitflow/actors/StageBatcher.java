@@ -2,6 +2,7 @@ package dev.exitflow.actors;
 
 import dev.exitflow.model.runtime.TokenBudget;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -35,6 +36,8 @@ final class StageBatcher {
   private final int capacity;
   private final List<Pending> queue = new ArrayList<>(); // arrival order
   private long queuedTokens;
+  /** Requests queued, by the stage they must reach (their target): what will still compute at later stages. */
+  private int[] queuedByTarget = new int[0];
   /** Requests taken into batches that have not come back: running, or waiting at their worker. */
   private int inService;
 
@@ -62,6 +65,7 @@ final class StageBatcher {
     p.enqueuedNanos = now;
     queue.add(p);
     queuedTokens += p.length();
+    countTarget(p, 1);
     return true;
   }
 
@@ -70,6 +74,15 @@ final class StageBatcher {
     p.enqueuedNanos = now;
     queue.add(0, p);
     queuedTokens += p.length();
+    countTarget(p, 1);
+  }
+
+  private void countTarget(Pending p, int by) {
+    int target = Math.max(0, p.targetStage);
+    if (target >= queuedByTarget.length) {
+      queuedByTarget = Arrays.copyOf(queuedByTarget, target + 1);
+    }
+    queuedByTarget[target] += by;
   }
 
   int depth() {
@@ -143,6 +156,7 @@ final class StageBatcher {
     inService += batch.size();
     for (Pending p : batch) {
       queuedTokens -= p.length();
+      countTarget(p, -1);
       p.queueNanos += now - p.enqueuedNanos;
     }
     return batch;
@@ -153,6 +167,7 @@ final class StageBatcher {
     List<Pending> all = new ArrayList<>(queue);
     queue.clear();
     queuedTokens = 0;
+    Arrays.fill(queuedByTarget, 0);
     return all;
   }
 
@@ -212,6 +227,32 @@ final class StageBatcher {
   /** Expected compute time of one batch at this stage. */
   long expectedComputeNanos() {
     return (long) meanBatchNanos;
+  }
+
+  /**
+   * Requests here that are still to compute at {@code stage} (this stage or a later one): those
+   * queued whose target stage is at least that far, and those in batches at the workers (whose
+   * targets are not kept: they count as going on). An upper bound for {@code auto}, which may leave
+   * earlier.
+   */
+  int stillToPass(int stage) {
+    int n = inService;
+    for (int target = Math.max(0, stage); target < queuedByTarget.length; target++) {
+      n += queuedByTarget[target];
+    }
+    return n;
+  }
+
+  /**
+   * Compute this stage's batches take for {@code requests} more requests, one batch at a time: the
+   * batches they make at the recent mean batch size, rounded up, times a batch's expected compute;
+   * 0 before the first batch.
+   */
+  long computeNanosFor(int requests) {
+    if (requests <= 0 || batches == 0) {
+      return 0;
+    }
+    return (long) Math.ceil(requests / Math.max(1, meanBatchSize)) * expectedComputeNanos();
   }
 
   /**
