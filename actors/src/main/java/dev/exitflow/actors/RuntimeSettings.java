@@ -63,9 +63,25 @@ public record RuntimeSettings(
     return model.withProviders(providers);
   }
 
-  /** The configured budget, 0 standing for this machine's cores; negative: no limit. */
-  private static int busyWorkersPerNode(int configured) {
-    return configured == 0 ? Runtime.getRuntime().availableProcessors() : configured;
+  /**
+   * The configured budget; negative: no limit; 0: as many runs as this machine's cores hold. On the
+   * CPU that is the cores over the threads one run takes ({@code exitflow.model.onnx.intra-op-threads};
+   * 0 there is ONNX Runtime's one per core, so one run at a time: every session shares ONNX
+   * Runtime's pool, so a second run beside it only adds threads on the same cores). With a GPU
+   * provider configured (for the model or any stage), runs mostly wait on the device: one per core.
+   */
+  private static int busyWorkersPerNode(int configured, ModelSettings model, Map<Integer, List<String>> stageProviders) {
+    if (configured != 0) {
+      return configured;
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    boolean cpuOnly = model.providers().order().stream().allMatch("cpu"::equalsIgnoreCase)
+        && stageProviders.values().stream().flatMap(List::stream).allMatch("cpu"::equalsIgnoreCase);
+    if (!cpuOnly) {
+      return cores;
+    }
+    int threadsPerRun = model.intraOpThreads();
+    return threadsPerRun <= 0 ? 1 : Math.max(1, cores / threadsPerRun);
   }
 
   private static Map<Integer, List<String>> stageProviders(Config c) {
@@ -82,11 +98,12 @@ public record RuntimeSettings(
 
   public static RuntimeSettings create(Config root) {
     Config c = root.getConfig("exitflow.actors");
+    Map<Integer, List<String>> stageProviders = stageProviders(c.getConfig("stage-providers"));
     return new RuntimeSettings(
         c.getString("inference-dispatcher"),
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
-        busyWorkersPerNode(c.getInt("busy-workers-per-node")),
+        busyWorkersPerNode(c.getInt("busy-workers-per-node"), ModelSettings.create(root), stageProviders),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),
         new Admission(
@@ -113,7 +130,7 @@ public record RuntimeSettings(
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),
-        stageProviders(c.getConfig("stage-providers")),
+        stageProviders,
         c.getIntList("worker-devices"),
         c.getBoolean("auto-uses-uncalibrated-exits"));
   }

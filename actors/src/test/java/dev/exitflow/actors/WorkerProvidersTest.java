@@ -37,6 +37,19 @@ class WorkerProvidersTest {
   }
 
   @Test
+  void theDefaultBusyBudgetFitsTheRunsThreadsToTheCores() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(1, RuntimeSettings.create(config("")).busyWorkersPerNode(),
+        "ONNX Runtime's one thread per core: one run at a time has them all");
+    assertEquals(cores, RuntimeSettings.create(config("exitflow.model.onnx.intra-op-threads = 1")).busyWorkersPerNode());
+    assertEquals(cores, RuntimeSettings.create(config("exitflow.actors.stage-providers { \"3\" = [cuda, cpu] }"))
+        .busyWorkersPerNode(), "a GPU stage: one per core");
+    assertEquals(cores, RuntimeSettings.create(config("exitflow.model.onnx.providers = \"cuda,cpu\""))
+        .busyWorkersPerNode(), "a GPU for the model, as EXITFLOW_PROVIDERS gives it: one per core");
+    assertEquals(3, RuntimeSettings.create(config("exitflow.actors.busy-workers-per-node = 3")).busyWorkersPerNode());
+  }
+
+  @Test
   void aStageProvidersKeyMustBeAStageNumber() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> RuntimeSettings.create(config("exitflow.actors.stage-providers { deep = [cuda] }")));
