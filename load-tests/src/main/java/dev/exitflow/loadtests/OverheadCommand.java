@@ -2,6 +2,7 @@ package dev.exitflow.loadtests;
 
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,6 +11,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -62,12 +65,6 @@ final class OverheadCommand implements Callable<Integer> {
   @Option(names = "--concurrency", defaultValue = "256", description = "Requests outstanding with --saturation (default: ${DEFAULT-VALUE})")
   int concurrency;
 
-  /** How one transport is measured, against the server process (and the broker's, for Kafka). */
-  private interface Measure<R> {
-    R apply(String exit, String transport, ProcessHandle server, ProcessHandle broker,
-        IntFunction<CompletionStage<?>> send) throws Exception;
-  }
-
   record Saturated(String exit, String transport, double perS, double ratio, long failed, double serverCpuSPer1000) {}
 
   /**
@@ -84,9 +81,74 @@ final class OverheadCommand implements Callable<Integer> {
   private record Sample(long completed, long failed, double serverCpu, double alloc, double jitCpu, double generatorCpu,
       double brokerCpu, double p50Ms, double p99Ms) {}
 
-  /** A row to measure: opens its transport (null for in-process, which is {@code send}) against its processes. */
+  /** A row to measure: opens its transport (in-process: the runtime itself) against its processes. */
   private record Slot(String exit, String transport, ProcessHandle server, ProcessHandle broker,
-      java.util.function.Supplier<Transport> open) {}
+      Supplier<Transport> open) {}
+
+  /**
+   * The processes {@code transports} are measured against, started and warmed up: {@code exitflow
+   * serve} for the HTTP ones; for Kafka, a broker and a serve with the Kafka pipeline on (with a
+   * data directory of its own, so it can run beside the other). Each only if a transport needs it.
+   */
+  private static final class Servers implements AutoCloseable {
+    private final List<String> overHttp;
+    private ServerProcess http;
+    private BrokerProcess broker;
+    private ServerProcess kafka;
+
+    Servers(String model, List<String> transports) throws Exception {
+      overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
+      try {
+        if (!overHttp.isEmpty()) {
+          http = new ServerProcess(model);
+          http.warmUp(Duration.ofSeconds(5));
+        }
+        if (transports.contains("kafka")) {
+          System.err.println("a Kafka broker in its own process, and serve with the Kafka pipeline...");
+          broker = new BrokerProcess();
+          kafka = new ServerProcess(model, List.of("-Dexitflow.gateway.kafka=on",
+              "-Dexitflow.kafka.bootstrap-servers=" + broker.bootstrapServers), "server-kafka");
+          kafka.warmUp(Duration.ofSeconds(5));
+        }
+      } catch (Exception e) {
+        try {
+          close();
+        } catch (Exception alsoFailed) {
+          e.addSuppressed(alsoFailed);
+        }
+        throw e;
+      }
+    }
+
+    /** The rows at {@code exit}: each HTTP transport, then Kafka. */
+    List<Slot> slots(String exit, IntFunction<String> text) {
+      List<Slot> slots = new ArrayList<>();
+      for (String t : overHttp) {
+        String url = http.url();
+        slots.add(new Slot(exit, t, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
+      }
+      if (kafka != null) {
+        String url = kafka.url();
+        String bootstrap = broker.bootstrapServers;
+        slots.add(new Slot(exit, "kafka", kafka.process.toHandle(), broker.handle(),
+            () -> open("kafka", url, bootstrap, text, exit)));
+      }
+      return slots;
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (kafka != null) {
+        kafka.close();
+      }
+      if (broker != null) {
+        broker.close();
+      }
+      if (http != null) {
+        http.close();
+      }
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -94,110 +156,114 @@ final class OverheadCommand implements Callable<Integer> {
       return saturation();
     }
     long began = System.nanoTime();
-    List<String> quoted = new ArrayList<>();
-    List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
-    boolean kafka = transports.contains("kafka");
     try (Harness h = new Harness(model)) {
-      for (String s : h.sentences) {
-        quoted.add(Harness.JSON.writeValueAsString(s));
-      }
-      IntFunction<String> text = i -> quoted.get(Math.floorMod(i, quoted.size()));
-      // The closed loop also warms the in-process runtime's code (this JVM's JIT) before any row.
-      System.err.println("deep capacity, in-process closed loop...");
-      h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(3));
-      double capacity = h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256,
-          Duration.ofSeconds(8));
+      IntFunction<String> text = quoted(h);
+      double capacity = deepCapacity(h);
       double rate = fixedRate != null ? fixedRate : load * capacity;
       System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (%s)%n", capacity, rate,
           fixedRate != null ? "--rate" : String.format("x%.2f", load));
       // Every process stays up for the whole run, so the rounds can alternate between transports.
-      ServerProcess http = overHttp.isEmpty() ? null : new ServerProcess(model);
-      if (http != null) {
-        http.warmUp(Duration.ofSeconds(5));
-      }
-      BrokerProcess broker = null;
-      ServerProcess kafkaServer = null;
-      try {
-        if (kafka) {
-          System.err.println("a Kafka broker in its own process, and serve with the Kafka pipeline...");
-          broker = new BrokerProcess();
-          kafkaServer = new ServerProcess(model, List.of("-Dexitflow.gateway.kafka=on",
-              "-Dexitflow.kafka.bootstrap-servers=" + broker.bootstrapServers), "server-kafka");
-          kafkaServer.warmUp(Duration.ofSeconds(5));
-        }
+      try (Servers servers = new Servers(model, transports)) {
         List<Slot> slots = new ArrayList<>();
         for (String exit : exits) {
-          ExitPolicy policy = ExitPolicy.parse(exit);
-          slots.add(new Slot(exit, "in-process", ProcessHandle.current(), null,
-              () -> i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy))));
-          for (String t : overHttp) {
-            String url = http.url();
-            slots.add(new Slot(exit, t, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
-          }
-          if (kafka) {
-            String url = kafkaServer.url();
-            String bootstrap = broker.bootstrapServers;
-            slots.add(new Slot(exit, "kafka", kafkaServer.process.toHandle(), broker.handle(),
-                () -> open("kafka", url, bootstrap, text, exit)));
-          }
+          slots.add(inProcess(h, exit));
+          slots.addAll(servers.slots(exit, text));
         }
-        long perRow = settleSeconds + seconds;
-        System.err.printf("%d rows: a warm-up pass of %d s each, then %d rounds of %d + %d s each (about %d min)%n",
-            slots.size(), warmUpSeconds, rounds, settleSeconds, seconds,
-            Math.round(slots.size() * (warmUpSeconds + rounds * perRow) / 60.0));
-        for (Slot slot : slots) {
-          System.err.printf("[warm-up, %s] %s at exit %s%n", elapsed(began), slot.transport(), slot.exit());
-          try (Transport transport = slot.open().get()) {
-            PoissonArrivals.run(rate, Duration.ofSeconds(warmUpSeconds), transport::send);
-          }
-        }
-        Map<Slot, List<Sample>> samples = new LinkedHashMap<>();
-        for (int round = 1; round <= rounds; round++) {
-          for (Slot slot : slots) {
-            System.err.printf("[round %d/%d, %s] %s at exit %s: ", round, rounds, elapsed(began), slot.transport(),
-                slot.exit());
-            try (Transport transport = slot.open().get()) {
-              Sample sample = measure(rate, slot.server(), slot.broker(), transport::send);
-              samples.computeIfAbsent(slot, k -> new ArrayList<>()).add(sample);
-            }
-          }
-        }
-        List<Row> rows = new ArrayList<>();
-        for (Map.Entry<Slot, List<Sample>> e : samples.entrySet()) {
-          Slot slot = e.getKey();
-          List<Sample> reference = samples.entrySet().stream()
-              .filter(r -> r.getKey().exit().equals(slot.exit()) && r.getKey().transport().equals("in-process"))
-              .findFirst().orElseThrow().getValue();
-          rows.add(row(slot, rate, e.getValue(), reference));
-        }
+        warmUp(slots, rate, began);
+        List<Row> rows = rows(measureRounds(slots, rate, began), rate);
         print(rows, rate);
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("offered_per_s", rate);
-        result.put("seconds", seconds);
-        result.put("deep_capacity_per_s", capacity);
-        result.put("rate_fixed", fixedRate != null);
-        result.put("rounds", rounds);
-        result.put("warm_up_s", warmUpSeconds);
-        result.put("settle_s", settleSeconds);
-        result.put("wall_s", (System.nanoTime() - began) / 1e9);
-        result.put("rows", rows);
-        System.err.println("wrote " + Harness.write("overhead.json", result));
-        if (json) {
-          System.out.println(Harness.line(result));
-        }
-      } finally {
-        if (kafkaServer != null) {
-          kafkaServer.close();
-        }
-        if (broker != null) {
-          broker.close();
-        }
-        if (http != null) {
-          http.close();
-        }
+        write(rows, rate, capacity, began);
       }
     }
     return 0;
+  }
+
+  /** The i-th sentence, JSON-quoted, for the transports' request bodies. */
+  private static IntFunction<String> quoted(Harness h) throws IOException {
+    List<String> quoted = new ArrayList<>();
+    for (String s : h.sentences) {
+      quoted.add(Harness.JSON.writeValueAsString(s));
+    }
+    return i -> quoted.get(Math.floorMod(i, quoted.size()));
+  }
+
+  /** The runtime called in this process, at {@code exit}. */
+  private static Slot inProcess(Harness h, String exit) {
+    ExitPolicy policy = ExitPolicy.parse(exit);
+    return new Slot(exit, "in-process", ProcessHandle.current(), null,
+        () -> i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy)));
+  }
+
+  /** Deep answers per second in-process, closed loop; the first pass also warms this JVM's runtime code. */
+  private static double deepCapacity(Harness h) throws InterruptedException {
+    System.err.println("deep capacity, in-process closed loop...");
+    h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(3));
+    return h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(8));
+  }
+
+  /** The unmeasured pass over every row at its rate, so the server's JIT has compiled every transport's code. */
+  private void warmUp(List<Slot> slots, double rate, long began) throws Exception {
+    long perRow = settleSeconds + seconds;
+    System.err.printf("%d rows: a warm-up pass of %d s each, then %d rounds of %d + %d s each (about %d min)%n",
+        slots.size(), warmUpSeconds, rounds, settleSeconds, seconds,
+        Math.round(slots.size() * (warmUpSeconds + rounds * perRow) / 60.0));
+    for (Slot slot : slots) {
+      System.err.printf("[warm-up, %s] %s at exit %s%n", elapsed(began), slot.transport(), slot.exit());
+      try (Transport transport = slot.open().get()) {
+        PoissonArrivals.run(rate, Duration.ofSeconds(warmUpSeconds), transport::send);
+      }
+    }
+  }
+
+  /** The rounds, each over every row in turn: each row's samples, one a round. */
+  private Map<Slot, List<Sample>> measureRounds(List<Slot> slots, double rate, long began) throws Exception {
+    Map<Slot, List<Sample>> samples = new LinkedHashMap<>();
+    for (int round = 1; round <= rounds; round++) {
+      for (Slot slot : slots) {
+        System.err.printf("[round %d/%d, %s] %s at exit %s: ", round, rounds, elapsed(began), slot.transport(),
+            slot.exit());
+        try (Transport transport = slot.open().get()) {
+          Sample sample = measure(rate, slot.server(), slot.broker(), transport::send);
+          samples.computeIfAbsent(slot, k -> new ArrayList<>()).add(sample);
+        }
+      }
+    }
+    return samples;
+  }
+
+  /** Each row's figures, against the in-process row at the same exit. */
+  private static List<Row> rows(Map<Slot, List<Sample>> samples, double rate) {
+    List<Row> rows = new ArrayList<>();
+    for (Map.Entry<Slot, List<Sample>> e : samples.entrySet()) {
+      Slot slot = e.getKey();
+      List<Sample> reference = samples.entrySet().stream()
+          .filter(r -> r.getKey().exit().equals(slot.exit()) && r.getKey().transport().equals("in-process"))
+          .findFirst().orElseThrow().getValue();
+      rows.add(row(slot, rate, e.getValue(), reference));
+    }
+    return rows;
+  }
+
+  /** load-tests/results/overhead.json, and with --json the same as the last line of output. */
+  private void write(List<Row> rows, double rate, double capacity, long began) throws IOException {
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("offered_per_s", rate);
+    result.put("seconds", seconds);
+    result.put("deep_capacity_per_s", capacity);
+    result.put("rate_fixed", fixedRate != null);
+    result.put("rounds", rounds);
+    result.put("warm_up_s", warmUpSeconds);
+    result.put("settle_s", settleSeconds);
+    result.put("wall_s", (System.nanoTime() - began) / 1e9);
+    result.put("rows", rows);
+    output("overhead.json", result);
+  }
+
+  private void output(String file, Map<String, Object> result) throws IOException {
+    System.err.println("wrote " + Harness.write(file, result));
+    if (json) {
+      System.out.println(Harness.line(result));
+    }
   }
 
   private static String elapsed(long began) {
@@ -211,7 +277,7 @@ final class OverheadCommand implements Callable<Integer> {
     return n == 0 ? Double.NaN : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
-  private static double median(List<Sample> samples, java.util.function.ToDoubleFunction<Sample> field) {
+  private static double median(List<Sample> samples, ToDoubleFunction<Sample> field) {
     return median(samples.stream().map(field::applyAsDouble).toList());
   }
 
@@ -233,66 +299,52 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /**
-   * Each transport against {@code exitflow serve} in its own process (HTTP ones), then Kafka against
-   * a serve with the pipeline on and a broker in a third process.
-   */
-  private <R> void overTransports(IntFunction<String> text, Measure<R> measure, List<R> rows) throws Exception {
-    List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
-    if (!overHttp.isEmpty()) {
-      try (ServerProcess server = new ServerProcess(model)) {
-        server.warmUp(Duration.ofSeconds(5));
-        for (String exit : exits) {
-          for (String t : overHttp) {
-            try (Transport transport = open(t, server.url(), null, text, exit)) {
-              rows.add(measure.apply(exit, t, server.process.toHandle(), null, transport::send));
-            }
-          }
-        }
-      }
-    }
-    if (transports.contains("kafka")) {
-      System.err.println("a Kafka broker in its own process, and serve with the Kafka pipeline...");
-      try (BrokerProcess broker = new BrokerProcess();
-          ServerProcess server = new ServerProcess(model, List.of("-Dexitflow.gateway.kafka=on",
-              "-Dexitflow.kafka.bootstrap-servers=" + broker.bootstrapServers))) {
-        server.warmUp(Duration.ofSeconds(5));
-        for (String exit : exits) {
-          try (Transport transport = open("kafka", server.url(), broker.bootstrapServers, text, exit)) {
-            rows.add(measure.apply(exit, "kafka", server.process.toHandle(), broker.handle(), transport::send));
-          }
-        }
-      }
-    }
-  }
-
-  /**
    * Today's throughput ratios with the generator, the server and the broker in their own processes:
    * a closed loop of {@code concurrency} outstanding requests per transport against the runtime
-   * in-process (where the generator shares the process, as in load-tests/run saturation).
+   * in-process (where the generator shares the process, as in load-tests/run saturation). The
+   * in-process rows run first, and the runtime is stopped before any server starts; then each
+   * transport against {@code exitflow serve}, then Kafka against a broker and a serve with the
+   * pipeline on, started only once the HTTP transports' server has stopped.
    */
   private Integer saturation() throws Exception {
     List<Saturated> rows = new ArrayList<>();
     Map<String, Double> inProcess = new LinkedHashMap<>();
-    List<String> quoted = new ArrayList<>();
+    IntFunction<String> text;
     try (Harness h = new Harness(model)) {
-      for (String s : h.sentences) {
-        quoted.add(Harness.JSON.writeValueAsString(s));
-      }
+      text = quoted(h);
       for (String exit : exits) {
-        ExitPolicy policy = ExitPolicy.parse(exit);
-        Saturated row = saturate(exit, "in-process", ProcessHandle.current(),
-            i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy)));
+        Saturated row = saturate(inProcess(h, exit));
         inProcess.put(exit, row.perS());
         rows.add(row);
       }
     }
-    IntFunction<String> text = i -> quoted.get(Math.floorMod(i, quoted.size()));
-    overTransports(text, (exit, t, server, broker, send) -> {
-      Saturated r = saturate(exit, t, server, send);
-      Double reference = inProcess.get(exit);
-      return new Saturated(exit, t, r.perS(), reference == null ? Double.NaN : r.perS() / reference, r.failed(),
-          r.serverCpuSPer1000());
-    }, rows);
+    List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
+    List<String> overKafka = transports.contains("kafka") ? List.of("kafka") : List.of();
+    for (List<String> apart : List.of(overHttp, overKafka)) {
+      if (apart.isEmpty()) {
+        continue;
+      }
+      try (Servers servers = new Servers(model, apart)) {
+        for (String exit : exits) {
+          for (Slot slot : servers.slots(exit, text)) {
+            Saturated r = saturate(slot);
+            Double reference = inProcess.get(exit);
+            rows.add(new Saturated(exit, r.transport(), r.perS(), reference == null ? Double.NaN : r.perS() / reference,
+                r.failed(), r.serverCpuSPer1000()));
+          }
+        }
+      }
+    }
+    printSaturated(rows);
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("concurrency", concurrency);
+    result.put("seconds", seconds);
+    result.put("rows", rows);
+    output("overhead-saturation.json", result);
+    return 0;
+  }
+
+  private void printSaturated(List<Saturated> rows) {
     System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up):%n", concurrency, seconds,
         warmUpSeconds);
     System.out.printf("%-5s %-12s %10s %6s %8s %13s%n", "exit", "transport", "answers/s", "ratio", "failed",
@@ -301,27 +353,24 @@ final class OverheadCommand implements Callable<Integer> {
       System.out.printf("%-5s %-12s %10.1f %6.2f %8d %13.2f%n", r.exit(), r.transport(), r.perS(), r.ratio(), r.failed(),
           r.serverCpuSPer1000());
     }
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("concurrency", concurrency);
-    result.put("seconds", seconds);
-    result.put("rows", rows);
-    System.err.println("wrote " + Harness.write("overhead-saturation.json", result));
-    if (json) {
-      System.out.println(Harness.line(result));
-    }
-    return 0;
   }
 
-  private Saturated saturate(String exit, String transport, ProcessHandle server, IntFunction<CompletionStage<?>> send)
-      throws InterruptedException {
-    System.err.printf("%s at exit %s, closed loop of %d: warm-up...%n", transport, exit, concurrency);
-    ClosedLoop.run(send, concurrency, Duration.ofSeconds(warmUpSeconds));
-    ProcessUsage s0 = ProcessUsage.of(server);
-    ClosedLoop.Outcome o = ClosedLoop.run(i -> send.apply(i + 1_000_000), concurrency, Duration.ofSeconds(seconds));
-    ProcessUsage s1 = ProcessUsage.of(server);
-    double cpu = s1.cpuSecondsSince(s0) * 1000.0 / Math.max(1, o.perSecond() * seconds);
-    System.err.printf("  %.1f answers/s, %d failed%n", o.perSecond(), o.failed());
-    return new Saturated(exit, transport, o.perSecond(), 1.0, o.failed(), cpu);
+  /**
+   * A closed loop of {@code concurrency} outstanding on the slot's transport for --seconds, after
+   * --warm-up seconds unmeasured; the ratio is 1 (the caller sets it for the transports).
+   */
+  private Saturated saturate(Slot slot) throws Exception {
+    try (Transport transport = slot.open().get()) {
+      System.err.printf("%s at exit %s, closed loop of %d: warm-up...%n", slot.transport(), slot.exit(), concurrency);
+      ClosedLoop.run(transport::send, concurrency, Duration.ofSeconds(warmUpSeconds));
+      ProcessUsage s0 = ProcessUsage.of(slot.server());
+      ClosedLoop.Outcome o = ClosedLoop.run(i -> transport.send(i + 1_000_000), concurrency,
+          Duration.ofSeconds(seconds));
+      ProcessUsage s1 = ProcessUsage.of(slot.server());
+      double cpu = s1.cpuSecondsSince(s0) * 1000.0 / Math.max(1, o.perSecond() * seconds);
+      System.err.printf("  %.1f answers/s, %d failed%n", o.perSecond(), o.failed());
+      return new Saturated(slot.exit(), slot.transport(), o.perSecond(), 1.0, o.failed(), cpu);
+    }
   }
 
   private static Transport open(String name, String base, String bootstrapServers, IntFunction<String> text, String exit) {
