@@ -9,6 +9,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,11 +25,11 @@ final class ServerProcess implements AutoCloseable {
 
   ServerProcess(String model) throws Exception {
     // HTTP only: the Kafka pipeline (and its embedded broker) stays off so the figures are the gateway's.
-    this(model, java.util.List.of("-Dexitflow.gateway.kafka=off"));
+    this(model, List.of("-Dexitflow.gateway.kafka=off"));
   }
 
   /** With {@code properties} ({@code -Dkey=value}) given to its JVM. */
-  ServerProcess(String model, java.util.List<String> properties) throws Exception {
+  ServerProcess(String model, List<String> properties) throws Exception {
     this(model, properties, "server");
   }
 
@@ -34,28 +37,26 @@ final class ServerProcess implements AutoCloseable {
    * With {@code properties}, and {@code name} for its data directory ({@code load-tests/results/NAME-data})
    * and log ({@code NAME.log}), so two servers can run side by side.
    */
-  ServerProcess(String model, java.util.List<String> properties, String name) throws Exception {
+  ServerProcess(String model, List<String> properties, String name) throws Exception {
     Path home = Path.of(System.getProperty("exitflow.home", "."));
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
     // A data directory of its own, so a serve the user runs keeps its lock.
-    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java",
+    List<String> command = new ArrayList<>(List.of("java",
         "-Dexitflow.data-dir=" + home.resolve("load-tests/results/" + name + "-data")));
     // EXITFLOW_SERVER_JAVA_OPTS: the server JVM's own options (a JFR recording, ONNX Runtime's spinning off).
     String opts = System.getenv().getOrDefault("EXITFLOW_SERVER_JAVA_OPTS", "").strip();
     if (!opts.isEmpty()) {
-      command.addAll(java.util.List.of(opts.split("\\s+")));
+      command.addAll(List.of(opts.split("\\s+")));
     }
     command.addAll(properties);
-    command.addAll(java.util.List.of("-jar", home.resolve("gateway/target/exitflow.jar").toString(),
+    command.addAll(List.of("-jar", home.resolve("gateway/target/exitflow.jar").toString(),
         "serve", "--host", "127.0.0.1", "--port", String.valueOf(port)));
-    ProcessBuilder pb = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(home.resolve("load-tests/results/" + name + ".log").toFile());
     log = home.resolve("load-tests/results/" + name + ".log");
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     if (model != null) {
-      pb.command().addAll(java.util.List.of("--model", model));
+      pb.command().addAll(List.of("--model", model));
     }
     Files.createDirectories(home.resolve("load-tests/results"));
     process = pb.start();
@@ -94,18 +95,18 @@ final class ServerProcess implements AutoCloseable {
   void warmUp(Duration length) throws Exception {
     HttpClient client = HttpClient.newHttpClient();
     long until = System.nanoTime() + length.toNanos();
-    java.util.List<java.util.concurrent.CompletableFuture<?>> batch = new java.util.ArrayList<>();
+    List<CompletableFuture<?>> batch = new ArrayList<>();
     for (int i = 0; System.nanoTime() < until; i++) {
       batch.add(client.sendAsync(HttpRequest.newBuilder(URI.create(url() + "/v1/embeddings"))
           .header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"warming up the server, round " + i + "\"}"))
           .build(), HttpResponse.BodyHandlers.discarding()));
       if (batch.size() == 16) {
-        java.util.concurrent.CompletableFuture.allOf(batch.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+        CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).join();
         batch.clear();
       }
     }
-    java.util.concurrent.CompletableFuture.allOf(batch.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+    CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).join();
   }
 
   /** Resident set size in MiB, from /proc/PID/status. */
