@@ -31,11 +31,14 @@ public record RuntimeSettings(
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
       Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
-      int bulkPaddedTokensBesideInteractive) {
-    /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
+      int bulkPaddedTokensBesideInteractive, double maxPaddingShare) {
+    /**
+     * Limits with the default slacks and bulk share and no limit on padding, for tests and tools
+     * that set only the batch shape.
+     */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
       this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1,
-          maxBatchSize, maxPaddedTokens);
+          maxBatchSize, maxPaddedTokens, 1.0);
     }
 
     /** How long after its arrival a request without a deadline counts as due. */
@@ -100,7 +103,8 @@ public record RuntimeSettings(
             c.getDuration("batching.slack-without-deadline.bulk"),
             c.getInt("batching.bulk-batches-beside-interactive"),
             c.getInt("batching.bulk-batch-size-beside-interactive"),
-            c.getInt("batching.bulk-padded-tokens-beside-interactive")),
+            c.getInt("batching.bulk-padded-tokens-beside-interactive"),
+            c.getDouble("batching.max-padding-share")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),

@@ -125,8 +125,8 @@ final class StageBatcher {
    * Takes the next batch out of the queue: the most urgent request, then, among the
    * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
    * closest to it in length (more urgent first among equals), while the batch stays within the
-   * count and padded-token limits, and at most {@code maxSize} requests and {@code maxTokens}
-   * padded tokens, the seed alone even past them ({@link TokenBudget#fill}, the engine's grouping
+   * count, padded-token and padding-share limits, and at most {@code maxSize} requests and
+   * {@code maxTokens} padded tokens, the seed alone even past them ({@link TokenBudget#fill}, the engine's grouping
    * too). (An interactive request is not made to carry bulk work: every companion adds to its
    * compute time.)
    */
@@ -138,7 +138,7 @@ final class StageBatcher {
     Pending seed = byUrgency.get(0);
     List<Pending> window = new ArrayList<>(byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * size)));
     window.removeIf(p -> p.urgencyNanos > companionsDueBy);
-    List<Pending> batch = TokenBudget.fill(seed, window, Pending::length, size, tokens);
+    List<Pending> batch = TokenBudget.fill(seed, window, Pending::length, size, tokens, limits.maxPaddingShare());
     queue.removeAll(new HashSet<>(batch));
     inService += batch.size();
     for (Pending p : batch) {

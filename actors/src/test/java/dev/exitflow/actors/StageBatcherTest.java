@@ -73,6 +73,21 @@ class StageBatcherTest {
   }
 
   @Test
+  void aRequestThatWouldMakeTheBatchMostlyPaddingWaitsForAnother() {
+    RuntimeSettings.Batching d = limits;
+    RuntimeSettings.Batching sharing = new RuntimeSettings.Batching(4, 1000, d.maxQueueDelay(), d.interactiveSlack(),
+        d.bulkSlack(), d.bulkBesideInteractive(), 4, 1000, 0.2);
+    StageBatcher b = new StageBatcher(0, sharing, 100);
+    int[] lengths = {10, 30, 11, 12};
+    for (int i = 0; i < lengths.length; i++) {
+      b.offer(pending(lengths[i]), i);
+    }
+    // With the 30 the batch would be 120 padded tokens for 63 real.
+    assertEquals(List.of(10, 11, 12), b.nextBatch(10).stream().map(Pending::length).toList());
+    assertEquals(List.of(30), b.nextBatch(10).stream().map(Pending::length).toList());
+  }
+
+  @Test
   void refusesBeyondCapacity() {
     StageBatcher b = new StageBatcher(0, limits, 2);
     assertTrue(b.offer(pending(5), 0));
