@@ -31,14 +31,14 @@ public record RuntimeSettings(
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
       Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
-      int bulkPaddedTokensBesideInteractive, double maxPaddingShare) {
+      int bulkPaddedTokensBesideInteractive, double maxPaddingShare, int maxBatchSizeWithDeadline) {
     /**
-     * Limits with the default slacks and bulk share and no limit on padding, for tests and tools
-     * that set only the batch shape.
+     * Limits with the default slacks and bulk share, no limit on padding and one batch size for
+     * all, for tests and tools that set only the batch shape.
      */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
       this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1,
-          maxBatchSize, maxPaddedTokens, 1.0);
+          maxBatchSize, maxPaddedTokens, 1.0, maxBatchSize);
     }
 
     /** How long after its arrival a request without a deadline counts as due. */
@@ -104,7 +104,8 @@ public record RuntimeSettings(
             c.getInt("batching.bulk-batches-beside-interactive"),
             c.getInt("batching.bulk-batch-size-beside-interactive"),
             c.getInt("batching.bulk-padded-tokens-beside-interactive"),
-            c.getDouble("batching.max-padding-share")),
+            c.getDouble("batching.max-padding-share"),
+            c.getInt("batching.max-batch-size-with-deadline")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),

@@ -35,6 +35,8 @@ final class StageBatcher {
   private final int capacity;
   private final List<Pending> queue = new ArrayList<>(); // arrival order
   private long queuedTokens;
+  /** Queued requests that have a deadline: while any is queued, batches are the shorter size. */
+  private int queuedWithDeadline;
   /** Requests taken into batches that have not come back: running, or waiting at their worker. */
   private int inService;
 
@@ -61,7 +63,7 @@ final class StageBatcher {
     }
     p.enqueuedNanos = now;
     queue.add(p);
-    queuedTokens += p.length();
+    counted(p, 1);
     return true;
   }
 
@@ -69,7 +71,23 @@ final class StageBatcher {
   void requeue(Pending p, long now) {
     p.enqueuedNanos = now;
     queue.add(0, p);
-    queuedTokens += p.length();
+    counted(p, 1);
+  }
+
+  private void counted(Pending p, int sign) {
+    queuedTokens += sign * p.length();
+    if (p.deadlineNanos != Long.MAX_VALUE) {
+      queuedWithDeadline += sign;
+    }
+  }
+
+  /**
+   * Most requests in the next batch: fewer while a request with a deadline is queued, since each
+   * member of a batch waits for all of its compute.
+   */
+  private int batchSize() {
+    return queuedWithDeadline > 0 ? Math.min(limits.maxBatchSize(), limits.maxBatchSizeWithDeadline())
+        : limits.maxBatchSize();
   }
 
   int depth() {
@@ -108,7 +126,7 @@ final class StageBatcher {
 
   /** A full batch is queued, by count or by tokens: waiting longer would not make it larger. */
   boolean full() {
-    return queue.size() >= limits.maxBatchSize() || queuedTokens >= limits.maxPaddedTokens();
+    return queue.size() >= batchSize() || queuedTokens >= limits.maxPaddedTokens();
   }
 
   /** Nanoseconds until the oldest request reaches the maximum queue delay (0 if past it). */
@@ -118,7 +136,7 @@ final class StageBatcher {
 
   /** As {@link #nextBatch(long, long, int, int)} with any companions, up to the batch size limit. */
   List<Pending> nextBatch(long now) {
-    return nextBatch(now, Long.MAX_VALUE, limits.maxBatchSize(), limits.maxPaddedTokens());
+    return nextBatch(now, Long.MAX_VALUE, batchSize(), limits.maxPaddedTokens());
   }
 
   /**
@@ -131,7 +149,7 @@ final class StageBatcher {
    * compute time.)
    */
   List<Pending> nextBatch(long now, long companionsDueBy, int maxSize, int maxTokens) {
-    int size = Math.min(maxSize, limits.maxBatchSize());
+    int size = Math.min(maxSize, batchSize());
     int tokens = Math.min(maxTokens, limits.maxPaddedTokens());
     List<Pending> byUrgency = new ArrayList<>(queue);
     byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
@@ -142,7 +160,7 @@ final class StageBatcher {
     queue.removeAll(new HashSet<>(batch));
     inService += batch.size();
     for (Pending p : batch) {
-      queuedTokens -= p.length();
+      counted(p, -1);
       p.queueNanos += now - p.enqueuedNanos;
     }
     return batch;
@@ -153,6 +171,7 @@ final class StageBatcher {
     List<Pending> all = new ArrayList<>(queue);
     queue.clear();
     queuedTokens = 0;
+    queuedWithDeadline = 0;
     return all;
   }
 
