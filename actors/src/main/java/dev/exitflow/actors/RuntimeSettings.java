@@ -48,7 +48,7 @@ public record RuntimeSettings(
   }
 
   public record Controller(Duration interval, Duration targetQueueDelay, Duration smoothing, double proportional,
-      double integral, double recoveryShare, double maxError, double targetUtilization) {}
+      double integral, double recoveryShare, double maxError, double targetUtilization, double feedForwardAbove) {}
 
   /**
    * The model settings one worker opens its session with: its stage's providers if configured, on
@@ -114,7 +114,8 @@ public record RuntimeSettings(
             c.getDouble("depth-controller.integral"),
             c.getDouble("depth-controller.recovery-share"),
             c.getDouble("depth-controller.max-error"),
-            c.getDouble("depth-controller.target-utilization")),
+            c.getDouble("depth-controller.target-utilization"),
+            c.getDouble("depth-controller.feed-forward-above")),
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),

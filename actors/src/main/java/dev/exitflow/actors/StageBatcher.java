@@ -228,6 +228,11 @@ final class StageBatcher {
     return itemsPerSecond() * workers;
   }
 
+  /** Compute per request at this stage, from recent batches; 0 before the first batch. */
+  double nanosPerRequest() {
+    return meanBatchSize <= 0 ? 0 : meanBatchNanos / meanBatchSize;
+  }
+
   /** Expected compute time of one batch at this stage. */
   long expectedComputeNanos() {
     return (long) meanBatchNanos;
