@@ -23,6 +23,8 @@ final class Admission {
   private final RuntimeListener listener;
 
   long admitted;
+  /** Inputs of {@code auto} requests admitted, by priority ordinal (the depth controller's feed-forward). */
+  final long[] autoAdmitted = new long[Priority.values().length];
   long rejected;
   long rejectedInputs;
 
@@ -101,6 +103,11 @@ final class Admission {
       return refused;
     }
     admitted += n;
+    for (EmbeddingRequest r : requests) {
+      if (r.exit() instanceof ExitPolicy.Auto) {
+        autoAdmitted[r.priority().ordinal()]++;
+      }
+    }
     return null;
   }
 

@@ -29,10 +29,16 @@ final class DepthController {
   private double level;
   private double pressure;
   private double lastError;
+  /** The level the arrival rate needs (see {@link #levelFor}), a floor under the controller's own. */
+  private double floor;
 
   DepthController(int stages, RuntimeSettings.Controller settings) {
     this.lastStage = stages - 1;
     this.settings = settings;
+  }
+
+  RuntimeSettings.Controller settings() {
+    return settings;
   }
 
   double level() {
@@ -63,8 +69,53 @@ final class DepthController {
     // send a wave of requests deeper just before the next burst.
     double integral = settings.integral() * (error < 0 ? settings.recoveryShare() : 1);
     double next = level + settings.proportional() * (error - lastError) + integral * error * dt;
-    level = Math.max(0, Math.min(maxLevel(), next));
+    level = Math.max(floor, Math.max(0, Math.min(maxLevel(), next)));
     lastError = error;
+  }
+
+  /**
+   * Feed-forward from the arrival rate: {@code autoPerSecond} {@code auto} requests a second by
+   * priority ordinal, each costing {@code nanosPerRequest[s]} of compute at stage s, on a node that
+   * computes {@code slots} batches at once. When they would need more than {@code feedForwardAbove}
+   * of its compute at the current level, the level is raised at once to the lowest that fits them
+   * under the target utilization; otherwise the feedback alone moves it.
+   */
+  void feedForward(double[] autoPerSecond, double[] nanosPerRequest, int slots) {
+    double above = settings.feedForwardAbove();
+    floor = 0;
+    if (above <= 0 || utilizationAt(level, autoPerSecond, nanosPerRequest, slots) <= above) {
+      return;
+    }
+    double needed = maxLevel();
+    for (double l = Math.floor(level * 20) / 20; l < maxLevel(); l += 0.05) {
+      if (utilizationAt(l, autoPerSecond, nanosPerRequest, slots) <= settings.targetUtilization()) {
+        needed = l;
+        break;
+      }
+    }
+    floor = needed;
+    level = Math.max(level, floor);
+  }
+
+  /** The share of the node's compute {@code auto} arrivals need at {@code level}. */
+  double utilizationAt(double level, double[] autoPerSecond, double[] nanosPerRequest, int slots) {
+    int whole = (int) Math.floor(level);
+    double fraction = level - whole;
+    double nanos = 0;
+    for (Priority p : Priority.values()) {
+      double rate = autoPerSecond[p.ordinal()];
+      nanos += rate * ((1 - fraction) * throughStage(allowedStage(whole, p), nanosPerRequest)
+          + fraction * throughStage(allowedStage(Math.min(whole + 1, (int) maxLevel()), p), nanosPerRequest));
+    }
+    return nanos / 1e9 / Math.max(1, slots);
+  }
+
+  private static double throughStage(int last, double[] nanosPerRequest) {
+    double sum = 0;
+    for (int s = 0; s <= last; s++) {
+      sum += nanosPerRequest[s];
+    }
+    return sum;
   }
 
   /**
@@ -89,7 +140,11 @@ final class DepthController {
    */
   int allowedStage(Priority priority, double uniform) {
     int whole = (int) Math.floor(level);
-    int effective = Math.min((int) maxLevel(), whole + (uniform < level - whole ? 1 : 0));
+    return allowedStage(Math.min((int) maxLevel(), whole + (uniform < level - whole ? 1 : 0)), priority);
+  }
+
+  /** {@link #allowedStage(Priority, double)} at a whole level. */
+  private int allowedStage(int effective, Priority priority) {
     int taken = priority == Priority.BULK
         ? Math.min(effective, lastStage)
         : Math.max(0, effective - lastStage);

@@ -31,11 +31,14 @@ public record RuntimeSettings(
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
       Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
-      int bulkPaddedTokensBesideInteractive) {
-    /** Limits with the default slacks and bulk share, for tests and tools that set only the batch shape. */
+      int bulkPaddedTokensBesideInteractive, double maxPaddingShare, int maxBatchSizeWithDeadline) {
+    /**
+     * Limits with the default slacks and bulk share, no limit on padding and one batch size for
+     * all, for tests and tools that set only the batch shape.
+     */
     public Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay) {
       this(maxBatchSize, maxPaddedTokens, maxQueueDelay, Duration.ofMillis(250), Duration.ofSeconds(10), 1,
-          maxBatchSize, maxPaddedTokens);
+          maxBatchSize, maxPaddedTokens, 1.0, maxBatchSize);
     }
 
     /** How long after its arrival a request without a deadline counts as due. */
@@ -45,7 +48,7 @@ public record RuntimeSettings(
   }
 
   public record Controller(Duration interval, Duration targetQueueDelay, Duration smoothing, double proportional,
-      double integral, double recoveryShare, double maxError, double targetUtilization) {}
+      double integral, double recoveryShare, double maxError, double targetUtilization, double feedForwardAbove) {}
 
   /**
    * The model settings one worker opens its session with: its stage's providers if configured, on
@@ -117,7 +120,9 @@ public record RuntimeSettings(
             c.getDuration("batching.slack-without-deadline.bulk"),
             c.getInt("batching.bulk-batches-beside-interactive"),
             c.getInt("batching.bulk-batch-size-beside-interactive"),
-            c.getInt("batching.bulk-padded-tokens-beside-interactive")),
+            c.getInt("batching.bulk-padded-tokens-beside-interactive"),
+            c.getDouble("batching.max-padding-share"),
+            c.getInt("batching.max-batch-size-with-deadline")),
         new Controller(
             c.getDuration("depth-controller.interval"),
             c.getDuration("depth-controller.target-queue-delay"),
@@ -126,7 +131,8 @@ public record RuntimeSettings(
             c.getDouble("depth-controller.integral"),
             c.getDouble("depth-controller.recovery-share"),
             c.getDouble("depth-controller.max-error"),
-            c.getDouble("depth-controller.target-utilization")),
+            c.getDouble("depth-controller.target-utilization"),
+            c.getDouble("depth-controller.feed-forward-above")),
         c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"),
         c.getInt("lost-batch-retries"),

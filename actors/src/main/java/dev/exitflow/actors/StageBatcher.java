@@ -38,6 +38,8 @@ final class StageBatcher {
   private long queuedTokens;
   /** Requests queued, by the stage they must reach (their target): what will still compute at later stages. */
   private int[] queuedByTarget = new int[0];
+  /** Queued requests that have a deadline: while any is queued, batches are the shorter size. */
+  private int queuedWithDeadline;
   /** Requests taken into batches that have not come back: running, or waiting at their worker. */
   private int inService;
 
@@ -64,8 +66,7 @@ final class StageBatcher {
     }
     p.enqueuedNanos = now;
     queue.add(p);
-    queuedTokens += p.length();
-    countTarget(p, 1);
+    counted(p, 1);
     return true;
   }
 
@@ -73,8 +74,15 @@ final class StageBatcher {
   void requeue(Pending p, long now) {
     p.enqueuedNanos = now;
     queue.add(0, p);
-    queuedTokens += p.length();
-    countTarget(p, 1);
+    counted(p, 1);
+  }
+
+  private void counted(Pending p, int sign) {
+    queuedTokens += sign * p.length();
+    if (p.deadlineNanos != Long.MAX_VALUE) {
+      queuedWithDeadline += sign;
+    }
+    countTarget(p, sign);
   }
 
   private void countTarget(Pending p, int by) {
@@ -83,6 +91,15 @@ final class StageBatcher {
       queuedByTarget = Arrays.copyOf(queuedByTarget, target + 1);
     }
     queuedByTarget[target] += by;
+  }
+
+  /**
+   * Most requests in the next batch: fewer while a request with a deadline is queued, since each
+   * member of a batch waits for all of its compute.
+   */
+  private int batchSize() {
+    return queuedWithDeadline > 0 ? Math.min(limits.maxBatchSize(), limits.maxBatchSizeWithDeadline())
+        : limits.maxBatchSize();
   }
 
   int depth() {
@@ -121,7 +138,7 @@ final class StageBatcher {
 
   /** A full batch is queued, by count or by tokens: waiting longer would not make it larger. */
   boolean full() {
-    return queue.size() >= limits.maxBatchSize() || queuedTokens >= limits.maxPaddedTokens();
+    return queue.size() >= batchSize() || queuedTokens >= limits.maxPaddedTokens();
   }
 
   /** Nanoseconds until the oldest request reaches the maximum queue delay (0 if past it). */
@@ -131,32 +148,31 @@ final class StageBatcher {
 
   /** As {@link #nextBatch(long, long, int, int)} with any companions, up to the batch size limit. */
   List<Pending> nextBatch(long now) {
-    return nextBatch(now, Long.MAX_VALUE, limits.maxBatchSize(), limits.maxPaddedTokens());
+    return nextBatch(now, Long.MAX_VALUE, batchSize(), limits.maxPaddedTokens());
   }
 
   /**
    * Takes the next batch out of the queue: the most urgent request, then, among the
    * {@code FILL_WINDOW} batches' worth of most urgent ones due by {@code companionsDueBy}, those
    * closest to it in length (more urgent first among equals), while the batch stays within the
-   * count and padded-token limits, and at most {@code maxSize} requests and {@code maxTokens}
-   * padded tokens, the seed alone even past them ({@link TokenBudget#fill}, the engine's grouping
+   * count, padded-token and padding-share limits, and at most {@code maxSize} requests and
+   * {@code maxTokens} padded tokens, the seed alone even past them ({@link TokenBudget#fill}, the engine's grouping
    * too). (An interactive request is not made to carry bulk work: every companion adds to its
    * compute time.)
    */
   List<Pending> nextBatch(long now, long companionsDueBy, int maxSize, int maxTokens) {
-    int size = Math.min(maxSize, limits.maxBatchSize());
+    int size = Math.min(maxSize, batchSize());
     int tokens = Math.min(maxTokens, limits.maxPaddedTokens());
     List<Pending> byUrgency = new ArrayList<>(queue);
     byUrgency.sort(Comparator.comparingLong((Pending p) -> p.urgencyNanos));
     Pending seed = byUrgency.get(0);
     List<Pending> window = new ArrayList<>(byUrgency.subList(1, Math.min(byUrgency.size(), FILL_WINDOW * size)));
     window.removeIf(p -> p.urgencyNanos > companionsDueBy);
-    List<Pending> batch = TokenBudget.fill(seed, window, Pending::length, size, tokens);
+    List<Pending> batch = TokenBudget.fill(seed, window, Pending::length, size, tokens, limits.maxPaddingShare());
     queue.removeAll(new HashSet<>(batch));
     inService += batch.size();
     for (Pending p : batch) {
-      queuedTokens -= p.length();
-      countTarget(p, -1);
+      counted(p, -1);
       p.queueNanos += now - p.enqueuedNanos;
     }
     return batch;
@@ -168,6 +184,7 @@ final class StageBatcher {
     queue.clear();
     queuedTokens = 0;
     Arrays.fill(queuedByTarget, 0);
+    queuedWithDeadline = 0;
     return all;
   }
 
@@ -222,6 +239,11 @@ final class StageBatcher {
       return backlogItems * 1e9 / backlogNanos;
     }
     return itemsPerSecond() * workers;
+  }
+
+  /** Compute per request at this stage, from recent batches; 0 before the first batch. */
+  double nanosPerRequest() {
+    return meanBatchSize <= 0 ? 0 : meanBatchNanos / meanBatchSize;
   }
 
   /** Expected compute time of one batch at this stage. */

@@ -9,7 +9,26 @@ import org.junit.jupiter.api.Test;
 /** The controller on made-up pressures and on a simple model of a runtime whose queue it drives. */
 class DepthControllerTest {
   private final RuntimeSettings.Controller settings = new RuntimeSettings.Controller(Duration.ofMillis(50),
-      Duration.ofMillis(40), Duration.ofMillis(200), 0.2, 3.0, 0.25, 1.0, 0.85);
+      Duration.ofMillis(40), Duration.ofMillis(200), 0.2, 3.0, 0.25, 1.0, 0.85, 1.2);
+
+  @Test
+  void aLoadStepRaisesTheLevelAtOnceToWhatTheArrivalsNeed() {
+    DepthController c = new DepthController(3, settings);
+    double[] ms = {1e6, 1e6, 1e6}; // 1 ms of compute per request at each stage, one batch at a time
+    c.feedForward(new double[] {180, 180}, ms, 1); // all deep: 1.08 of the node, under the 1.2 that engages it
+    assertEquals(0, c.level(), 1e-9);
+    c.feedForward(new double[] {300, 300}, ms, 1); // all deep: 1.8
+    // Bulk leaves after stage 0 at level 2; then interactive too, a fifth of it at level 3.2: 0.84 of the node.
+    assertEquals(3.2, c.level(), 0.051);
+    assertTrue(c.utilizationAt(c.level(), new double[] {300, 300}, ms, 1) <= 0.85);
+    c.update(0.0); // the queues are empty: the feedback may not lower it under the arrivals' need
+    assertTrue(c.level() >= 3.15, "held at the feed-forward floor: " + c.level());
+    c.feedForward(new double[] {100, 100}, ms, 1); // the load fell: no floor, the feedback brings depth back
+    for (int i = 0; i < 200; i++) {
+      c.update(0.0);
+    }
+    assertEquals(0, c.level(), 1e-9);
+  }
 
   @Test
   void degradesBulkBeforeInteractiveAndRecovers() {

@@ -118,7 +118,8 @@ class EncoderRuntimeTest {
     // Stage-0 batches hold 4; the deep halves of two of them meet in one stage-1 batch. Every batch
     // here fills up and leaves at once, so the long queue delay costs nothing; it only lets the first
     // two deep requests wait at stage 1 for the second stage-0 batch however slow a loaded machine is.
-    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 20s }");
+    // Any padding goes: these sentences differ in length, and the test counts batches of 4.
+    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 20s, max-padding-share = 1 }");
     List<EmbeddingRequest> wave = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       wave.add(EmbeddingRequest.of(SENTENCES.get(i), i % 2 == 0 ? ExitPolicy.Shallow.INSTANCE : ExitPolicy.Deep.INSTANCE));
@@ -193,9 +194,12 @@ class EncoderRuntimeTest {
   void controllerLowersDepthUnderLoadAndRestoresItAfterwards() throws Exception {
     // A 3000-request flood keeps seconds of work queued on any machine: far over a 5 ms target, so
     // the controller degrades whether the machine is fast or loaded. The requests carry a deadline
-    // of ten minutes, so load alone decides where they leave (without one, auto's 250 ms).
+    // of ten minutes, so load alone decides where they leave (without one, auto's 250 ms). The
+    // feed-forward is off: it takes this flood straight to the shallowest level, for bulk and
+    // interactive alike, and the order in which the feedback takes depth is what is checked here.
     EncoderRuntime runtime = start("exitflow.actors.admission.first-stage-queue-capacity = 5000\n"
         + "exitflow.actors.depth-controller.target-queue-delay = 5ms\n"
+        + "exitflow.actors.depth-controller.feed-forward-above = 0\n"
         + "exitflow.actors.auto-uses-uncalibrated-exits = true");
     List<EmbeddingRequest> flood = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {

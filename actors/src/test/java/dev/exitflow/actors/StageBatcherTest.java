@@ -73,6 +73,43 @@ class StageBatcherTest {
   }
 
   @Test
+  void aRequestThatWouldMakeTheBatchMostlyPaddingWaitsForAnother() {
+    RuntimeSettings.Batching d = limits;
+    RuntimeSettings.Batching sharing = new RuntimeSettings.Batching(4, 1000, d.maxQueueDelay(), d.interactiveSlack(),
+        d.bulkSlack(), d.bulkBesideInteractive(), 4, 1000, 0.2, 4);
+    StageBatcher b = new StageBatcher(0, sharing, 100);
+    int[] lengths = {10, 30, 11, 12};
+    for (int i = 0; i < lengths.length; i++) {
+      b.offer(pending(lengths[i]), i);
+    }
+    // With the 30 the batch would be 120 padded tokens for 63 real.
+    assertEquals(List.of(10, 11, 12), b.nextBatch(10).stream().map(Pending::length).toList());
+    assertEquals(List.of(30), b.nextBatch(10).stream().map(Pending::length).toList());
+  }
+
+  @Test
+  void batchesAreShorterWhileARequestWithADeadlineIsQueued() {
+    RuntimeSettings.Batching d = limits;
+    RuntimeSettings.Batching shorter = new RuntimeSettings.Batching(4, 1000, d.maxQueueDelay(), d.interactiveSlack(),
+        d.bulkSlack(), d.bulkBesideInteractive(), 4, 1000, 1.0, 2);
+    StageBatcher b = new StageBatcher(0, shorter, 100);
+    for (int i = 0; i < 3; i++) {
+      b.offer(pending(5), 0);
+    }
+    assertFalse(b.due(0, false), "3 without a deadline are not a batch of 4");
+    Pending withDeadline = pending(5);
+    withDeadline.deadlineNanos = 250 * MS;
+    b.offer(withDeadline, 0);
+    assertTrue(b.due(0, false));
+    assertEquals(2, b.nextBatch(0).size());
+    assertEquals(2, b.nextBatch(0).size());
+    for (int i = 0; i < 4; i++) {
+      b.offer(pending(5), 0);
+    }
+    assertEquals(4, b.nextBatch(0).size(), "no deadline queued any more: batches of 4 again");
+  }
+
+  @Test
   void refusesBeyondCapacity() {
     StageBatcher b = new StageBatcher(0, limits, 2);
     assertTrue(b.offer(pending(5), 0));

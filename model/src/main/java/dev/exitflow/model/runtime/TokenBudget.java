@@ -16,28 +16,38 @@ import java.util.function.ToIntFunction;
 public final class TokenBudget {
   private TokenBudget() {}
 
+  /** {@link #fill(Object, List, ToIntFunction, int, int, double)} with no limit on padding. */
+  public static <T> List<T> fill(T seed, List<T> candidates, ToIntFunction<T> length, int maxTexts, int maxTokens) {
+    return fill(seed, candidates, length, maxTexts, maxTokens, 1.0);
+  }
+
   /**
    * A batch of {@code seed} and the {@code candidates} closest to it in length (earlier candidates
    * first among equals), while it stays within the limits; a candidate that would overflow the
-   * padded tokens is passed over.
+   * padded tokens, or make padding more than {@code maxPaddingShare} of them, is passed over.
    */
-  public static <T> List<T> fill(T seed, List<T> candidates, ToIntFunction<T> length, int maxTexts, int maxTokens) {
+  public static <T> List<T> fill(T seed, List<T> candidates, ToIntFunction<T> length, int maxTexts, int maxTokens,
+      double maxPaddingShare) {
     int seedLength = length.applyAsInt(seed);
     List<T> byCloseness = new ArrayList<>(candidates);
     byCloseness.sort(Comparator.comparingInt((T c) -> Math.abs(length.applyAsInt(c) - seedLength)));
     List<T> batch = new ArrayList<>();
     batch.add(seed);
     int longest = seedLength;
+    long real = seedLength;
     for (T c : byCloseness) {
       if (batch.size() >= maxTexts) {
         break;
       }
-      int newLongest = Math.max(longest, length.applyAsInt(c));
-      if ((long) newLongest * (batch.size() + 1) > maxTokens) {
+      int own = length.applyAsInt(c);
+      int newLongest = Math.max(longest, own);
+      long padded = (long) newLongest * (batch.size() + 1);
+      if (padded > maxTokens || padded - (real + own) > maxPaddingShare * padded) {
         continue;
       }
       batch.add(c);
       longest = newLongest;
+      real += own;
     }
     return batch;
   }

@@ -29,4 +29,18 @@ class TokenBudgetTest {
     java.util.Arrays.setAll(lengths, i -> 5 + i);
     assertEquals(List.of(List.of(0, 32), List.of(32, 64), List.of(64, 70)), ranges(lengths, 32, 32 * 74));
   }
+
+  @Test
+  void aCandidateThatWouldMakeTheBatchMostlyPaddingIsPassedOver() {
+    // Seed 10, then by closeness 11, 9 (3 padding of 33), 12 (6 of 48, 12.5%); 15 would make it
+    // 18 of 75 (24%), over 20%.
+    List<Integer> batch = TokenBudget.fill(10, List.of(11, 9, 15, 12), Integer::intValue, 32, 10_000, 0.2);
+    assertEquals(List.of(10, 11, 9, 12), batch);
+    assertEquals(List.of(10, 11, 9, 12, 15), TokenBudget.fill(10, List.of(11, 9, 15, 12), Integer::intValue, 32, 10_000));
+  }
+
+  @Test
+  void theSeedGoesAloneWhenEveryCompanionWouldPadIt() {
+    assertEquals(List.of(100), TokenBudget.fill(100, List.of(10, 20, 30), Integer::intValue, 32, 10_000, 0.2));
+  }
 }
