@@ -14,6 +14,12 @@ class StageBatcherTest {
   private static final long MS = 1_000_000L;
   private final RuntimeSettings.Batching limits = new RuntimeSettings.Batching(4, 100, Duration.ofMillis(5));
 
+  /** Batches of 4 (of {@code withDeadline} while a request with a deadline is queued) and 1,000 padded tokens. */
+  private RuntimeSettings.Batching batchesOf4(double maxPaddingShare, int withDeadline) {
+    return new RuntimeSettings.Batching(4, 1000, limits.maxQueueDelay(), limits.interactiveSlack(), limits.bulkSlack(),
+        limits.bulkBesideInteractive(), 4, 1000, maxPaddingShare, withDeadline);
+  }
+
   static Pending pending(int length) {
     return new Pending(EmbeddingRequest.of("x", ExitPolicy.Deep.INSTANCE),
         new TokenizedText(new long[length], new long[length], false), null, null, 2);
@@ -74,10 +80,7 @@ class StageBatcherTest {
 
   @Test
   void aRequestThatWouldMakeTheBatchMostlyPaddingWaitsForAnother() {
-    RuntimeSettings.Batching d = limits;
-    RuntimeSettings.Batching sharing = new RuntimeSettings.Batching(4, 1000, d.maxQueueDelay(), d.interactiveSlack(),
-        d.bulkSlack(), d.bulkBesideInteractive(), 4, 1000, 0.2, 4);
-    StageBatcher b = new StageBatcher(0, sharing, 100);
+    StageBatcher b = new StageBatcher(0, batchesOf4(0.2, 4), 100);
     int[] lengths = {10, 30, 11, 12};
     for (int i = 0; i < lengths.length; i++) {
       b.offer(pending(lengths[i]), i);
@@ -89,10 +92,7 @@ class StageBatcherTest {
 
   @Test
   void batchesAreShorterWhileARequestWithADeadlineIsQueued() {
-    RuntimeSettings.Batching d = limits;
-    RuntimeSettings.Batching shorter = new RuntimeSettings.Batching(4, 1000, d.maxQueueDelay(), d.interactiveSlack(),
-        d.bulkSlack(), d.bulkBesideInteractive(), 4, 1000, 1.0, 2);
-    StageBatcher b = new StageBatcher(0, shorter, 100);
+    StageBatcher b = new StageBatcher(0, batchesOf4(1.0, 2), 100);
     for (int i = 0; i < 3; i++) {
       b.offer(pending(5), 0);
     }
