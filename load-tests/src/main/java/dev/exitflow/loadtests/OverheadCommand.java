@@ -44,7 +44,7 @@ final class OverheadCommand implements Callable<Integer> {
   @Option(names = "--load", defaultValue = "0.5", description = "Offered load as a share of the deep capacity measured first, unless --rate (default: ${DEFAULT-VALUE})")
   double load;
 
-  @Option(names = "--rate", description = "Offered load per second for every row; skips the capacity measurement, so two runs offer the same load (per-1,000 figures depend on the rate)")
+  @Option(names = "--rate", description = "Offered load per second for every row, so two runs offer the same load (per-1,000 figures depend on the rate); the deep capacity is still measured and reported")
   Double fixedRate;
 
   @Option(names = "--exits", split = ",", defaultValue = "deep,2", description = "Exits to measure at (default: ${DEFAULT-VALUE})")
