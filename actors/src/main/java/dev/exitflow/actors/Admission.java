@@ -2,6 +2,7 @@ package dev.exitflow.actors;
 
 import dev.exitflow.model.InvalidInputException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -23,8 +24,12 @@ final class Admission {
   private final RuntimeListener listener;
 
   long admitted;
-  /** Inputs of {@code auto} requests admitted, by priority ordinal (the depth controller's feed-forward). */
-  final long[] autoAdmitted = new long[Priority.values().length];
+  /**
+   * Inputs of admitted {@code auto} requests a second, by priority ordinal, for the depth
+   * controller's feed-forward: read through half the pressure's smoothing, so a load step shows
+   * within a tenth of a second.
+   */
+  private final DecayingRate[] autoAdmitted = new DecayingRate[Priority.values().length];
   long rejected;
   long rejectedInputs;
 
@@ -36,6 +41,12 @@ final class Admission {
     this.workers = workers;
     this.replies = replies;
     this.listener = listener;
+    Arrays.setAll(autoAdmitted, p -> new DecayingRate(settings.controller().smoothing().dividedBy(2)));
+  }
+
+  /** {@code auto} inputs admitted a second lately, by priority ordinal. */
+  double[] autoPerSecond(long now) {
+    return Arrays.stream(autoAdmitted).mapToDouble(r -> r.perSecond(now)).toArray();
   }
 
   /**
@@ -105,7 +116,7 @@ final class Admission {
     admitted += n;
     for (EmbeddingRequest r : requests) {
       if (r.exit() instanceof ExitPolicy.Auto) {
-        autoAdmitted[r.priority().ordinal()]++;
+        autoAdmitted[r.priority().ordinal()].record(1, now);
       }
     }
     return null;

@@ -29,16 +29,12 @@ final class DepthController {
   private double level;
   private double pressure;
   private double lastError;
-  /** The level the arrival rate needs (see {@link #levelFor}), a floor under the controller's own. */
+  /** The level the arrival rate needs (see {@link #feedForward}), a floor under the controller's own. */
   private double floor;
 
   DepthController(int stages, RuntimeSettings.Controller settings) {
     this.lastStage = stages - 1;
     this.settings = settings;
-  }
-
-  RuntimeSettings.Controller settings() {
-    return settings;
   }
 
   double level() {
