@@ -14,6 +14,7 @@ public record RuntimeSettings(
     int workersPerStage,
     int batchesPerWorker,
     int busyWorkersPerNode,
+    int batchesAheadPerNode,
     int firstStageQueueCapacity,
     int maxInFlight,
     Admission admission,
@@ -107,6 +108,7 @@ public record RuntimeSettings(
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
         busyWorkersPerNode(c.getInt("busy-workers-per-node"), ModelSettings.create(root), stageProviders),
+        c.getInt("batches-ahead-per-node"),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),
         new Admission(

@@ -102,21 +102,25 @@ public final class StageWorker {
   /** A worker of one process: it tells {@code scheduler} when it is ready. */
   public static Behavior<Command> create(
       int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher, ActorRef<Outcome> scheduler) {
-    return create(stage, openSession, head, dispatcher, self -> scheduler.tell(new Ready(stage, self)));
+    return create(stage, openSession, head, dispatcher, ComputeSlots.unlimited(),
+        self -> scheduler.tell(new Ready(stage, self)));
   }
 
-  /** A cluster worker: it registers under {@code key} with the Receptionist when ready. */
-  public static Behavior<Command> registered(
-      int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher, ServiceKey<Command> key) {
-    return Behaviors.setup(ctx -> create(stage, openSession, head, dispatcher,
+  /**
+   * A cluster worker: it registers under {@code key} with the Receptionist when ready, and runs a
+   * batch only in one of its node's {@code slots}.
+   */
+  static Behavior<Command> registered(int stage, Callable<StageSession> openSession, ExitHead head,
+      String dispatcher, ComputeSlots slots, ServiceKey<Command> key) {
+    return Behaviors.setup(ctx -> create(stage, openSession, head, dispatcher, slots,
         self -> ctx.getSystem().receptionist().tell(Receptionist.register(key, self))));
   }
 
   private static Behavior<Command> create(int stage, Callable<StageSession> openSession, ExitHead head,
-      String dispatcher, Consumer<ActorRef<Command>> announce) {
+      String dispatcher, ComputeSlots slots, Consumer<ActorRef<Command>> announce) {
     return Behaviors.supervise(
             Behaviors.<Command>withStash(STASH_CAPACITY, stash -> Behaviors.<Command>setup(ctx ->
-                new StageWorker(ctx, stash, stage, openSession, head, dispatcher, announce).opening())))
+                new StageWorker(ctx, stash, stage, openSession, head, dispatcher, slots, announce).opening())))
         .onFailure(Exception.class,
             SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofSeconds(5), 0.2));
   }
@@ -126,6 +130,7 @@ public final class StageWorker {
   private final int stage;
   private final Consumer<ActorRef<Command>> announce;
   private final ExitHead head;
+  private final ComputeSlots slots;
   private final Executor blocking;
   /** The last work handed to the blocking dispatcher; the session is closed only after it. */
   private CompletableFuture<?> lastWork;
@@ -133,8 +138,10 @@ public final class StageWorker {
   private boolean busy;
 
   private StageWorker(ActorContext<Command> ctx, StashBuffer<Command> stash, int stage,
-      Callable<StageSession> openSession, ExitHead head, String dispatcher, Consumer<ActorRef<Command>> announce) {
+      Callable<StageSession> openSession, ExitHead head, String dispatcher, ComputeSlots slots,
+      Consumer<ActorRef<Command>> announce) {
     this.ctx = ctx;
+    this.slots = slots;
     this.stash = stash;
     this.stage = stage;
     this.announce = announce;
@@ -181,16 +188,16 @@ public final class StageWorker {
   private Behavior<Command> onRun(Run m) {
     busy = true;
     StageSession s = session;
-    CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<Finished> work = CompletableFuture.supplyAsync(() -> call(() -> slots.run(() -> {
       long start = System.nanoTime();
       PaddedBatch input = m.states() == null ? null
           : PaddedBatch.of(m.tokens(), m.states(), m.states().get(0).hiddenSize());
-      PaddedBatch out = call(() -> s.run(m.tokens(), input, m.collectFeatures()));
+      PaddedBatch out = s.run(m.tokens(), input, m.collectFeatures());
       List<HiddenState> states = out.split();
       List<float[]> embeddings = m.exitHere() ? head.applyAll(out, states, null) : null;
       return new Finished(m.batchId(), m.statesBack() ? states : null, embeddings, out.longest() * states.size(),
           System.nanoTime() - start, m.replyTo());
-    }, blocking);
+    })), blocking);
     lastWork = work;
     ctx.pipeToSelf(work,
         (done, error) -> error == null ? done : new Crashed(m.batchId(), Failures.unwrap(error), m.replyTo()));

@@ -31,13 +31,15 @@ public final class WorkerNode {
     ClusterSettings cluster = ClusterSettings.create(config);
     List<ExitHead> heads = served.heads();
     List<ServiceKey<StageWorker.Command>> keys = served.workerKeys();
+    // One node's workers share its cores, whichever gateways send them batches.
+    ComputeSlots slots = ComputeSlots.of(settings.busyWorkersPerNode());
     Behavior<Void> workers = Behaviors.setup(ctx -> {
       for (int s = 0; s < keys.size(); s++) {
         for (int w = 0; w < settings.workersPerStage() && cluster.serves(s); w++) {
           int stage = s;
           ModelSettings own = settings.forWorker(served.settings(), stage, w);
           ctx.spawn(StageWorker.registered(stage, () -> served.openStage(stage, own), heads.get(stage),
-              settings.inferenceDispatcher(), keys.get(stage)), "stage-" + (stage + 1) + "-worker-" + (w + 1));
+              settings.inferenceDispatcher(), slots, keys.get(stage)), "stage-" + (stage + 1) + "-worker-" + (w + 1));
         }
       }
       return Behaviors.empty();

@@ -16,7 +16,9 @@ import org.apache.pekko.actor.typed.ActorRef;
  * next batch waits at the worker while one runs and starts without a round trip through the
  * scheduler). At most {@code busyPerNode} workers of one node compute at once, whatever their
  * stages: every stage's workers share the node's cores, and more batches running than cores
- * only stretches each one's compute time. In one process the pool is complete once the
+ * only stretches each one's compute time. In a cluster a node may hold {@code aheadPerNode} more
+ * batches than that, waiting at the node for its compute slots ({@link ComputeSlots}), so that a
+ * slot does not idle while a result and the next batch cross the network. In one process the pool is complete once the
  * configured number of workers per stage has joined; in a cluster workers come and go, and the
  * pool is complete while every stage has at least one. Whoever serves requests hears when that
  * changes ({@code readiness}).
@@ -29,13 +31,18 @@ final class WorkerPool {
   private final int slots;
   /** Workers of one node that may hold batches at once; 0 or less: no limit. */
   private final int busyPerNode;
+  /** Workers of one node that may hold a batch beyond {@code busyPerNode}, waiting there for a slot. */
+  private final int aheadPerNode;
   private final Map<ActorRef<StageWorker.Command>, Integer> stageOf = new HashMap<>();
   private final List<ArrayDeque<ActorRef<StageWorker.Command>>> idle = new ArrayList<>();
   /** Batches each worker holds now (running or waiting at it). */
   private final Map<ActorRef<StageWorker.Command>, Integer> held = new HashMap<>();
   private final Consumer<Boolean> readiness;
   private boolean ready;
-  /** Workers holding a batch now, and the integral of that count over time (the depth controller's utilization). */
+  /**
+   * Workers holding a batch now, and the integral over time of those computing, at most the compute
+   * capacity (the depth controller's utilization).
+   */
   private int busy;
   private long busyNanos;
   private long busySince = System.nanoTime();
@@ -47,6 +54,11 @@ final class WorkerPool {
   }
 
   WorkerPool(int stages, int fixedPerStage, int slots, int busyPerNode, Consumer<Boolean> readiness) {
+    this(stages, fixedPerStage, slots, busyPerNode, 0, readiness);
+  }
+
+  WorkerPool(int stages, int fixedPerStage, int slots, int busyPerNode, int aheadPerNode,
+      Consumer<Boolean> readiness) {
     if (slots < 1) {
       throw new IllegalArgumentException("exitflow.actors.batches-per-worker must be at least 1, not " + slots);
     }
@@ -54,6 +66,7 @@ final class WorkerPool {
     this.fixedPerStage = fixedPerStage;
     this.slots = slots;
     this.busyPerNode = busyPerNode;
+    this.aheadPerNode = Math.max(0, aheadPerNode);
     this.readiness = readiness;
     for (int s = 0; s < stages; s++) {
       idle.add(new ArrayDeque<>());
@@ -94,7 +107,7 @@ final class WorkerPool {
     }
   }
 
-  /** Whether a worker of the stage holds no batch, on a node with room for one more busy worker. */
+  /** Whether a worker of the stage holds no batch, on a node with room for one more busy (or waiting) worker. */
   boolean hasFree(int stage) {
     return findFree(stage) != null;
   }
@@ -122,7 +135,7 @@ final class WorkerPool {
 
   private ActorRef<StageWorker.Command> findFree(int stage) {
     for (ActorRef<StageWorker.Command> w : idle.get(stage)) {
-      if (held.get(w) == 0 && (busyPerNode <= 0 || busyOn(w.path().address()) < busyPerNode)) {
+      if (held.get(w) == 0 && (busyPerNode <= 0 || busyOn(w.path().address()) < busyPerNode + aheadPerNode)) {
         return w;
       }
     }
@@ -131,7 +144,7 @@ final class WorkerPool {
 
   private void changeBusy(int by) {
     long now = System.nanoTime();
-    busyNanos += busy * (now - busySince);
+    busyNanos += Math.min(busy, computeCapacity) * (now - busySince); // those waiting at a node's slots do not compute
     busySince = now;
     busy += by;
   }

@@ -118,4 +118,22 @@ class WorkerPoolTest {
     pool.release(deep, 2);
     assertTrue(pool.hasFree(1), "a worker stopped computing: another may start, at any stage");
   }
+
+  @Test
+  void inAClusterANodeHoldsABatchAheadOfItsBudgetWhichDoesNotCountAsComputing() throws InterruptedException {
+    WorkerPool pool = new WorkerPool(2, 0, 1, 1, 1, ready -> {});
+    ActorRef<StageWorker.Command> first = worker();
+    ActorRef<StageWorker.Command> second = worker();
+    pool.join(first, 0);
+    pool.join(second, 1);
+    assertEquals(1, pool.computeCapacity(), "one node, one busy worker");
+    pool.takeFree(0);
+    assertTrue(pool.hasFree(1), "the next stage's batch may wait at the node for its one slot");
+    pool.takeFree(1);
+    long before = pool.busyNanos();
+    Thread.sleep(50);
+    long computing = pool.busyNanos() - before;
+    assertTrue(computing >= 45_000_000L && computing < 90_000_000L,
+        "two workers hold batches, one computes: " + computing / 1e6 + " ms of compute in ~50 ms");
+  }
 }
