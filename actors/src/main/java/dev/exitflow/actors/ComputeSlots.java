@@ -4,10 +4,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
 
 /**
- * The compute slots of one cluster node: at most {@code exitflow.actors.busy-workers-per-node} of
- * its stage workers run a batch at once, whichever gateway sent them. A gateway sends a worker node
- * more batches than that ({@code batches-ahead-per-node}), so the next one waits here for a slot
- * instead of being sent only once the last result has crossed the network; first come, first run.
+ * The compute slots of one node (one process, or one cluster node): at most
+ * {@code exitflow.actors.busy-workers-per-node} of its stage workers run a batch at once, whichever
+ * scheduler sent them. A scheduler may send a node a full batch more than that
+ * ({@code batches-ahead-per-node}), which waits here for a slot, first come first run, instead of
+ * being sent only after the last batch's result has come back (across a network, milliseconds).
  */
 final class ComputeSlots {
   /** Null: no limit. */
@@ -20,10 +21,6 @@ final class ComputeSlots {
   /** {@code busyPerNode} slots; none (no limit) when it is zero or less. */
   static ComputeSlots of(int busyPerNode) {
     return new ComputeSlots(busyPerNode > 0 ? new Semaphore(busyPerNode, true) : null);
-  }
-
-  static ComputeSlots unlimited() {
-    return new ComputeSlots(null);
   }
 
   /** Runs {@code work} once a slot is free, on the calling (blocking) thread. */

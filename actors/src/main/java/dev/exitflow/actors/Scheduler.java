@@ -101,7 +101,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
     int perStage = layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0;
     this.workers = new WorkerPool(layout.stages(), perStage, settings.batchesPerWorker(),
-        settings.busyWorkersPerNode(), perStage > 0 ? 0 : settings.batchesAheadPerNode(), layout.readiness());
+        settings.busyWorkersPerNode(), settings.batchesAheadPerNode(), layout.readiness());
     this.rules = new ExitRules(layout.exitLayers(), layout.heads(), layout.features(),
         settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);

@@ -50,7 +50,8 @@ final class StageDispatch {
     StageBatcher b = batchers[stage];
     while (b.due(now, flush) && canTake(stage, b, now, interactive)) {
       boolean urgent = urgent(b, now);
-      ActorRef<StageWorker.Command> worker = workers.hasFree(stage) ? workers.takeFree(stage) : workers.takeWaitingSlot(stage);
+      ActorRef<StageWorker.Command> worker = workers.hasFree(stage) ? workers.takeFree(stage)
+          : workers.hasSlotAhead(stage) ? workers.takeSlotAhead(stage) : workers.takeWaitingSlot(stage);
       // Beside interactive traffic, bulk work goes only in its own short batches, within its share.
       RuntimeSettings.Batching limits = settings.batching();
       boolean besideInteractive = interactive && !urgent;
@@ -71,7 +72,8 @@ final class StageDispatch {
 
   /**
    * Whether the stage's next batch may start: a worker holding nothing, or, for an urgent batch
-   * that is already full, any idle slot; for bulk work, while interactive requests are in the
+   * that is already full, any idle slot, or a worker holding nothing on a node whose compute slots
+   * are busy (the batch waits there for one: {@link WorkerPool#hasSlotAhead}); for bulk work, while interactive requests are in the
    * runtime, only within bulk work's share. A worker's second slot lets the next batch start
    * without a round trip, but a batch waiting at a worker can neither grow nor be overtaken: a
    * batch that is not full waits in the queue instead, gathering the requests that arrive while the
@@ -82,7 +84,8 @@ final class StageDispatch {
   private boolean canTake(int stage, StageBatcher b, long now, boolean interactive) {
     if (urgent(b, now)) {
       return workers.hasFree(stage)
-          || (b.full() && workers.hasWaitingSlot(stage) && !moreUrgentStageWaits(stage, b, now));
+          || (b.full() && (workers.hasWaitingSlot(stage) || workers.hasSlotAhead(stage))
+              && !moreUrgentStageWaits(stage, b, now));
     }
     return workers.hasFree(stage) && (!interactive || running.bulk() < settings.batching().bulkBesideInteractive());
   }

@@ -16,9 +16,9 @@ import org.apache.pekko.actor.typed.ActorRef;
  * next batch waits at the worker while one runs and starts without a round trip through the
  * scheduler). At most {@code busyPerNode} workers of one node compute at once, whatever their
  * stages: every stage's workers share the node's cores, and more batches running than cores
- * only stretches each one's compute time. In a cluster a node may hold {@code aheadPerNode} more
- * batches than that, waiting at the node for its compute slots ({@link ComputeSlots}), so that a
- * slot does not idle while a result and the next batch cross the network. In one process the pool is complete once the
+ * only stretches each one's compute time. A node's workers may hold {@code aheadPerNode} batches
+ * more than that, waiting at the node for its compute slots ({@link ComputeSlots}), so that a slot
+ * does not idle while one batch's result comes back and the next goes out. In one process the pool is complete once the
  * configured number of workers per stage has joined; in a cluster workers come and go, and the
  * pool is complete while every stage has at least one. Whoever serves requests hears when that
  * changes ({@code readiness}).
@@ -107,9 +107,14 @@ final class WorkerPool {
     }
   }
 
-  /** Whether a worker of the stage holds no batch, on a node with room for one more busy (or waiting) worker. */
+  /** Whether a worker of the stage holds no batch, on a node with room for one more busy worker. */
   boolean hasFree(int stage) {
-    return findFree(stage) != null;
+    return findFree(stage, busyPerNode) != null;
+  }
+
+  /** Whether a worker of the stage holds no batch, on a node whose slots are busy but that may hold one more batch. */
+  boolean hasSlotAhead(int stage) {
+    return aheadPerNode > 0 && findFree(stage, busyPerNode + aheadPerNode) != null;
   }
 
   /** Whether a worker of the stage that is computing has room for the next batch. */
@@ -119,7 +124,12 @@ final class WorkerPool {
 
   /** Takes a free worker of the stage (call only when {@link #hasFree} says there is one). */
   ActorRef<StageWorker.Command> takeFree(int stage) {
-    return take(stage, findFree(stage));
+    return take(stage, findFree(stage, busyPerNode));
+  }
+
+  /** Takes a worker to hold a batch ahead of its node's slots (call only when {@link #hasSlotAhead} says there is one). */
+  ActorRef<StageWorker.Command> takeSlotAhead(int stage) {
+    return take(stage, findFree(stage, busyPerNode + aheadPerNode));
   }
 
   /** Takes a waiting slot at a computing worker (call only when {@link #hasWaitingSlot} says there is one). */
@@ -133,9 +143,9 @@ final class WorkerPool {
     return worker;
   }
 
-  private ActorRef<StageWorker.Command> findFree(int stage) {
+  private ActorRef<StageWorker.Command> findFree(int stage, int budget) {
     for (ActorRef<StageWorker.Command> w : idle.get(stage)) {
-      if (held.get(w) == 0 && (busyPerNode <= 0 || busyOn(w.path().address()) < busyPerNode + aheadPerNode)) {
+      if (held.get(w) == 0 && (busyPerNode <= 0 || busyOn(w.path().address()) < budget)) {
         return w;
       }
     }

@@ -20,8 +20,11 @@ public sealed interface WorkerSource {
   void start(ActorContext<?> ctx, List<ExitHead> heads, String dispatcher, ActorRef<StageWorker.Outcome> outcomes,
       ActorRef<Receptionist.Listing> listings);
 
-  /** Workers spawned here, {@code perStage} per stage, each opening its session with {@code sessions}. */
-  record Local(SessionOpener sessions, int perStage) implements WorkerSource {
+  /**
+   * Workers spawned here, {@code perStage} per stage, each opening its session with {@code sessions}
+   * and running its batches in the process's compute {@code slots}.
+   */
+  record Local(SessionOpener sessions, int perStage, ComputeSlots slots) implements WorkerSource {
     @Override
     public void start(ActorContext<?> ctx, List<ExitHead> heads, String dispatcher,
         ActorRef<StageWorker.Outcome> outcomes, ActorRef<Receptionist.Listing> listings) {
@@ -29,7 +32,7 @@ public sealed interface WorkerSource {
         for (int w = 0; w < perStage; w++) {
           int stage = s;
           int worker = w;
-          ctx.spawn(StageWorker.create(s, () -> sessions.open(stage, worker), heads.get(s), dispatcher, outcomes),
+          ctx.spawn(StageWorker.create(s, () -> sessions.open(stage, worker), heads.get(s), dispatcher, slots, outcomes),
               "stage-" + (s + 1) + "-worker-" + (w + 1));
         }
       }
