@@ -13,6 +13,7 @@ public record RuntimeSettings(
     String inferenceDispatcher,
     int workersPerStage,
     int batchesPerWorker,
+    int threadsPerRun,
     int busyWorkersPerNode,
     int batchesAheadPerNode,
     int firstStageQueueCapacity,
@@ -69,12 +70,14 @@ public record RuntimeSettings(
 
   /**
    * The configured budget; negative: no limit; 0: as many runs as this machine's cores hold. On the
-   * CPU that is the cores over the threads one run takes ({@code exitflow.model.onnx.intra-op-threads};
-   * 0 there is ONNX Runtime's one per core, so one run at a time: every session shares ONNX
-   * Runtime's pool, so a second run beside it only adds threads on the same cores). With a GPU
+   * CPU that is the cores over the threads one run takes ({@code threads-per-run}, or with that at 0
+   * {@code exitflow.model.onnx.intra-op-threads}, where 0 is ONNX Runtime's one per core, so one run
+   * at a time: every session then shares ONNX Runtime's pool, and a second run beside it only adds
+   * threads on the same cores). With a GPU
    * provider configured (for the model or any stage), runs mostly wait on the device: one per core.
    */
-  private static int busyWorkersPerNode(int configured, ModelSettings model, Map<Integer, List<String>> stageProviders) {
+  private static int busyWorkersPerNode(int configured, int threadsPerRun, ModelSettings model,
+      Map<Integer, List<String>> stageProviders) {
     if (configured != 0) {
       return configured;
     }
@@ -84,8 +87,8 @@ public record RuntimeSettings(
     if (!cpuOnly) {
       return cores;
     }
-    int threadsPerRun = model.intraOpThreads();
-    return threadsPerRun <= 0 ? 1 : Math.max(1, cores / threadsPerRun);
+    int threads = threadsPerRun > 0 ? threadsPerRun : model.intraOpThreads();
+    return threads <= 0 ? 1 : Math.max(1, cores / threads);
   }
 
   private static Map<Integer, List<String>> stageProviders(Config c) {
@@ -103,11 +106,13 @@ public record RuntimeSettings(
   public static RuntimeSettings create(Config root) {
     Config c = root.getConfig("exitflow.actors");
     Map<Integer, List<String>> stageProviders = stageProviders(c.getConfig("stage-providers"));
+    int threadsPerRun = c.getInt("threads-per-run");
     return new RuntimeSettings(
         c.getString("inference-dispatcher"),
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
-        busyWorkersPerNode(c.getInt("busy-workers-per-node"), ModelSettings.create(root), stageProviders),
+        threadsPerRun,
+        busyWorkersPerNode(c.getInt("busy-workers-per-node"), threadsPerRun, ModelSettings.create(root), stageProviders),
         c.getInt("batches-ahead-per-node"),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),

@@ -45,7 +45,9 @@ record ServedModel(StageOpener stages) {
     CompiledModel compiled = StageOpener.compile(planned, settings, plan);
     // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
     StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
-    return new ServedModel(StageOpener.of(planned, compiled, settings, plan));
+    // The workers' sessions (stages, heads) on threads of their own, several batches at once.
+    ModelSettings served = settings.withStageSessionThreads(RuntimeSettings.create(config).threadsPerRun());
+    return new ServedModel(StageOpener.of(planned, compiled, served, plan));
   }
 
   /** The model with the plan's exits. */

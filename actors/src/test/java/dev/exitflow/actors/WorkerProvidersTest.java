@@ -39,9 +39,13 @@ class WorkerProvidersTest {
   @Test
   void theDefaultBusyBudgetFitsTheRunsThreadsToTheCores() {
     int cores = Runtime.getRuntime().availableProcessors();
-    assertEquals(1, RuntimeSettings.create(config("")).busyWorkersPerNode(),
-        "ONNX Runtime's one thread per core: one run at a time has them all");
-    assertEquals(cores, RuntimeSettings.create(config("exitflow.model.onnx.intra-op-threads = 1")).busyWorkersPerNode());
+    assertEquals(cores, RuntimeSettings.create(config("")).busyWorkersPerNode(), "one thread per run: one run per core");
+    assertEquals(1, RuntimeSettings.create(config("exitflow.actors.threads-per-run = 0")).busyWorkersPerNode(),
+        "the shared pool of ONNX Runtime's one thread per core: one run at a time has them all");
+    assertEquals(Math.max(1, cores / 2), RuntimeSettings.create(config("exitflow.actors.threads-per-run = 2"))
+        .busyWorkersPerNode());
+    assertEquals(cores, RuntimeSettings.create(
+        config("exitflow.actors.threads-per-run = 0\nexitflow.model.onnx.intra-op-threads = 1")).busyWorkersPerNode());
     assertEquals(cores, RuntimeSettings.create(config("exitflow.actors.stage-providers { \"3\" = [cuda, cpu] }"))
         .busyWorkersPerNode(), "a GPU stage: one per core");
     assertEquals(cores, RuntimeSettings.create(config("exitflow.model.onnx.providers = \"cuda,cpu\""))

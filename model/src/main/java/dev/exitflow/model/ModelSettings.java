@@ -6,7 +6,11 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-/** The {@code exitflow.model} section of the configuration (defaults in this module's reference.conf). */
+/**
+ * The {@code exitflow.model} section of the configuration (defaults in this module's reference.conf),
+ * and {@code stageSessionThreads}, which the actor runtime sets for its workers
+ * ({@link #withStageSessionThreads}; 0 from the configuration).
+ */
 public record ModelSettings(
     String defaultModel,
     Path cacheDir,
@@ -21,7 +25,8 @@ public record ModelSettings(
     double adapterPenalty,
     boolean poolInOnnxRuntime,
     ExecutionProviders providers,
-    String plan) {
+    String plan,
+    int stageSessionThreads) {
 
   /** Which execution providers to try, in order, and their options. */
   public record ExecutionProviders(List<String> order, boolean strict, int cudaDevice, int tensorrtDevice,
@@ -41,19 +46,33 @@ public record ModelSettings(
   /** The same settings with adapters switched on or off (e.g. to compare an exit with and without). */
   public ModelSettings withAdapters(boolean enabled) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, batchTokens, enabled, adapterPenalty, poolInOnnxRuntime, providers, plan);
+        stageOptimizationLevel, batchSize, batchTokens, enabled, adapterPenalty, poolInOnnxRuntime, providers, plan,
+        stageSessionThreads);
   }
 
   /** The same settings with layer features pooled, and adapters applied, in ONNX Runtime or in Java. */
   public ModelSettings withPoolingInOnnxRuntime(boolean on) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, on, providers, plan);
+        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, on, providers, plan,
+        stageSessionThreads);
+  }
+
+  /**
+   * The same settings with stage sessions that have {@code threads} threads of their own instead of
+   * sharing the global pool (0: share it): what the actor runtime's workers run with, several
+   * batches at once, each on its own threads (exitflow.actors.threads-per-run).
+   */
+  public ModelSettings withStageSessionThreads(int threads) {
+    return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
+        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, providers,
+        plan, threads);
   }
 
   /** The same settings with other execution providers (e.g. for one worker on its own device). */
   public ModelSettings withProviders(ExecutionProviders other) {
     return new ModelSettings(defaultModel, cacheDir, intraOpThreads, interOpThreads, allowSpinning, optimizationLevel,
-        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, other, plan);
+        stageOptimizationLevel, batchSize, batchTokens, adaptersEnabled, adapterPenalty, poolInOnnxRuntime, other, plan,
+        stageSessionThreads);
   }
 
   /** A list, or a comma-separated string as EXITFLOW_PROVIDERS gives it ("cuda,cpu"). */
@@ -87,6 +106,7 @@ public record ModelSettings(
             c.getBoolean("onnx.tensorrt.fp16"),
             c.getString("onnx.tensorrt.engine-cache-dir"),
             c.getBytes("onnx.tensorrt.max-workspace-size")),
-        c.getString("plan"));
+        c.getString("plan"),
+        0);
   }
 }

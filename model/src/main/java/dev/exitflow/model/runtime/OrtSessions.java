@@ -82,11 +82,21 @@ public final class OrtSessions {
     }
   }
 
-  /** Options for stage sessions: they run on the environment's global thread pool. */
+  /**
+   * Options for stage sessions: they run on the environment's global thread pool, or with
+   * {@link ModelSettings#stageSessionThreads} threads of their own (one: on the calling thread
+   * alone, with no pool threads to spin).
+   */
   public static OrtSession.SessionOptions stageOptions(ModelSettings settings) throws OrtException {
     OrtSession.SessionOptions o = common(settings);
     o.setOptimizationLevel(optLevel(settings.stageOptimizationLevel()));
-    o.disablePerSessionThreads();
+    if (settings.stageSessionThreads() > 0) {
+      o.setIntraOpNumThreads(settings.stageSessionThreads());
+      o.setInterOpNumThreads(1);
+      o.addConfigEntry("session.intra_op.allow_spinning", settings.allowSpinning() ? "1" : "0");
+    } else {
+      o.disablePerSessionThreads();
+    }
     return o;
   }
 
