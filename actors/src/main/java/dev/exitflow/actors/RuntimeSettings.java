@@ -73,8 +73,8 @@ public record RuntimeSettings(
    * CPU that is the cores over the threads one run takes ({@code threads-per-run}, or with that at 0
    * {@code exitflow.model.onnx.intra-op-threads}, where 0 is ONNX Runtime's one per core, so one run
    * at a time: every session then shares ONNX Runtime's pool, and a second run beside it only adds
-   * threads on the same cores). With a GPU
-   * provider configured (for the model or any stage), runs mostly wait on the device: one per core.
+   * threads on the same cores). With a GPU provider configured (for the model or any stage), runs
+   * mostly wait on the device: one per core.
    */
   private static int busyWorkersPerNode(int configured, int threadsPerRun, ModelSettings model,
       Map<Integer, List<String>> stageProviders) {
@@ -112,7 +112,8 @@ public record RuntimeSettings(
         c.getInt("workers-per-stage"),
         c.getInt("batches-per-worker"),
         threadsPerRun,
-        busyWorkersPerNode(c.getInt("busy-workers-per-node"), threadsPerRun, ModelSettings.create(root), stageProviders),
+        busyWorkersPerNode(c.getInt("busy-workers-per-node"), threadsPerRun, ModelSettings.create(root),
+            stageProviders),
         c.getInt("batches-ahead-per-node"),
         c.getInt("admission.first-stage-queue-capacity"),
         c.getInt("admission.max-in-flight"),

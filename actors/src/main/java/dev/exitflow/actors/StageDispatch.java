@@ -73,11 +73,11 @@ final class StageDispatch {
   /**
    * Whether the stage's next batch may start: a worker holding nothing, or, for an urgent batch
    * that is already full, any idle slot, or a worker holding nothing on a node whose compute slots
-   * are busy (the batch waits there for one: {@link WorkerPool#hasSlotAhead}); for bulk work, while interactive requests are in the
-   * runtime, only within bulk work's share. A worker's second slot lets the next batch start
-   * without a round trip, but a batch waiting at a worker can neither grow nor be overtaken: a
-   * batch that is not full waits in the queue instead, gathering the requests that arrive while the
-   * workers compute (sent to the second slot after the batching delay, batches stayed at a few
+   * are busy (the batch waits there for one: {@link WorkerPool#hasSlotAhead}); for bulk work,
+   * while interactive requests are in the runtime, only within bulk work's share. A worker's
+   * second slot lets the next batch start without a round trip, but a batch waiting at a worker
+   * can neither grow nor be overtaken: a batch that is not full waits in the queue instead,
+   * gathering the requests that arrive while the workers compute (sent to the second slot after the batching delay, batches stayed at a few
    * requests under open-loop arrivals, and the first exit served half its closed-loop rate), and
    * bulk work waits there so an interactive request arriving behind it goes first.
    */

@@ -99,7 +99,7 @@ public final class StageWorker {
   /** Runs that may wait while the worker is busy; more than one per scheduler never arrive. */
   private static final int STASH_CAPACITY = 1024;
 
-  /** A worker of one process: it tells {@code scheduler} when it is ready, and runs a batch only in one of {@code slots}. */
+  /** A worker of one process: it tells {@code scheduler} when ready, and runs a batch only in one of {@code slots}. */
   static Behavior<Command> create(int stage, Callable<StageSession> openSession, ExitHead head, String dispatcher,
       ComputeSlots slots, ActorRef<Outcome> scheduler) {
     return create(stage, openSession, head, dispatcher, slots, self -> scheduler.tell(new Ready(stage, self)));

@@ -18,10 +18,10 @@ import org.apache.pekko.actor.typed.ActorRef;
  * stages: every stage's workers share the node's cores, and more batches running than cores
  * only stretches each one's compute time. A node's workers may hold {@code aheadPerNode} batches
  * more than that, waiting at the node for its compute slots ({@link ComputeSlots}), so that a slot
- * does not idle while one batch's result comes back and the next goes out. In one process the pool is complete once the
- * configured number of workers per stage has joined; in a cluster workers come and go, and the
- * pool is complete while every stage has at least one. Whoever serves requests hears when that
- * changes ({@code readiness}).
+ * does not idle while one batch's result comes back and the next goes out. In one process the
+ * pool is complete once the configured number of workers per stage has joined; in a cluster
+ * workers come and go, and the pool is complete while every stage has at least one. Whoever
+ * serves requests hears when that changes ({@code readiness}).
  */
 final class WorkerPool {
   private final int stages;
@@ -127,7 +127,7 @@ final class WorkerPool {
     return take(stage, findFree(stage, busyPerNode));
   }
 
-  /** Takes a worker to hold a batch ahead of its node's slots (call only when {@link #hasSlotAhead} says there is one). */
+  /** Takes a worker to hold a batch ahead of its node's slots (only when {@link #hasSlotAhead} says there is one). */
   ActorRef<StageWorker.Command> takeSlotAhead(int stage) {
     return take(stage, findFree(stage, busyPerNode + aheadPerNode));
   }

@@ -32,7 +32,8 @@ public sealed interface WorkerSource {
         for (int w = 0; w < perStage; w++) {
           int stage = s;
           int worker = w;
-          ctx.spawn(StageWorker.create(s, () -> sessions.open(stage, worker), heads.get(s), dispatcher, slots, outcomes),
+          ctx.spawn(StageWorker.create(s, () -> sessions.open(stage, worker), heads.get(s), dispatcher, slots,
+              outcomes),
               "stage-" + (s + 1) + "-worker-" + (w + 1));
         }
       }
