@@ -80,8 +80,8 @@ final class Admission {
     return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
   }
 
-  /** Why these inputs cannot be admitted now, or null. */
-  Throwable refusal(List<EmbeddingRequest> requests, long now) {
+  /** Why these inputs, of {@code tokens} tokens in all, cannot be admitted now, or null. */
+  Throwable refusal(List<EmbeddingRequest> requests, long tokens, long now) {
     for (EmbeddingRequest r : requests) {
       if (rules.targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
         return InvalidInputException.unknownExit(String.valueOf(r.exit()), rules.exitLayers());
@@ -101,7 +101,7 @@ final class Admission {
       for (EmbeddingRequest r : requests) {
         boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
             && deadlineMs(r) != null;
-        refused = mayRefuse ? pastDeadline(r, n, now) : null;
+        refused = mayRefuse ? pastDeadline(r, tokens, now) : null;
         if (refused != null) {
           break;
         }
@@ -125,18 +125,18 @@ final class Admission {
   /**
    * Refuses an {@code auto} request whose predicted completion at the shallowest exit it may take
    * is past its share of the deadline; null when it fits. The prediction: at each stage up to that
-   * exit, the time to get through the batches the workers hold and the queued requests at least as
-   * urgent, at the stage's measured throughput. A deadline too short for even an idle runtime is
-   * not refused for it (the same prediction with nothing ahead): only queueing, which a retry can
-   * avoid, is.
+   * exit, the time to get through the tokens of the batches the workers hold, of the queued requests
+   * at least as urgent and of its own inputs, at the stage's measured throughput. A deadline too
+   * short for even an idle runtime is not refused for it (the same prediction with nothing ahead):
+   * only queueing, which a retry can avoid, is.
    */
-  private Overloaded pastDeadline(EmbeddingRequest r, int inputs, long now) {
+  private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
     int exit = rules.floorStage(r.minFidelity());
     long idle = 0;
     long predicted = 0;
     for (int s = 0; s <= exit; s++) {
-      int own = s == 0 ? inputs : 0;
+      long own = s == 0 ? tokens : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
       predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), own);
     }

@@ -131,25 +131,27 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onSubmit(Submit m) {
-    return admit(List.of(m.request()), e -> m.replyTo().tell(StatusReply.error(e)), () ->
+    return admit(List.of(m.request()), m.tokens().length(), e -> m.replyTo().tell(StatusReply.error(e)), () ->
         List.of(new Pending(m.request(), m.tokens(), m.replyTo(), m.early(), rules.targetStage(m.request()))));
   }
 
   private Behavior<Command> onSubmitAll(SubmitAll m) {
-    return admit(m.requests(), e -> m.replyTo().tell(StatusReply.error(e)),
+    return admit(m.requests(), m.tokens().stream().mapToLong(TokenizedText::length).sum(),
+        e -> m.replyTo().tell(StatusReply.error(e)),
         () -> RequestGroup.members(m.requests(), m.tokens(), m.replyTo(), rules::targetStage));
   }
 
   /**
    * Admits a request's inputs whole into the first stage's queue ({@code pending} makes them), or
-   * tells {@code refuse} why not: shutting down, a stage without workers, or {@link Admission}'s no.
+   * tells {@code refuse} why not: shutting down, a stage without workers, or {@link Admission}'s no
+   * ({@code tokens}: the inputs' tokens in all, which its prediction counts).
    */
-  private Behavior<Command> admit(List<EmbeddingRequest> requests, Consumer<Throwable> refuse,
+  private Behavior<Command> admit(List<EmbeddingRequest> requests, long tokens, Consumer<Throwable> refuse,
       Supplier<List<Pending>> pending) {
     long now = System.nanoTime();
     Throwable refused = draining ? new ShuttingDown()
         : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
-        : admission.refusal(requests, now);
+        : admission.refusal(requests, tokens, now);
     if (refused != null) {
       refuse.accept(refused);
       return this;

@@ -21,7 +21,9 @@ import java.util.List;
  * <p>It also measures the stage: queue depth, oldest age, batch sizes, the service rate while
  * computing and the throughput while saturated (which also counts the time between batches and
  * what other stages take of the cores); the exit router, admission and the depth controller use
- * them to predict a request's wait at this stage.
+ * them to predict a request's wait at this stage. Waits are predicted in tokens, not requests: a
+ * batch on the CPU costs about its padded tokens, so a queue of long texts takes longer to get
+ * through than as many short ones, and the prediction sees a burst of long texts as it arrives.
  */
 final class StageBatcher {
   /** Weight of the newest batch in the moving averages of batch size, compute time and throughput. */
@@ -40,17 +42,20 @@ final class StageBatcher {
   private int[] queuedByTarget = new int[0];
   /** Queued requests that have a deadline: while any is queued, batches are the shorter size. */
   private int queuedWithDeadline;
-  /** Requests taken into batches that have not come back: running, or waiting at their worker. */
+  /** Requests taken into batches that have not come back: running, or waiting at their worker; and their tokens. */
   private int inService;
+  private long inServiceTokens;
 
   private long batches;
   private double meanBatchSize;
+  private double meanBatchTokens;
   private double meanBatchNanos;
   /** When the last batch finished, and whether work was waiting then (the stage never idled since). */
   private long lastDoneNanos;
   private boolean backlogged;
   private long backlogBatches;
   private double backlogItems;
+  private double backlogTokens;
   private double backlogNanos;
 
   StageBatcher(int stage, RuntimeSettings.Batching limits, int capacity) {
@@ -172,10 +177,20 @@ final class StageBatcher {
     queue.removeAll(new HashSet<>(batch));
     inService += batch.size();
     for (Pending p : batch) {
+      inServiceTokens += p.length();
       counted(p, -1);
       p.queueNanos += now - p.enqueuedNanos;
     }
     return batch;
+  }
+
+  /** The tokens of a batch's members. */
+  static long tokens(List<Pending> batch) {
+    long n = 0;
+    for (Pending p : batch) {
+      n += p.length();
+    }
+    return n;
   }
 
   /** Removes and returns everything queued (for failing it on shutdown). */
@@ -188,9 +203,10 @@ final class StageBatcher {
     return all;
   }
 
-  /** A batch of {@code size} taken by {@link #nextBatch} is no longer held: it finished, failed or its worker left. */
-  void released(int size) {
+  /** A batch of {@code size} requests and {@code tokens} tokens taken by {@link #nextBatch} is no longer held: it finished, failed or its worker left. */
+  void released(int size, long tokens) {
     inService = Math.max(0, inService - size);
+    inServiceTokens = Math.max(0, inServiceTokens - tokens);
   }
 
   /**
@@ -199,24 +215,29 @@ final class StageBatcher {
    * the batch was taken from a queue holding a full batch. Only such batches measure the
    * throughput: below saturation each batch holds what arrived while the one before it ran, so
    * their rate is the arrival rate, not what the stage can do (under 2x overload the first stage's
-   * estimate followed completions, a median 767/s against 761/s completed).
+   * estimate followed completions, a median 767/s against 761/s completed). {@code tokens}: the
+   * members' tokens (not their padding: the rate in tokens a second then includes it).
    */
-  void recordBatch(int size, long computeNanos, long now, boolean full) {
-    released(size);
+  void recordBatch(int size, long tokens, long computeNanos, long now, boolean full) {
+    released(size, tokens);
     if (batches++ == 0) {
       meanBatchSize = size;
+      meanBatchTokens = tokens;
       meanBatchNanos = computeNanos;
     } else {
       meanBatchSize += EWMA * (size - meanBatchSize);
+      meanBatchTokens += EWMA * (tokens - meanBatchTokens);
       meanBatchNanos += EWMA * (computeNanos - meanBatchNanos);
     }
     if (backlogged && full) {
       long interval = now - lastDoneNanos;
       if (backlogBatches++ == 0) {
         backlogItems = size;
+        backlogTokens = tokens;
         backlogNanos = interval;
       } else {
         backlogItems += EWMA * (size - backlogItems);
+        backlogTokens += EWMA * (tokens - backlogTokens);
         backlogNanos += EWMA * (interval - backlogNanos);
       }
     }
@@ -239,6 +260,14 @@ final class StageBatcher {
       return backlogItems * 1e9 / backlogNanos;
     }
     return itemsPerSecond() * workers;
+  }
+
+  /** {@link #throughput} in tokens a second. */
+  double tokenThroughput(int workers) {
+    if (backlogBatches >= BACKLOG_SAMPLES && backlogNanos > 0) {
+      return backlogTokens * 1e9 / backlogNanos;
+    }
+    return meanBatchNanos <= 0 ? 0 : meanBatchTokens * 1e9 / meanBatchNanos * workers;
   }
 
   /** Compute per request at this stage, from recent batches; 0 before the first batch. */
@@ -279,46 +308,52 @@ final class StageBatcher {
 
   /**
    * Expected wait before a request arriving now starts computing here: the queue ahead of it and
-   * the batches its workers hold, at the measured throughput, or the oldest request's age if that
-   * is longer.
+   * the batches its workers hold, their tokens at the measured throughput, or the oldest request's
+   * age if that is longer.
    */
   long expectedWaitNanos(long now, int workers) {
-    return Math.max(drainNanos(inService + depth(), workers), oldestAgeNanos(now));
+    return Math.max(drainTokensNanos(inServiceTokens + queuedTokens, workers), oldestAgeNanos(now));
   }
 
   /**
-   * The queueing delay here: the queue at the measured throughput, or the oldest request's age if
-   * that is longer (the depth controller's pressure; the batches at the workers are not queueing).
+   * The queueing delay here: the queue's tokens at the measured throughput, or the oldest request's
+   * age if that is longer (the depth controller's pressure; the batches at the workers are not queueing).
    */
   long queueDelayNanos(long now, int workers) {
-    return Math.max(drainNanos(depth(), workers), oldestAgeNanos(now));
+    return Math.max(drainTokensNanos(queuedTokens, workers), oldestAgeNanos(now));
   }
 
   /**
-   * Expected time until {@code extra} more requests of urgency {@code urgencyNanos} arriving now
+   * Expected time until {@code extraTokens} more tokens of urgency {@code urgencyNanos} arriving now
    * are through this stage: the batches its workers hold and the queued requests at least as urgent
-   * go first, all at the measured throughput (which includes compute); at least one batch's
-   * compute after the batching delay.
+   * go first, their tokens all at the measured throughput (which includes compute); at least one
+   * batch's compute after the batching delay.
    */
-  long expectedCompletionNanos(int workers, long urgencyNanos, int extra) {
-    int ahead = inService + extra;
+  long expectedCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
+    long ahead = inServiceTokens + extraTokens;
     for (Pending p : queue) {
       if (p.urgencyNanos <= urgencyNanos) {
-        ahead++;
+        ahead += p.length();
       }
     }
-    return Math.max(drainNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+    return Math.max(drainTokensNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
-  /** {@link #expectedCompletionNanos} with nothing ahead: what {@code own} requests take on an idle stage. */
-  long idleCompletionNanos(int workers, int own) {
-    return Math.max(drainNanos(own, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+  /** {@link #expectedCompletionNanos} with nothing ahead: what {@code ownTokens} take on an idle stage. */
+  long idleCompletionNanos(int workers, long ownTokens) {
+    return Math.max(drainTokensNanos(ownTokens, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
   /** Time for this stage's workers to get through {@code requests} at the measured throughput; 0 before the first batch. */
   long drainNanos(int requests, int workers) {
     double rate = throughput(workers);
     return rate <= 0 ? 0 : (long) (requests / rate * 1e9);
+  }
+
+  /** Time for this stage's workers to get through {@code tokens} at the measured throughput; 0 before the first batch. */
+  long drainTokensNanos(long tokens, int workers) {
+    double rate = tokenThroughput(workers);
+    return rate <= 0 ? 0 : (long) (tokens / rate * 1e9);
   }
 
   StageStats stats(long now, int workers) {

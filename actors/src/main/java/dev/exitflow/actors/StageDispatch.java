@@ -121,7 +121,8 @@ final class StageDispatch {
     workers.release(d.worker(), d.stage());
     RunningBatches.Batch batch = running.finish(d.batchId());
     if (batch != null) {
-      batchers[d.stage()].recordBatch(batch.members().size(), d.computeNanos(), now, batch.full());
+      batchers[d.stage()].recordBatch(batch.members().size(), StageBatcher.tokens(batch.members()), d.computeNanos(),
+          now, batch.full());
     }
     return batch;
   }
@@ -131,7 +132,7 @@ final class StageDispatch {
     workers.release(f.worker(), f.stage());
     RunningBatches.Batch batch = running.remove(f.batchId());
     if (batch != null) {
-      batchers[f.stage()].released(batch.members().size());
+      batchers[f.stage()].released(batch.members().size(), StageBatcher.tokens(batch.members()));
     }
     return batch;
   }
@@ -139,7 +140,7 @@ final class StageDispatch {
   /** A worker left the pool: returns the batches it held, no longer running. */
   List<RunningBatches.Batch> lost(ActorRef<StageWorker.Command> worker) {
     List<RunningBatches.Batch> held = running.removeHeldBy(worker);
-    held.forEach(batch -> batchers[batch.stage()].released(batch.members().size()));
+    held.forEach(batch -> batchers[batch.stage()].released(batch.members().size(), StageBatcher.tokens(batch.members())));
     return held;
   }
 

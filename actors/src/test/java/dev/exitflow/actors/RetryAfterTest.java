@@ -41,7 +41,7 @@ class RetryAfterTest {
       workers = new WorkerPool(STAGES, 2, 2, settings.busyWorkersPerNode(), ready -> {});
       for (int s = 0; s < STAGES; s++) {
         batchers[s] = new StageBatcher(s, settings.batching(), s == 0 ? 64 : Integer.MAX_VALUE);
-        batchers[s].recordBatch(8, 100 * MS, 0, false); // batches of 8 long inputs take 100 ms at every stage
+        batchers[s].recordBatch(8, 8 * 256, 100 * MS, 0, false); // batches of 8 long inputs take 100 ms at every stage
         workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
         workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
       }

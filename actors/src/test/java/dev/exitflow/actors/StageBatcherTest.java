@@ -122,7 +122,7 @@ class StageBatcherTest {
   void predictsWaitFromTheMeasuredServiceRate() {
     StageBatcher b = new StageBatcher(0, limits, 100);
     assertEquals(0, b.itemsPerSecond());
-    b.recordBatch(4, 10 * MS, 0, true); // 400 requests/s
+    b.recordBatch(4, 20, 10 * MS, 0, true); // 400 requests/s of 5 tokens
     assertEquals(400, b.itemsPerSecond(), 1e-9);
     for (int i = 0; i < 8; i++) {
       b.offer(pending(5), 0);
@@ -208,18 +208,41 @@ class StageBatcherTest {
   @Test
   void theTimeToGetThroughCountsHeldBatchesAndTheRequestsAtLeastAsUrgent() {
     StageBatcher b = new StageBatcher(0, limits, 100);
-    b.recordBatch(4, 10 * MS, 0, true); // 400 requests/s
+    b.recordBatch(4, 20, 10 * MS, 0, true); // 400 requests/s of 5 tokens
     for (int i = 0; i < 8; i++) {
       b.offer(urgent(5, 1000 * MS), 0);
     }
     b.offer(urgent(5, 100 * MS), 0);
-    assertEquals(15 * MS, b.expectedCompletionNanos(1, 250 * MS, 1), MS / 100,
+    assertEquals(15 * MS, b.expectedCompletionNanos(1, 250 * MS, 5), MS / 100,
         "itself and one ahead take 5 ms at 400/s, but a batch takes 10 ms after the 5 ms batching delay");
-    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // all 9 and itself
+    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 5), MS / 100); // all 9 and itself
     b.nextBatch(0); // 4 leave the queue for a worker: they still go first
-    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100);
-    b.recordBatch(4, 10 * MS, 10 * MS, true);
-    assertEquals(15 * MS, b.expectedCompletionNanos(1, 2000 * MS, 1), MS / 100); // 5 queued and itself
+    assertEquals(25 * MS, b.expectedCompletionNanos(1, 2000 * MS, 5), MS / 100);
+    b.recordBatch(4, 20, 10 * MS, 10 * MS, true);
+    assertEquals(15 * MS, b.expectedCompletionNanos(1, 2000 * MS, 5), MS / 100); // 5 queued and itself
+  }
+
+  @Test
+  void aQueueOfLongTextsIsPredictedToTakeLongerThanAsManyShortOnes() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 20; i++) {
+      b.offer(pending(10), 0);
+    }
+    // Saturated by short texts: full batches of 4 x 10 tokens, one every 40 ms (100 requests, 1,000 tokens a second).
+    for (int i = 1; i <= 4; i++) {
+      b.nextBatch(i * 40 * MS);
+      b.recordBatch(4, 40, 10 * MS, i * 40 * MS, true);
+    }
+    assertEquals(100, b.throughput(1), 1e-6);
+    assertEquals(1000, b.tokenThroughput(1), 1e-6);
+    assertEquals(50 * MS, b.expectedCompletionNanos(1, Long.MAX_VALUE, 10), MS / 100, "4 queued and itself, 50 tokens");
+    b.drainAll();
+    for (int i = 0; i < 4; i++) {
+      b.offer(pending(25), 0); // as many requests, each 2.5x as long: 2.5x the time, not the same 50 ms
+    }
+    assertEquals(125 * MS, b.expectedCompletionNanos(1, Long.MAX_VALUE, 25), MS / 100, "125 tokens");
+    assertEquals(100 * MS, b.queueDelayNanos(0, 1), MS / 100, "the controller's pressure counts tokens too");
+    assertEquals(100 * MS, b.expectedWaitNanos(0, 1), MS / 100);
   }
 
   @Test
@@ -231,7 +254,7 @@ class StageBatcherTest {
     // Batches of 4 computed in 10 ms each (400/s while computing), but one finishes every 20 ms.
     for (int i = 1; i <= 4; i++) {
       b.nextBatch(i * 20 * MS);
-      b.recordBatch(4, 10 * MS, i * 20 * MS, true);
+      b.recordBatch(4, 20, 10 * MS, i * 20 * MS, true);
     }
     assertEquals(400, b.itemsPerSecond(), 1e-6);
     assertEquals(200, b.throughput(1), 1e-6, "what the stage gets through, gaps included");
@@ -249,7 +272,7 @@ class StageBatcherTest {
       b.offer(pending(5), i * 10 * MS);
       assertEquals(2, b.nextBatch(i * 10 * MS).size());
       b.offer(pending(5), i * 10 * MS + 5 * MS);
-      b.recordBatch(2, 5 * MS, i * 10 * MS + 5 * MS, false);
+      b.recordBatch(2, 10, 5 * MS, i * 10 * MS + 5 * MS, false);
     }
     assertEquals(400, b.throughput(1), 1e-6, "the compute rate, not the arrival rate");
   }
