@@ -23,6 +23,9 @@ final class Admission {
   private final Replies replies;
   private final RuntimeListener listener;
 
+  /** Admitted {@code auto} inputs of one priority after idle before their rate since then is believed. */
+  private static final int STEP_EVENTS = 16;
+
   long admitted;
   /**
    * Inputs of admitted {@code auto} requests a second, by priority ordinal, for the depth
@@ -44,9 +47,13 @@ final class Admission {
     Arrays.setAll(autoAdmitted, p -> new DecayingRate(settings.controller().smoothing().dividedBy(2)));
   }
 
-  /** {@code auto} inputs admitted a second lately, by priority ordinal. */
+  /**
+   * {@code auto} inputs admitted a second lately, by priority ordinal; after a start from idle, the
+   * rate since then once a few have come (a step of load from idle otherwise read low for a time
+   * constant, and the requests of its first 100 ms or so went deep).
+   */
   double[] autoPerSecond(long now) {
-    return Arrays.stream(autoAdmitted).mapToDouble(r -> r.perSecond(now)).toArray();
+    return Arrays.stream(autoAdmitted).mapToDouble(r -> r.perSecondSinceStart(now, STEP_EVENTS)).toArray();
   }
 
   /**

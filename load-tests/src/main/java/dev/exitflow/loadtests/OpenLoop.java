@@ -37,10 +37,10 @@ final class OpenLoop {
   /**
    * One sampling window. {@code firstStageThroughput}: what the runtime believes its first stage
    * gets through per second (admission and the controller predict waits from it), beside what
-   * completed.
+   * completed. {@code rejectedPerS}: refusals in the window, a second (when in a run they happen).
    */
   record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double completedPerS,
-      double firstStageThroughput, Map<Integer, Double> exitMix) {}
+      double rejectedPerS, double firstStageThroughput, Map<Integer, Double> exitMix) {}
 
   /** Length of the windows {@link Outcome#windows()} reports p99 over. */
   static final Duration WINDOW = Duration.ofSeconds(5);
@@ -99,6 +99,7 @@ final class OpenLoop {
     Parts parts = new Parts();
     AtomicLong completed = new AtomicLong();
     AtomicLong rejected = new AtomicLong();
+    LongAdder windowRejected = new LongAdder();
     AtomicLong failed = new AtomicLong();
     AtomicLong outstanding = new AtomicLong();
     List<Sample> timeline = new ArrayList<>();
@@ -117,7 +118,8 @@ final class OpenLoop {
       int queued = stats.stages().stream().mapToInt(StageStats::queueDepth).sum();
       synchronized (timeline) {
         timeline.add(new Sample((System.nanoTime() - start) / 1e9, h.getValueAtPercentile(99) / 1000.0, queued,
-            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9), stats.stages().get(0).serviceRatePerS(),
+            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9),
+            windowRejected.sumThenReset() / (SAMPLE.toNanos() / 1e9), stats.stages().get(0).serviceRatePerS(),
             mix));
       }
     }, SAMPLE.toMillis(), SAMPLE.toMillis(), TimeUnit.MILLISECONDS);
@@ -139,6 +141,7 @@ final class OpenLoop {
           completed.incrementAndGet();
         } else if (Failures.unwrap(e) instanceof Overloaded) {
           rejected.incrementAndGet();
+          windowRejected.increment();
           refusals.recordValue(latencyUs);
           rejectedByWindow.computeIfAbsent(w, k -> new LongAdder()).increment();
         } else {
