@@ -11,9 +11,11 @@ import dev.exitflow.model.eval.StsReport;
 import dev.exitflow.model.runtime.StagedEncoder;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.IntFunction;
@@ -55,6 +57,11 @@ final class OverloadCommand implements Callable<Integer> {
       description = "Also run mode auto-floor: the auto requests with min_fidelity F; reports results below the floor")
   Double minFidelity;
 
+  @Option(names = "--shuffle",
+      description = "Send the STS-B sentences in a shuffled order (seed 42) instead of the file's, where the long ones come "
+          + "together: a burst of texts twice as long every pass, as one client's batch of long documents would be")
+  boolean shuffle;
+
   @Option(names = "--modes", split = ",", paramLabel = "MODE",
       description = "Which modes to run, of deep, auto and auto-floor (default: all that apply)")
   List<String> only;
@@ -89,11 +96,14 @@ final class OverloadCommand implements Callable<Integer> {
   record ByExit(long count, double[] latencyMs) {}
 
   record Result(String model, double deepCapacityRps, int firstExit, double firstExitCapacityRps, double offeredRps, int seconds,
-      long sloMs, boolean neighbour, Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
+      long sloMs, boolean neighbour, boolean shuffled, Map<String, Double> spearmanByExit, Map<String, Mode> modes) {}
 
   @Override
   public Integer call() throws Exception {
     try (Harness h = new Harness(model)) {
+      if (shuffle) {
+        Collections.shuffle(h.sentences, new Random(42));
+      }
       Map<String, Double> spearman = spearmanByExit(h);
       System.err.println("measuring deep capacity (closed loop)...");
       h.closedLoop(i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE), 256, Duration.ofSeconds(3));
@@ -141,7 +151,7 @@ final class OverloadCommand implements Callable<Integer> {
             firstCapacity));
         timelines.put(w.getKey(), o.timeline());
       }
-      Result result = new Result(h.model.name(), capacity, firstExit, firstCapacity, rate, seconds, sloMs, neighbour, spearman,
+      Result result = new Result(h.model.name(), capacity, firstExit, firstCapacity, rate, seconds, sloMs, neighbour, shuffle, spearman,
           modes);
       print(result);
       Path file = Harness.write("overload.json", Map.of("result", result, "timelines", timelines));
@@ -223,7 +233,8 @@ final class OverloadCommand implements Callable<Integer> {
     System.out.printf("%s: deep capacity %.1f/s, offered %.1f/s (x%.1f) for %d s, SLO p99 <= %d ms%n",
         r.model(), r.deepCapacityRps(), r.offeredRps(), factor, r.seconds(), r.sloMs());
     System.out.printf("exit %d capacity %.1f/s (x%.2f deep)%s%n", r.firstExit(), r.firstExitCapacityRps(), r.firstExitCapacityRps() / r.deepCapacityRps(),
-        r.neighbour() ? "; a CPU-bound neighbour on one core from half-way" : "");
+        (r.neighbour() ? "; a CPU-bound neighbour on one core from half-way" : "")
+            + (r.shuffled() ? "; sentences shuffled" : "; sentences in file order"));
     System.out.printf("%-10s %9s %9s %9s %9s %9s %10s %11s %9s %11s %9s  %s%n",
         "mode", "offered", "completed", "rejected", "p50 ms", "p99 ms", "p99.9 ms", "refusal p99", "spearman",
         "below floor", "x exit 1", "exit mix");
