@@ -59,13 +59,15 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
   }
 
   /**
-   * The configuration to create this node's actor system with: unchanged in one process; in a
-   * cluster, Pekko's cluster provider, roles, seed nodes and remoting address, and the Pekko
-   * settings under {@code exitflow.cluster.pekko}, on top of {@code config}.
+   * The configuration to create this node's actor system with: the Pekko settings under {@code
+   * exitflow.pekko} on top of {@code config} (however the reference.conf files were merged); in a
+   * cluster also Pekko's cluster provider, roles, seed nodes and remoting address, and the Pekko
+   * settings under {@code exitflow.cluster.pekko}.
    */
   public Config actorSystemConfig(Config config) {
+    Config process = config.getConfig("exitflow.pekko").atKey("pekko").withFallback(config);
     if (!enabled) {
-      return config;
+      return process;
     }
     return ConfigFactory.parseMap(Map.of(
             "pekko.actor.provider", "cluster",
@@ -74,6 +76,6 @@ public record ClusterSettings(boolean enabled, List<String> roles, List<String> 
             "pekko.remote.artery.canonical.hostname", host,
             "pekko.remote.artery.canonical.port", port))
         .withFallback(config.getConfig("exitflow.cluster.pekko").atKey("pekko"))
-        .withFallback(config);
+        .withFallback(process);
   }
 }

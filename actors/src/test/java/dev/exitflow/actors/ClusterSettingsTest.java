@@ -55,6 +55,16 @@ class ClusterSettingsTest {
     assertEquals(32L << 20, system.getBytes("pekko.remote.artery.advanced.maximum-large-frame-size"));
     assertEquals("exitflow-worker", system.getString("pekko.actor.serialization-bindings.\"dev.exitflow.actors.WorkerMessage\""));
     assertEquals(WorkerMessageSerializer.class.getName(), system.getString("pekko.actor.serializers.exitflow-worker"));
-    assertEquals(merged, ClusterSettings.create(config("")).actorSystemConfig(merged), "in one process nothing changes");
+    assertEquals(2, system.getInt("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min"));
+  }
+
+  @Test
+  void everyProcessGetsExitflowsPekkoSettingsOverPekkosDefaults() {
+    Config merged = config("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min = 8\n"
+        + "pekko.http.server.idle-timeout = 7s\n"); // Pekko's default after Exitflow's, and a setting Exitflow leaves alone
+    Config system = ClusterSettings.create(merged).actorSystemConfig(merged);
+    assertEquals(2, system.getInt("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min"));
+    assertEquals("local", system.getString("pekko.actor.provider"), "in one process, no cluster");
+    assertEquals("7s", system.getString("pekko.http.server.idle-timeout"));
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.ClusterSettings;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.RuntimeStats;
@@ -41,7 +42,8 @@ final class Harness implements AutoCloseable {
   Harness(String modelName) throws IOException {
     this.model = new ModelRepository(modelSettings).resolve(modelName != null ? modelName : modelSettings.defaultModel());
     this.sentences = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
-    this.system = ActorSystem.create(Behaviors.empty(), "exitflow-load", config);
+    this.system = ActorSystem.create(Behaviors.empty(), "exitflow-load",
+        ClusterSettings.create(config).actorSystemConfig(config)); // the Pekko settings serve has
     this.runtime = EncoderRuntime.start(system, model, config);
     runtime.ready().toCompletableFuture().join();
   }

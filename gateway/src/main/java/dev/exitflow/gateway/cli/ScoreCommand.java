@@ -3,6 +3,7 @@ package dev.exitflow.gateway.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.ClusterSettings;
 import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
@@ -63,7 +64,8 @@ final class ScoreCommand implements Callable<Integer> {
     Config config = ConfigFactory.load();
     GatewaySettings settings = GatewaySettings.create(config);
     ModelDescriptor descriptor = model.resolve();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow-score", config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "exitflow-score",
+        ClusterSettings.create(config).actorSystemConfig(config));
     try {
       EncoderRuntime runtime = EncoderRuntime.start(system, descriptor, config);
       runtime.ready().toCompletableFuture().join();
