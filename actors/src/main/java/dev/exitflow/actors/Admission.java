@@ -69,26 +69,33 @@ final class Admission {
     return interactiveAuto ? settings.admission().defaultDeadline().toMillis() : null;
   }
 
-  /** Sets what admission decides of an admitted request: its quality floor, deadline and urgency. */
-  Pending prepare(Pending p, long now) {
+  /**
+   * Sets what admission decides of a request admitted {@code now}: its quality floor, deadline and
+   * urgency. The deadline counts from {@code submitted}, when the caller handed it to the runtime.
+   */
+  Pending prepare(Pending p, long submitted, long now) {
     p.minStage = rules.floorStage(p.request.minFidelity());
     Long deadline = deadlineMs(p.request);
-    p.deadlineNanos = deadline == null ? Long.MAX_VALUE : now + deadline * 1_000_000L;
-    p.urgencyNanos = urgencyNanos(p.request, now);
+    p.deadlineNanos = deadline == null ? Long.MAX_VALUE : submitted + deadline * 1_000_000L;
+    p.urgencyNanos = urgencyNanos(p.request, submitted, now);
     return p;
   }
 
   /**
-   * When a request arriving {@code now} should be served by, for earliest-deadline-first batching:
-   * its deadline, or without one a slack after arrival, longer for bulk than for interactive.
+   * When a request submitted at {@code submitted} and arriving {@code now} should be served by, for
+   * earliest-deadline-first batching: its deadline, or without one a slack after arrival, longer for
+   * bulk than for interactive.
    */
-  long urgencyNanos(EmbeddingRequest r, long now) {
+  long urgencyNanos(EmbeddingRequest r, long submitted, long now) {
     Long deadline = deadlineMs(r);
-    return deadline != null ? now + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
+    return deadline != null ? submitted + deadline * 1_000_000L : now + settings.batching().slackNanos(r.priority());
   }
 
-  /** Why these inputs, of {@code tokens} tokens in all, cannot be admitted now, or null. */
-  Throwable refusal(List<EmbeddingRequest> requests, long tokens, long now) {
+  /**
+   * Why these inputs, of {@code tokens} tokens in all, submitted at {@code submitted}, cannot be
+   * admitted now, or null.
+   */
+  Throwable refusal(List<EmbeddingRequest> requests, long tokens, long submitted, long now) {
     for (EmbeddingRequest r : requests) {
       if (rules.targetStage(r) < 0) { // the runtime's API validates first; this guards direct senders
         return InvalidInputException.unknownExit(String.valueOf(r.exit()), rules.exitLayers());
@@ -108,7 +115,7 @@ final class Admission {
       for (EmbeddingRequest r : requests) {
         boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
             && deadlineMs(r) != null;
-        refused = mayRefuse ? pastDeadline(r, tokens, now) : null;
+        refused = mayRefuse ? pastDeadline(r, tokens, submitted, now) : null;
         if (refused != null) {
           break;
         }
@@ -133,26 +140,30 @@ final class Admission {
    * Refuses an {@code auto} request whose predicted completion at the shallowest exit it may take
    * is past its share of the deadline; null when it fits. The prediction: at each stage up to that
    * exit, the time to get through the tokens of the batches the workers hold, of the queued requests
-   * at least as urgent and of its own inputs, at the stage's measured throughput. A deadline too
-   * short for even an idle runtime is not refused for it (the same prediction with nothing ahead):
-   * only queueing, which a retry can avoid, is.
+   * at least as urgent and of its own inputs, at the stage's measured throughput. The deadline
+   * counts from submission: the time a request already spent being tokenized and waiting for the
+   * scheduler (long when the node's cores are short, e.g. shared with another process) is gone
+   * from its budget. A deadline too short for even an idle runtime is not refused for it (the same
+   * prediction with nothing ahead): only queueing, which a retry can avoid, is.
    */
-  private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long now) {
+  private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long submitted, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
+    long waited = now - submitted;
     int exit = rules.floorStage(r.minFidelity());
     long idle = 0;
     long predicted = 0;
     for (int s = 0; s <= exit; s++) {
       long own = s == 0 ? tokens : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
-      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, now), own);
+      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, submitted, now), own);
     }
-    long budget = Math.max((long) (deadline * settings.admission().predictedShare()), idle);
+    long budget = Math.max((long) (deadline * settings.admission().predictedShare()) - waited, idle);
     if (predicted <= budget) {
       return null;
     }
     Duration retryAfter = Duration.ofNanos(Math.max(predicted - budget, minimumRetryNanos()));
-    return Overloaded.pastDeadline(rules.layer(exit), predicted / 1_000_000, deadline / 1_000_000, retryAfter);
+    return Overloaded.pastDeadline(rules.layer(exit), predicted / 1_000_000, waited / 1_000_000, deadline / 1_000_000,
+        retryAfter);
   }
 
   /**

@@ -165,6 +165,7 @@ public final class EncoderRuntime {
    * the returned stage completes with the final one. Nothing is computed twice.
    */
   public CompletionStage<EmbeddingResult> submitWithPreview(EmbeddingRequest request, Consumer<EmbeddingResult> early) {
+    long submitted = System.nanoTime();
     TokenizedText tokens;
     try {
       tokens = admit(List.of(request)).get(0);
@@ -172,7 +173,7 @@ public final class EncoderRuntime {
       return CompletableFuture.failedFuture(e);
     }
     return onDispatcher(AskPattern.<Scheduler.Command, EmbeddingResult>askWithStatus(
-        scheduler, replyTo -> new Scheduler.Submit(request, tokens, replyTo, early), settings.askTimeout(),
+        scheduler, replyTo -> new Scheduler.Submit(request, tokens, submitted, replyTo, early), settings.askTimeout(),
         system.scheduler()));
   }
 
@@ -181,6 +182,7 @@ public final class EncoderRuntime {
    * none does ({@link Overloaded}). Completes when all have results, or fails with the first error.
    */
   public CompletionStage<List<EmbeddingResult>> submitAll(List<EmbeddingRequest> requests) {
+    long submitted = System.nanoTime();
     List<TokenizedText> tokens;
     try {
       tokens = admit(requests);
@@ -188,7 +190,7 @@ public final class EncoderRuntime {
       return CompletableFuture.failedFuture(e);
     }
     return onDispatcher(AskPattern.<Scheduler.Command, List<EmbeddingResult>>askWithStatus(
-        scheduler, replyTo -> new Scheduler.SubmitAll(requests, tokens, replyTo), settings.askTimeout(),
+        scheduler, replyTo -> new Scheduler.SubmitAll(requests, tokens, submitted, replyTo), settings.askTimeout(),
         system.scheduler()));
   }
 

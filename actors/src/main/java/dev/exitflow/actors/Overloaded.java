@@ -25,10 +25,11 @@ public final class Overloaded extends ExitflowException {
   }
 
   /** An {@code auto} request refused because it would finish, even at its shallowest allowed exit, past its deadline. */
-  static Overloaded pastDeadline(int layer, long predictedMs, long deadlineMs, Duration retryAfter) {
+  static Overloaded pastDeadline(int layer, long predictedMs, long waitedMs, long deadlineMs, Duration retryAfter) {
+    String waited = waitedMs > 0 ? " (it has already waited " + waitedMs + " ms)" : "";
     return new Overloaded("Exitflow is overloaded: even at exit " + layer + ", the shallowest this request may "
         + "take, the queue ahead of it would finish it in about " + predictedMs + " ms, past its deadline of "
-        + deadlineMs + " ms; retry after " + retryAfter.toMillis() + " ms", retryAfter);
+        + deadlineMs + " ms" + waited + "; retry after " + retryAfter.toMillis() + " ms", retryAfter);
   }
 
   public Duration retryAfter() {

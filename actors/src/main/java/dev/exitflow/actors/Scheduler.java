@@ -44,15 +44,15 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
    * null, also receives the result at the first exit if the request continues past it (a preview
    * that costs nothing extra: the deep result is computed from the same hidden state).
    */
-  public record Submit(EmbeddingRequest request, TokenizedText tokens, ActorRef<StatusReply<EmbeddingResult>> replyTo,
-      Consumer<EmbeddingResult> early) implements Command {}
+  public record Submit(EmbeddingRequest request, TokenizedText tokens, long submittedNanos,
+      ActorRef<StatusReply<EmbeddingResult>> replyTo, Consumer<EmbeddingResult> early) implements Command {}
 
   /**
    * Admit the inputs of one request as a unit: all of them enter the first stage's queue, or none
    * does and the reply is {@link Overloaded}, so nothing of a refused request is computed. The
    * reply is every result, in order, or the first error.
    */
-  public record SubmitAll(List<EmbeddingRequest> requests, List<TokenizedText> tokens,
+  public record SubmitAll(List<EmbeddingRequest> requests, List<TokenizedText> tokens, long submittedNanos,
       ActorRef<StatusReply<List<EmbeddingResult>>> replyTo) implements Command {}
 
   public record GetStats(ActorRef<RuntimeStats> replyTo) implements Command {}
@@ -131,12 +131,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onSubmit(Submit m) {
-    return admit(List.of(m.request()), m.tokens().length(), e -> m.replyTo().tell(StatusReply.error(e)), () ->
+    return admit(List.of(m.request()), m.tokens().length(), m.submittedNanos(), e -> m.replyTo().tell(StatusReply.error(e)), () ->
         List.of(new Pending(m.request(), m.tokens(), m.replyTo(), m.early(), rules.targetStage(m.request()))));
   }
 
   private Behavior<Command> onSubmitAll(SubmitAll m) {
-    return admit(m.requests(), m.tokens().stream().mapToLong(TokenizedText::length).sum(),
+    return admit(m.requests(), m.tokens().stream().mapToLong(TokenizedText::length).sum(), m.submittedNanos(),
         e -> m.replyTo().tell(StatusReply.error(e)),
         () -> RequestGroup.members(m.requests(), m.tokens(), m.replyTo(), rules::targetStage));
   }
@@ -144,20 +144,21 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   /**
    * Admits a request's inputs whole into the first stage's queue ({@code pending} makes them), or
    * tells {@code refuse} why not: shutting down, a stage without workers, or {@link Admission}'s no
-   * ({@code tokens}: the inputs' tokens in all, which its prediction counts).
+   * ({@code tokens}: the inputs' tokens in all, which its prediction counts; {@code submitted}: when
+   * the caller handed them to the runtime, which their deadlines count from).
    */
-  private Behavior<Command> admit(List<EmbeddingRequest> requests, long tokens, Consumer<Throwable> refuse,
-      Supplier<List<Pending>> pending) {
+  private Behavior<Command> admit(List<EmbeddingRequest> requests, long tokens, long submitted,
+      Consumer<Throwable> refuse, Supplier<List<Pending>> pending) {
     long now = System.nanoTime();
     Throwable refused = draining ? new ShuttingDown()
         : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
-        : admission.refusal(requests, tokens, now);
+        : admission.refusal(requests, tokens, submitted, now);
     if (refused != null) {
       refuse.accept(refused);
       return this;
     }
     List<Pending> members = pending.get();
-    members.forEach(p -> stages.queue(0).offer(admission.prepare(p, now), now));
+    members.forEach(p -> stages.queue(0).offer(admission.prepare(p, submitted, now), now));
     replies.admitted(members);
     return afterChange();
   }

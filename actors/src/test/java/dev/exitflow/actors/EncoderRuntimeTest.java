@@ -272,7 +272,7 @@ class EncoderRuntimeTest {
     // Token id far outside the vocabulary: ONNX Runtime's Gather refuses it, a real inference failure.
     TokenizedText poison = new TokenizedText(new long[] {101, 99_999_999L, 102}, new long[3], false);
     TestProbe<StatusReply<EmbeddingResult>> probe = testKit.createTestProbe();
-    runtime.scheduler().tell(new Scheduler.Submit(EmbeddingRequest.of("poison", ExitPolicy.Deep.INSTANCE), poison, probe.getRef(), null));
+    runtime.scheduler().tell(new Scheduler.Submit(EmbeddingRequest.of("poison", ExitPolicy.Deep.INSTANCE), poison, System.nanoTime(), probe.getRef(), null));
     StatusReply<EmbeddingResult> reply = probe.receiveMessage(Duration.ofSeconds(30));
     assertTrue(reply.isError());
     InferenceFailed failed = assertInstanceOf(InferenceFailed.class, reply.getError());

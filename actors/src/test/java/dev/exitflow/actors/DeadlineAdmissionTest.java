@@ -1,0 +1,87 @@
+package dev.exitflow.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.exitflow.model.Pooling;
+import dev.exitflow.model.runtime.ExitHead;
+import dev.exitflow.model.tokenize.TokenizedText;
+import java.util.Collections;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An {@code auto} request's deadline counts from when its caller submitted it, not from when the
+ * scheduler got to it: time spent being tokenized or waiting in the scheduler's mailbox (long when
+ * the node's cores are shared with another process) is gone from its budget, so admission refuses
+ * it at once when the queue ahead would make it late, and serves it earliest-deadline-first.
+ */
+class DeadlineAdmissionTest {
+  private static final ActorTestKit KIT = ActorTestKit.create();
+  private static final long MS = 1_000_000L;
+  private static final int STAGES = 3;
+  private static final int TOKENS = 256;
+
+  @AfterAll
+  static void stop() {
+    KIT.shutdownTestKit();
+  }
+
+  private final RuntimeSettings settings = RuntimeSettings.create(ConfigFactory.load());
+  private final StageBatcher[] batchers = new StageBatcher[STAGES];
+  private final WorkerPool workers = new WorkerPool(STAGES, 2, 2, settings.busyWorkersPerNode(), ready -> {});
+  // Plain heads at exits 2, 4, 6, auto allowed to leave at the first: its shallowest exit is stage 1.
+  private final ExitRules rules = new ExitRules(List.of(2, 4, 6),
+      Collections.nCopies(STAGES, new ExitHead(Pooling.MEAN, 8)), null, true);
+  private final Admission admission;
+
+  DeadlineAdmissionTest() {
+    for (int s = 0; s < STAGES; s++) {
+      batchers[s] = new StageBatcher(s, settings.batching(), Integer.MAX_VALUE);
+      // Batches of 8 inputs of 256 tokens take 40 ms: 2 workers get through 102,400 tokens a second.
+      batchers[s].recordBatch(8, 8 * TOKENS, 40 * MS, 0, false);
+      workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
+      workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
+    }
+    admission = new Admission(settings, rules, batchers, workers, new Replies(rules, RuntimeListener.NONE),
+        RuntimeListener.NONE);
+  }
+
+  private static EmbeddingRequest auto() {
+    return new EmbeddingRequest("text", ExitPolicy.Auto.INSTANCE, null, Priority.INTERACTIVE, null);
+  }
+
+  private static Pending pending(EmbeddingRequest r) {
+    return new Pending(r, new TokenizedText(new long[TOKENS], new long[TOKENS], false),
+        KIT.<StatusReply<EmbeddingResult>>createTestProbe().ref(), null, STAGES - 1);
+  }
+
+  @Test
+  void timeWaitedBeforeAdmissionCountsAgainstTheDeadline() {
+    long now = System.nanoTime();
+    // 62 inputs ahead, submitted earlier than anything below: with one's own, 63 x 256 tokens at
+    // 102,400 a second, about 158 ms, within 0.8 of the 250 ms auto deadline (200 ms).
+    for (int i = 0; i < 62; i++) {
+      batchers[0].offer(admission.prepare(pending(auto()), now - 300 * MS, now), now);
+    }
+    assertNull(admission.refusal(List.of(auto()), TOKENS, now, now), "submitted just now: 158 ms fits 200");
+    Throwable late = admission.refusal(List.of(auto()), TOKENS, now - 100 * MS, now);
+    assertInstanceOf(Overloaded.class, late, "submitted 100 ms ago: 158 ms more is past the 100 ms left of 200");
+    assertTrue(late.getMessage().contains("it has already waited 100 ms"), late.getMessage());
+  }
+
+  @Test
+  void theDeadlineAndUrgencyCountFromSubmission() {
+    long now = System.nanoTime();
+    Pending p = admission.prepare(pending(auto()), now - 40 * MS, now);
+    long deadline = settings.admission().defaultDeadline().toNanos();
+    assertEquals(now - 40 * MS + deadline, p.deadlineNanos, "deadline from submission");
+    assertEquals(p.deadlineNanos, p.urgencyNanos, "served earliest deadline first");
+  }
+}
