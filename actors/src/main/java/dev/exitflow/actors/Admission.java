@@ -8,12 +8,14 @@ import java.util.List;
 /**
  * Whether a request may enter the runtime, and the counts of what was admitted and refused. A
  * request is admitted whole or not at all. It is refused as {@link Overloaded} when the first
- * stage's queue or the runtime has no room for all of its inputs, and, for interactive {@code auto},
- * when the queue ahead would make it miss its deadline even at the shallowest exit it may take: its
- * caller is then better told at once to retry than served late. Bulk work is never refused for its
- * deadline: a Kafka record's deadline is what its SLO leaves after its time in the topic, so a
- * backlog's records arrive already late and a retry only makes them later; they are served at the
- * shallowest exit they allow instead. Plain: the scheduler calls it on its own thread.
+ * stage's queue or the runtime has no room for all of its inputs, and, for {@code auto} with a
+ * deadline (its own, or for interactive requests the configured one), when the queue ahead would
+ * make it miss that deadline even at the shallowest exit it may take: its caller is then better
+ * told at once to retry than served late, and the requests queued behind it are not made late in
+ * turn. A soft deadline ({@link EmbeddingRequest#softDeadline()}) is never refused for: a Kafka
+ * record's is what its SLO leaves after its time in the topic, so a backlog's records arrive
+ * already late and a retry only makes them later; they, and {@code /v1/bulk} lines, are served at
+ * the shallowest exit they allow instead. Plain: the scheduler calls it on its own thread.
  */
 final class Admission {
   private final RuntimeSettings settings;
@@ -113,8 +115,7 @@ final class Admission {
       refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(n, inFlight, now));
     } else {
       for (EmbeddingRequest r : requests) {
-        boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && r.priority() == Priority.INTERACTIVE
-            && deadlineMs(r) != null;
+        boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && deadlineMs(r) != null && !r.softDeadline();
         refused = mayRefuse ? pastDeadline(r, tokens, submitted, now) : null;
         if (refused != null) {
           break;

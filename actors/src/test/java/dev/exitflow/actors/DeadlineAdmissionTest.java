@@ -77,6 +77,21 @@ class DeadlineAdmissionTest {
   }
 
   @Test
+  void aBulkRequestIsRefusedForItsOwnDeadlineButNotForASoftOneOrNone() {
+    long now = System.nanoTime();
+    for (int i = 0; i < 62; i++) { // about 158 ms ahead, as above
+      batchers[0].offer(admission.prepare(pending(auto()), now - 300 * MS, now), now);
+    }
+    EmbeddingRequest bulk = auto().withPriority(Priority.BULK).withDeadlineMs(150);
+    assertInstanceOf(Overloaded.class, admission.refusal(List.of(bulk), TOKENS, now, now),
+        "its caller asked for 150 ms: 158 ms is past 0.8 of it");
+    assertNull(admission.refusal(List.of(bulk.withSoftDeadline()), TOKENS, now, now),
+        "a Kafka record's deadline, what its SLO leaves: served late rather than refused");
+    assertNull(admission.refusal(List.of(auto().withPriority(Priority.BULK)), TOKENS, now, now),
+        "bulk without a deadline of its own has none");
+  }
+
+  @Test
   void theDeadlineAndUrgencyCountFromSubmission() {
     long now = System.nanoTime();
     Pending p = admission.prepare(pending(auto()), now - 40 * MS, now);

@@ -148,7 +148,7 @@ class EncoderRuntimeTest {
   }
 
   @Test
-  void behindAnUrgentBacklogInteractiveAutoIsRefusedAndBulkAutoLeavesEarly() {
+  void behindAnUrgentBacklogAutoIsRefusedAndASoftDeadlineLeavesEarly() {
     EncoderRuntime runtime = start("exitflow.actors.auto-uses-uncalibrated-exits = true");
     List<EmbeddingRequest> warmUp = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -166,9 +166,11 @@ class EncoderRuntimeTest {
         .withDeadlineMs(50);
     Throwable refused = failure(runtime.submit(late));
     assertInstanceOf(Overloaded.class, refused, "an interactive caller is told to retry");
-    // A bulk request (a lagging Kafka record) would only be later after a retry: it is served, early.
-    EmbeddingResult bulk = await(runtime.submit(late.withPriority(Priority.BULK)));
-    assertEquals(2, bulk.exitLayer());
+    assertInstanceOf(Overloaded.class, failure(runtime.submit(late.withPriority(Priority.BULK))),
+        "so is a bulk caller that named a deadline");
+    // A soft deadline (a lagging Kafka record's) would only be later after a retry: it is served, early.
+    EmbeddingResult soft = await(runtime.submit(late.withPriority(Priority.BULK).withSoftDeadline()));
+    assertEquals(2, soft.exitLayer());
     assertEquals(2000, await(all).size());
   }
 

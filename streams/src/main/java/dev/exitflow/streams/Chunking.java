@@ -38,7 +38,7 @@ public final class Chunking {
     for (int i = 0; i < requests.size(); i++) {
       EmbeddingRequest r = requests.get(i);
       for (String text : windows.get(i).texts()) {
-        flat.add(new EmbeddingRequest(text, r.exit(), r.deadlineMs(), r.priority(), r.dimensions(), r.minFidelity()));
+        flat.add(r.withText(text));
       }
     }
     return runtime.submitAll(flat).thenApply(results -> {

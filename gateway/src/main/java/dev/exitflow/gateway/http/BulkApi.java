@@ -58,7 +58,8 @@ public final class BulkApi {
     }
     try {
       DecodedRequest r = decoder.line(bytes.toArray(), defaults);
-      return Job.of(new Origin(line, r.id()), r.request(), r.window());
+      // A line's deadline is soft: a refused line would be an error line its uploader must resend.
+      return Job.of(new Origin(line, r.id()), r.request().withSoftDeadline(), r.window());
     } catch (InvalidRequest e) {
       return Job.invalid(new Origin(line, e.id()), e);
     }

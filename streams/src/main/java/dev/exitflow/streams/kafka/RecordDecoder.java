@@ -49,7 +49,8 @@ final class RecordDecoder {
           ? decoder.text(value, defaults)
           : decoder.frame(value, defaults);
       String id = d.id() == null ? fallbackId : d.id().asText();
-      EmbeddingRequest request = withBudget(d.request(), r);
+      EmbeddingRequest request = withBudget(d.request(), r.timestamp(), System.currentTimeMillis(),
+          settings.slo().toMillis());
       return Job.of(new Incoming(message.committableOffset(), r, id, request, d.window(), now, seq), request,
           d.window());
     } catch (InvalidRequest e) {
@@ -58,11 +59,14 @@ final class RecordDecoder {
     }
   }
 
-  /** The deadline left of the record's own (or, for auto, of the SLO) after its time in the topic. */
-  private EmbeddingRequest withBudget(EmbeddingRequest req, ConsumerRecord<?, ?> r) {
-    long age = r.timestamp() > 0 ? Math.max(0, System.currentTimeMillis() - r.timestamp()) : 0;
+  /**
+   * The deadline left of the record's own (or, for auto, of the SLO) after its time in the topic;
+   * soft: a record refused for it would only be later when sent again, so it is served late instead.
+   */
+  static EmbeddingRequest withBudget(EmbeddingRequest req, long timestampMs, long nowMs, long sloMs) {
+    long age = timestampMs > 0 ? Math.max(0, nowMs - timestampMs) : 0;
     Long budget = req.deadlineMs() != null ? req.deadlineMs()
-        : req.exit() instanceof ExitPolicy.Auto ? Long.valueOf(settings.slo().toMillis()) : null;
-    return budget == null ? req : req.withDeadlineMs(Math.max(1, budget - age));
+        : req.exit() instanceof ExitPolicy.Auto ? Long.valueOf(sloMs) : null;
+    return budget == null ? req : req.withDeadlineMs(Math.max(1, budget - age)).withSoftDeadline();
   }
 }
