@@ -156,7 +156,7 @@ final class OverloadCommand implements Callable<Integer> {
       print(result);
       Path file = Harness.write("overload.json", Map.of("result", result, "timelines", timelines));
       Path png = Path.of(System.getProperty("exitflow.home", ".")).resolve("load-tests/results/overload.png");
-      OverloadPlot.write(timelines, sloMs, png);
+      OverloadPlot.write(timelines, sloMs, h.runtime.exits().size(), png);
       System.err.println("wrote " + file + " and " + png);
       if (json) {
         System.out.println(Harness.line(Map.of("offered_rps", rate, "deep_capacity_rps", capacity,

@@ -21,7 +21,7 @@ final class OverloadPlot {
 
   private OverloadPlot() {}
 
-  static void write(Map<String, List<OpenLoop.Sample>> timelines, long sloMs, Path file) throws IOException {
+  static void write(Map<String, List<OpenLoop.Sample>> timelines, long sloMs, int exits, Path file) throws IOException {
     XYChart latency = chart("p99 latency per 0.5 s window", "ms");
     XYChart queue = chart("requests queued in all stages", "requests");
     for (var e : timelines.entrySet()) {
@@ -44,7 +44,8 @@ final class OverloadPlot {
       mix.addSeries("exit " + layer, times(auto), auto.stream().mapToDouble(s -> s.exitMix().getOrDefault(layer, 0.0)).toArray());
     }
     if (!auto.isEmpty()) {
-      double max = 2.0 * Math.max(1, layers.size() - 1);
+      // The controller's highest level is two steps per exit above the first, whichever exits served.
+      double max = 2.0 * Math.max(1, exits - 1);
       mix.addSeries("controller level", times(auto), auto.stream().mapToDouble(s -> s.degradation() / max).toArray());
     }
 
