@@ -150,13 +150,14 @@ final class Admission {
   private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long submitted, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
     long waited = now - submitted;
+    long urgency = urgencyNanos(r, submitted, now);
     int exit = rules.floorStage(r.minFidelity());
     long idle = 0;
     long predicted = 0;
     for (int s = 0; s <= exit; s++) {
       long own = s == 0 ? tokens : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
-      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgencyNanos(r, submitted, now), own);
+      predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgency, own);
     }
     long budget = Math.max((long) (deadline * settings.admission().predictedShare()) - waited, idle);
     if (predicted <= budget) {
