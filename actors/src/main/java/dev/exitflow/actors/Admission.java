@@ -37,6 +37,8 @@ final class Admission {
   private final DecayingRate[] autoAdmitted = new DecayingRate[Priority.values().length];
   long rejected;
   long rejectedInputs;
+  /** The share of a deadline a prediction may take, following how many admitted requests finish late. */
+  final DeadlineShare share;
 
   Admission(RuntimeSettings settings, ExitRules rules, StageBatcher[] batchers, WorkerPool workers, Replies replies,
       RuntimeListener listener) {
@@ -46,6 +48,7 @@ final class Admission {
     this.workers = workers;
     this.replies = replies;
     this.listener = listener;
+    this.share = new DeadlineShare(settings.admission());
     Arrays.setAll(autoAdmitted, p -> new DecayingRate(settings.controller().smoothing().dividedBy(2)));
   }
 
@@ -80,7 +83,23 @@ final class Admission {
     Long deadline = deadlineMs(p.request);
     p.deadlineNanos = deadline == null ? Long.MAX_VALUE : submitted + deadline * 1_000_000L;
     p.urgencyNanos = urgencyNanos(p.request, submitted, now);
+    p.lateNanos = mayRefuse(p.request) ? share.lateAfterNanos(submitted, deadline * 1_000_000L) : Long.MAX_VALUE;
     return p;
+  }
+
+  /** An admitted request has left {@code now}: if admission could have refused it, the share hears whether it was late. */
+  void finished(Pending p, long now) {
+    if (p.lateNanos != Long.MAX_VALUE) {
+      share.finished(now > p.lateNanos);
+    }
+  }
+
+  /**
+   * Whether admission refuses this request when it is predicted to miss its deadline: {@code auto}
+   * with a deadline that is not soft.
+   */
+  private boolean mayRefuse(EmbeddingRequest r) {
+    return r.exit() instanceof ExitPolicy.Auto && deadlineMs(r) != null && !r.softDeadline();
   }
 
   /**
@@ -115,8 +134,7 @@ final class Admission {
       refused = new Overloaded(n, batchers[0].depth(), capacity, inFlight, settings.maxInFlight(), retryAfter(n, inFlight, now));
     } else {
       for (EmbeddingRequest r : requests) {
-        boolean mayRefuse = r.exit() instanceof ExitPolicy.Auto && deadlineMs(r) != null && !r.softDeadline();
-        refused = mayRefuse ? pastDeadline(r, tokens, submitted, now) : null;
+        refused = mayRefuse(r) ? pastDeadline(r, tokens, submitted, now) : null;
         if (refused != null) {
           break;
         }
@@ -139,7 +157,7 @@ final class Admission {
 
   /**
    * Refuses an {@code auto} request whose predicted completion at the shallowest exit it may take
-   * is past its share of the deadline; null when it fits. The prediction: at each stage up to that
+   * is past its share of the deadline ({@link DeadlineShare}); null when it fits. The prediction: at each stage up to that
    * exit, the time to get through the tokens of the batches the workers hold, of the queued requests
    * at least as urgent and of its own inputs, at the stage's measured throughput. The deadline
    * counts from submission: the time a request already spent being tokenized and waiting for the
@@ -159,7 +177,7 @@ final class Admission {
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
       predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgency, own);
     }
-    long budget = Math.max((long) (deadline * settings.admission().predictedShare()) - waited, idle);
+    long budget = Math.max((long) (deadline * share.value()) - waited, idle);
     if (predicted <= budget) {
       return null;
     }

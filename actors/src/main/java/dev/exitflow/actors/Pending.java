@@ -22,6 +22,8 @@ final class Pending {
   int minStage;
   /** Absolute deadline on the runtime's clock; Long.MAX_VALUE when the request has none (set at admission). */
   long deadlineNanos = Long.MAX_VALUE;
+  /** When it counts as late for {@link DeadlineShare}; Long.MAX_VALUE when admission could not refuse it (set at admission). */
+  long lateNanos = Long.MAX_VALUE;
   /** Order of service at every stage, earliest first: the deadline, or a slack after arrival (set at admission). */
   long urgencyNanos;
 

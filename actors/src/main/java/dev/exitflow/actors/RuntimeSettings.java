@@ -28,8 +28,13 @@ public record RuntimeSettings(
     List<Integer> workerDevices,
     boolean autoUsesUncalibratedExits) {
 
-  /** Deadline-aware admission of {@code auto} requests: see {@code Admission}. */
-  public record Admission(Duration defaultDeadline, double predictedShare) {}
+  /**
+   * Deadline-aware admission of {@code auto} requests: see {@code Admission}; the share of the
+   * deadline a prediction may take starts at {@code predictedShare} and follows lateness between
+   * {@code minShare} and {@code maxShare}: see {@code DeadlineShare}.
+   */
+  public record Admission(Duration defaultDeadline, double predictedShare, double lateAt, double lateFraction,
+      double minShare, double maxShare, double step) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
       Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
@@ -119,7 +124,12 @@ public record RuntimeSettings(
         c.getInt("admission.max-in-flight"),
         new Admission(
             c.getDuration("admission.auto-deadline"),
-            c.getDouble("admission.predicted-share-of-deadline")),
+            c.getDouble("admission.predicted-share-of-deadline"),
+            c.getDouble("admission.share-follows-lateness.late-at"),
+            c.getDouble("admission.share-follows-lateness.late-fraction"),
+            c.getDouble("admission.share-follows-lateness.min-share"),
+            c.getDouble("admission.share-follows-lateness.max-share"),
+            c.getDouble("admission.share-follows-lateness.step")),
         new Batching(
             c.getInt("batching.max-batch-size"),
             c.getInt("batching.max-padded-tokens"),

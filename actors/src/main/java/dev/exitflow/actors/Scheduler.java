@@ -237,6 +237,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       ExitRouter.Decision decision = router.decide(p, stage, nextStageNanos, now);
       if (decision.exit()) {
         replies.complete(p, stage, decision.reason());
+        admission.finished(p, now);
       } else {
         replies.preview(p, stage);
         stages.queue(stage + 1).offer(p, now);
@@ -275,7 +276,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
-    m.replyTo().tell(new RuntimeStats(stages.stats(System.nanoTime()), controller.level(), replies.inFlight, admission.admitted,
+    m.replyTo().tell(new RuntimeStats(stages.stats(System.nanoTime()), controller.level(), admission.share.value(), replies.inFlight, admission.admitted,
         admission.rejected, admission.rejectedInputs, replies.failed, replies.byExit(), replies.byReason(),
         workers.size(), stages.batchesByNode()));
     return this;

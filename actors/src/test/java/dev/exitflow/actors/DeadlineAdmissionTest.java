@@ -99,4 +99,23 @@ class DeadlineAdmissionTest {
     assertEquals(now - 40 * MS + deadline, p.deadlineNanos, "deadline from submission");
     assertEquals(p.deadlineNanos, p.urgencyNanos, "served earliest deadline first");
   }
+
+  @Test
+  void requestsFinishingLateLowerTheShareSoOneThatFitBeforeIsRefused() {
+    long now = System.nanoTime();
+    for (int i = 0; i < 62; i++) { // about 158 ms ahead, as above: within 0.8 of 250 ms
+      batchers[0].offer(admission.prepare(pending(auto()), now - 300 * MS, now), now);
+    }
+    assertNull(admission.refusal(List.of(auto()), TOKENS, now, now));
+    Pending late = admission.prepare(pending(auto()), now - 300 * MS, now);
+    Pending bulk = admission.prepare(pending(auto().withPriority(Priority.BULK)), now - 300 * MS, now);
+    for (int i = 0; i < 40; i++) {
+      admission.finished(late, now); // 300 ms after submission: past 0.9 of 250 ms
+      admission.finished(bulk, now); // no deadline: admission could not have refused it, so it does not count
+    }
+    double share = admission.share.value();
+    assertTrue(share < 0.63 && share >= settings.admission().minShare(), "share " + share);
+    assertInstanceOf(Overloaded.class, admission.refusal(List.of(auto()), TOKENS, now, now),
+        "158 ms is past " + share + " of 250 ms");
+  }
 }

@@ -28,7 +28,7 @@ import org.HdrHistogram.SynchronizedHistogram;
  * Open-loop load: Poisson arrivals at a fixed rate, whatever the runtime's state, for a fixed
  * time. Latency runs from each request's scheduled arrival to its reply, so a stalled generator
  * cannot hide queueing (no coordinated omission). Every {@code SAMPLE} it records the window's p99,
- * the stage queues, the controller's level and the exit mix; every {@code WINDOW}, the p99 and the
+ * the stage queues, the controller's level, admission's share of the deadline and the exit mix; every {@code WINDOW}, the p99 and the
  * refusals by the time they happened.
  */
 final class OpenLoop {
@@ -37,9 +37,10 @@ final class OpenLoop {
   /**
    * One sampling window. {@code firstStageThroughput}: what the runtime believes its first stage
    * gets through per second (admission and the controller predict waits from it), beside what
-   * completed. {@code rejectedPerS}: refusals in the window, a second (when in a run they happen).
+   * completed. {@code deadlineShare}: the share of a deadline admission lets a prediction take. {@code rejectedPerS}: refusals in the window, a second (when in a run they happen).
    */
-  record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double completedPerS,
+  record Sample(double tSeconds, double p99Ms, int queueDepth, double degradation, double deadlineShare,
+      double completedPerS,
       double rejectedPerS, double firstStageThroughput, Map<Integer, Double> exitMix) {}
 
   /** Length of the windows {@link Outcome#windows()} reports p99 over. */
@@ -118,7 +119,7 @@ final class OpenLoop {
       int queued = stats.stages().stream().mapToInt(StageStats::queueDepth).sum();
       synchronized (timeline) {
         timeline.add(new Sample((System.nanoTime() - start) / 1e9, h.getValueAtPercentile(99) / 1000.0, queued,
-            stats.degradationLevel(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9),
+            stats.degradationLevel(), stats.deadlineShare(), h.getTotalCount() / (SAMPLE.toNanos() / 1e9),
             windowRejected.sumThenReset() / (SAMPLE.toNanos() / 1e9), stats.stages().get(0).serviceRatePerS(),
             mix));
       }

@@ -14,7 +14,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
-/** One PNG, three panels over time: p99 latency, queued requests, and auto's exit mix with the controller level. */
+/** One PNG, three panels over time: p99 latency, queued requests, and auto's exit mix with the controller level and admission's share of the deadline. */
 final class OverloadPlot {
   private static final int WIDTH = 900;
   private static final int HEIGHT = 300;
@@ -37,7 +37,7 @@ final class OverloadPlot {
       double[] t = times(auto);
       latency.addSeries("SLO", new double[] {t[0], t[t.length - 1]}, new double[] {sloMs, sloMs});
     }
-    XYChart mix = chart("auto: share of requests per exit layer, and controller level / max", "share");
+    XYChart mix = chart("auto: share of requests per exit layer, controller level / max, admission's share of the deadline", "share");
     TreeSet<Integer> layers = new TreeSet<>();
     auto.forEach(s -> layers.addAll(s.exitMix().keySet()));
     for (int layer : layers) {
@@ -47,6 +47,7 @@ final class OverloadPlot {
       // The controller's highest level is two steps per exit above the first, whichever exits served.
       double max = 2.0 * Math.max(1, exits - 1);
       mix.addSeries("controller level", times(auto), auto.stream().mapToDouble(s -> s.degradation() / max).toArray());
+      mix.addSeries("deadline share", times(auto), auto.stream().mapToDouble(OpenLoop.Sample::deadlineShare).toArray());
     }
 
     BufferedImage out = new BufferedImage(WIDTH, 3 * HEIGHT, BufferedImage.TYPE_INT_RGB);

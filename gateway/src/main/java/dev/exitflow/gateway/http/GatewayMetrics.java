@@ -70,6 +70,9 @@ public final class GatewayMetrics implements RuntimeListener {
       .help("Measured inputs (texts) per second a stage serves").labelNames("stage").register(registry);
   private final Gauge depthLevel = Gauge.builder().name("exitflow_depth_controller_level")
       .help("Degradation level of auto traffic: 0 = full depth; bulk loses exits first").register(registry);
+  private final Gauge deadlineShare = Gauge.builder().name("exitflow_admission_deadline_share")
+      .help("Share of its deadline an auto request's predicted completion may take before it is refused; "
+          + "falls when admitted requests finish late").register(registry);
   private final Gauge workers = Gauge.builder().name("exitflow_workers")
       .help("Stage workers serving this gateway (in a cluster: on every worker node)").register(registry);
   private final Gauge inFlight = Gauge.builder().name("exitflow_in_flight")
@@ -148,6 +151,7 @@ public final class GatewayMetrics implements RuntimeListener {
       serviceRate.labelValues(String.valueOf(s.stage() + 1)).set(s.serviceRatePerS());
     }
     depthLevel.set(stats.degradationLevel());
+    deadlineShare.set(stats.deadlineShare());
     inFlight.set(stats.inFlight());
     workers.set(stats.workers());
     return registry.scrape();

@@ -1,0 +1,41 @@
+package dev.exitflow.actors;
+
+/**
+ * The share of its deadline that admission lets a request's predicted completion take, kept where
+ * the latency objective holds rather than fixed. A fixed share is wrong in both directions: on a
+ * quiet node it refuses requests that would have been served in time (a burst of long sentences
+ * predicts a long queue that clears sooner), and when another process takes a core every batch
+ * computes slower than the rates measured before, so requests admitted at that share finish late.
+ *
+ * <p>The share moves as a quantile estimate does (Robbins-Monro): for every request admission could
+ * have refused that finishes past {@code lateAt} of its deadline it falls by {@code step x (1 -
+ * lateFraction)}, for every one that finishes sooner it rises by {@code step x lateFraction}; it
+ * settles where {@code lateFraction} of them finish late, between {@code min} and {@code max}.
+ * Plain: the scheduler calls it on its own thread.
+ */
+final class DeadlineShare {
+  private final RuntimeSettings.Admission settings;
+  private double share;
+
+  DeadlineShare(RuntimeSettings.Admission settings) {
+    this.settings = settings;
+    this.share = settings.predictedShare();
+  }
+
+  /** The share of a deadline a prediction may take now. */
+  double value() {
+    return share;
+  }
+
+  /** When a request submitted at {@code submitted} with this deadline counts as late. */
+  long lateAfterNanos(long submitted, long deadlineNanos) {
+    return submitted + (long) (deadlineNanos * settings.lateAt());
+  }
+
+  /** A request that admission could have refused has finished, late or not. */
+  void finished(boolean late) {
+    double q = settings.lateFraction();
+    double next = late ? share - settings.step() * (1 - q) : share + settings.step() * q;
+    share = Math.max(settings.minShare(), Math.min(settings.maxShare(), next));
+  }
+}
