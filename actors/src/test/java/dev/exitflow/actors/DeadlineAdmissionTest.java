@@ -109,7 +109,7 @@ class DeadlineAdmissionTest {
     assertNull(admission.refusal(List.of(auto()), TOKENS, now, now));
     Pending late = admission.prepare(pending(auto()), now - 300 * MS, now);
     Pending bulk = admission.prepare(pending(auto().withPriority(Priority.BULK)), now - 300 * MS, now);
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 100; i++) {
       admission.finished(late, now); // 300 ms after submission: past 0.9 of 250 ms
       admission.finished(bulk, now); // no deadline: admission could not have refused it, so it does not count
     }
