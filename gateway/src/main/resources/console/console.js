@@ -129,6 +129,7 @@
     status.className = 'badge ' + (s.status === 'ready' ? 'ok' : s.status === 'draining' ? 'bad' : 'warn');
     $('level').textContent = 'level ' + fmt(s.depth_level, 2);
     $('level').className = 'badge ' + (s.depth_level > 0 ? 'warn' : 'ok');
+    $('share').textContent = 'admission share ' + fmt(s.deadline_share, 2);
     $('workers').textContent = 'workers ' + s.workers;
     $('inflight').textContent = 'in flight ' + s.in_flight;
     $('kafka-state').textContent = s.kafka.state;

@@ -155,6 +155,7 @@ final class ConsoleFeed {
     Map<String, Double> exitsBefore = before.byLabel("exitflow_exits", "layer");
     exitsNow.forEach((layer, v) -> exits.put(layer, (v - exitsBefore.getOrDefault(layer, 0.0)) / seconds));
     s.put("depth_level", now.stats.degradationLevel());
+    s.put("deadline_share", now.stats.deadlineShare());
 
     ArrayNode stages = s.putArray("stages");
     for (StageStats st : now.stats.stages()) {

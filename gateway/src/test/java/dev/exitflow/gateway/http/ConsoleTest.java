@@ -101,6 +101,8 @@ class ConsoleTest {
       assertEquals(3, last.get("stages").size());
       assertEquals("off", last.at("/kafka/state").asText());
       assertEquals("ready", last.get("status").asText());
+      double share = last.path("deadline_share").asDouble(-1);
+      assertTrue(share >= 0.4 && share <= 0.9, "admission's share of the deadline, within its bounds: " + share);
       assertTrue(last.get("workers").asInt() >= 3, last.toString());
     }
   }
