@@ -10,7 +10,8 @@ package dev.exitflow.actors;
  * <p>The share moves as a quantile estimate does (Robbins-Monro): for every request admission could
  * have refused that finishes past {@code lateAt} of its deadline it falls by {@code step x (1 -
  * lateFraction)}, for every one that finishes sooner it rises by {@code step x lateFraction}; it
- * settles where {@code lateFraction} of them finish late, between {@code minShare} and {@code maxShare}.
+ * settles where {@code lateFraction} of them finish late, between {@code minShare} and
+ * {@code maxShare}.
  * Plain: the scheduler calls it on its own thread.
  */
 final class DeadlineShare {
@@ -19,7 +20,7 @@ final class DeadlineShare {
 
   DeadlineShare(RuntimeSettings.Admission settings) {
     this.settings = settings;
-    this.share = Math.max(settings.minShare(), Math.min(settings.maxShare(), settings.predictedShare()));
+    this.share = withinBounds(settings.predictedShare());
   }
 
   /** The share of a deadline a prediction may take now. */
@@ -36,6 +37,10 @@ final class DeadlineShare {
   void finished(boolean late) {
     double q = settings.lateFraction();
     double next = late ? share - settings.step() * (1 - q) : share + settings.step() * q;
-    share = Math.max(settings.minShare(), Math.min(settings.maxShare(), next));
+    share = withinBounds(next);
+  }
+
+  private double withinBounds(double s) {
+    return Math.max(settings.minShare(), Math.min(settings.maxShare(), s));
   }
 }

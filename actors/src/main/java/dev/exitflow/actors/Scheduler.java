@@ -276,9 +276,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats m) {
-    m.replyTo().tell(new RuntimeStats(stages.stats(System.nanoTime()), controller.level(), admission.share.value(), replies.inFlight, admission.admitted,
-        admission.rejected, admission.rejectedInputs, replies.failed, replies.byExit(), replies.byReason(),
-        workers.size(), stages.batchesByNode()));
+    m.replyTo().tell(new RuntimeStats(stages.stats(System.nanoTime()), controller.level(), admission.share.value(),
+        replies.inFlight, admission.admitted, admission.rejected, admission.rejectedInputs, replies.failed,
+        replies.byExit(), replies.byReason(), workers.size(), stages.batchesByNode()));
     return this;
   }
 
