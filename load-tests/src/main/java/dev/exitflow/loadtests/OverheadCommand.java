@@ -72,7 +72,30 @@ final class OverheadCommand implements Callable<Integer> {
   @Option(names = "--concurrency", defaultValue = "256", description = "Requests outstanding with --saturation (default: ${DEFAULT-VALUE})")
   int concurrency;
 
-  record Saturated(String exit, String transport, double perS, double ratio, long failed, double serverCpuSPer1000) {}
+  @Option(names = "--generator", defaultValue = "auto", description = "With --saturation, what sends the HTTP rows' "
+      + "requests: wrk (a C generator in its own process, about 0.03 CPU s per 1,000 requests), java (this JVM's HTTP "
+      + "client, about 0.7), or auto: wrk when it is on the PATH (default: ${DEFAULT-VALUE})")
+  String generator;
+
+  /**
+   * A saturation row: answers/s, its ratio to in-process at the same exit, and the CPU seconds per
+   * 1,000 answers of the server, of the generator (0 for in-process, where it is the server's
+   * process) and of the broker.
+   */
+  record Saturated(String exit, String transport, String generator, double perS, double ratio, long failed,
+      double serverCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000) {}
+
+  /** An HTTP transport's request: the path, and what its JSON body adds after the input and exit. */
+  private record HttpRoute(String path, String extra) {
+    static HttpRoute of(String transport) {
+      return switch (transport) {
+        case "http-float" -> new HttpRoute("/v1/embeddings", "");
+        case "http-base64" -> new HttpRoute("/v1/embeddings", ", \"encoding_format\": \"base64\"");
+        case "native" -> new HttpRoute("/v1/embed", "");
+        default -> null;
+      };
+    }
+  }
 
   /**
    * One row: figures are medians over the rounds (completed and failed are sums); {@code ratio} is
@@ -88,8 +111,11 @@ final class OverheadCommand implements Callable<Integer> {
   private record Sample(long completed, long failed, double serverCpu, double alloc, double jitCpu, double generatorCpu,
       double brokerCpu, double p50Ms, double p99Ms) {}
 
-  /** A row to measure: opens its transport (in-process: the runtime itself) against its processes. */
-  private record Slot(String exit, String transport, ProcessHandle server, ProcessHandle broker,
+  /**
+   * A row to measure: opens its transport (in-process: the runtime itself) against its processes,
+   * whose base URL ({@code url}) is null in-process.
+   */
+  private record Slot(String exit, String transport, String url, ProcessHandle server, ProcessHandle broker,
       Supplier<Transport> open) {}
 
   /**
@@ -132,12 +158,12 @@ final class OverheadCommand implements Callable<Integer> {
       List<Slot> slots = new ArrayList<>();
       for (String t : overHttp) {
         String url = http.url();
-        slots.add(new Slot(exit, t, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
+        slots.add(new Slot(exit, t, url, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
       }
       if (kafka != null) {
         String url = kafka.url();
         String bootstrap = broker.bootstrapServers;
-        slots.add(new Slot(exit, "kafka", kafka.process.toHandle(), broker.handle(),
+        slots.add(new Slot(exit, "kafka", url, kafka.process.toHandle(), broker.handle(),
             () -> open("kafka", url, bootstrap, text, exit)));
       }
       return slots;
@@ -197,7 +223,7 @@ final class OverheadCommand implements Callable<Integer> {
   /** The runtime called in this process, at {@code exit}. */
   private static Slot inProcess(Harness h, String exit) {
     ExitPolicy policy = ExitPolicy.parse(exit);
-    return new Slot(exit, "in-process", ProcessHandle.current(), null,
+    return new Slot(exit, "in-process", null, ProcessHandle.current(), null,
         () -> i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy)));
   }
 
@@ -330,21 +356,38 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /**
-   * Today's throughput ratios with the generator, the server and the broker in their own processes:
+   * Throughput by transport with the generator, the server and the broker in their own processes:
    * a closed loop of {@code concurrency} outstanding requests per transport against the runtime
    * in-process (where the generator shares the process, as in load-tests/run saturation). The
    * in-process rows run first, and the runtime is stopped before any server starts; then each
    * transport against {@code exitflow serve}, then Kafka against a broker and a serve with the
-   * pipeline on, started only once the HTTP transports' server has stopped.
+   * pipeline on, started only once the HTTP transports' server has stopped. The HTTP rows' requests
+   * come from wrk when {@code --generator} allows, so on two cores the generator takes little of
+   * the server's CPU; each row reports the generator's and the broker's CPU beside the server's.
    */
   private Integer saturation() throws Exception {
+    boolean wrk = switch (generator) {
+      case "wrk" -> true;
+      case "java" -> false;
+      case "auto" -> WrkLoop.available();
+      default -> throw new IllegalArgumentException("--generator is auto, wrk or java, not " + generator);
+    };
+    if (wrk && !WrkLoop.available()) {
+      throw new IllegalStateException("--generator wrk: wrk is not on the PATH (Debian: apt-get install wrk)");
+    }
+    System.err.println(wrk ? "HTTP rows: wrk generates" : "HTTP rows: this JVM's HTTP client generates"
+        + (generator.equals("auto") ? " (no wrk on the PATH; Debian: apt-get install wrk)" : ""));
     List<Saturated> rows = new ArrayList<>();
     Map<String, Double> inProcess = new LinkedHashMap<>();
+    List<String> quoted = new ArrayList<>();
     IntFunction<String> text;
     try (Harness h = new Harness(model)) {
       text = quoted(h);
+      for (int i = 0; i < h.sentences.size(); i++) {
+        quoted.add(text.apply(i));
+      }
       for (String exit : exits) {
-        Saturated row = saturate(inProcess(h, exit));
+        Saturated row = saturate(inProcess(h, exit), false, quoted);
         inProcess.put(exit, row.perS());
         rows.add(row);
       }
@@ -358,10 +401,11 @@ final class OverheadCommand implements Callable<Integer> {
       try (Servers servers = new Servers(model, apart)) {
         for (String exit : exits) {
           for (Slot slot : servers.slots(exit, text)) {
-            Saturated r = saturate(slot);
+            Saturated r = saturate(slot, wrk, quoted);
             Double reference = inProcess.get(exit);
-            rows.add(new Saturated(exit, r.transport(), r.perS(), reference == null ? Double.NaN : r.perS() / reference,
-                r.failed(), r.serverCpuSPer1000()));
+            rows.add(new Saturated(exit, r.transport(), r.generator(), r.perS(),
+                reference == null ? Double.NaN : r.perS() / reference, r.failed(), r.serverCpuSPer1000(),
+                r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
           }
         }
       }
@@ -376,39 +420,65 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   private void printSaturated(List<Saturated> rows) {
-    System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up):%n", concurrency, seconds,
-        warmUpSeconds);
-    System.out.printf("%-5s %-12s %10s %6s %8s %13s%n", "exit", "transport", "answers/s", "ratio", "failed",
-        "server CPU s");
+    System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up); CPU s per 1,000 answers:%n",
+        concurrency, seconds, warmUpSeconds);
+    System.out.printf("%-5s %-12s %-10s %10s %6s %8s %8s %10s %8s %8s%n", "exit", "transport", "generator",
+        "answers/s", "ratio", "failed", "server", "generator", "broker", "all");
     for (Saturated r : rows) {
-      System.out.printf("%-5s %-12s %10.1f %6.2f %8d %13.2f%n", r.exit(), r.transport(), r.perS(), r.ratio(), r.failed(),
-          r.serverCpuSPer1000());
+      System.out.printf("%-5s %-12s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f%n", r.exit(), r.transport(),
+          r.generator(), r.perS(), r.ratio(), r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(),
+          r.brokerCpuSPer1000(), r.serverCpuSPer1000() + r.generatorCpuSPer1000() + r.brokerCpuSPer1000());
     }
   }
 
   /**
    * A closed loop of {@code concurrency} outstanding on the slot's transport for --seconds, after
-   * --warm-up seconds unmeasured; the ratio is 1 (the caller sets it for the transports).
+   * --warm-up seconds unmeasured (from wrk if {@code wrk} and the transport is HTTP, else from this
+   * JVM); the ratio is 1 (the caller sets it for the transports).
    */
-  private Saturated saturate(Slot slot) throws Exception {
+  private Saturated saturate(Slot slot, boolean wrk, List<String> quoted) throws Exception {
+    HttpRoute route = HttpRoute.of(slot.transport());
+    if (wrk && route != null) {
+      List<String> bodies = new ArrayList<>();
+      for (int i = 0; i < quoted.size(); i++) {
+        bodies.add(Transport.body(quoted::get, i, slot.exit(), route.extra()));
+      }
+      System.err.printf("%s at exit %s, wrk with %d connections: warm-up...%n", slot.transport(), slot.exit(),
+          concurrency);
+      WrkLoop.run(slot.url(), route.path(), bodies, concurrency, Duration.ofSeconds(warmUpSeconds));
+      ProcessUsage s0 = ProcessUsage.of(slot.server());
+      WrkLoop.Outcome o = WrkLoop.run(slot.url(), route.path(), bodies, concurrency, Duration.ofSeconds(seconds));
+      double per1000 = 1000.0 / Math.max(1, o.perSecond() * seconds);
+      System.err.printf("  %.1f answers/s, %d failed, p50 %.0f ms, p99 %.0f ms%n", o.perSecond(), o.failed(),
+          o.p50Ms(), o.p99Ms());
+      return new Saturated(slot.exit(), slot.transport(), "wrk", o.perSecond(), 1.0, o.failed(),
+          ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000, o.generatorCpuSeconds() * per1000, 0);
+    }
+    boolean apart = slot.server().pid() != ProcessHandle.current().pid();
     try (Transport transport = slot.open().get()) {
       System.err.printf("%s at exit %s, closed loop of %d: warm-up...%n", slot.transport(), slot.exit(), concurrency);
       ClosedLoop.run(transport::send, concurrency, Duration.ofSeconds(warmUpSeconds));
       ProcessUsage s0 = ProcessUsage.of(slot.server());
+      ProcessUsage g0 = ProcessUsage.of(ProcessHandle.current());
+      ProcessUsage b0 = slot.broker() == null ? null : ProcessUsage.of(slot.broker());
       ClosedLoop.Outcome o = ClosedLoop.run(i -> transport.send(i + 1_000_000), concurrency,
           Duration.ofSeconds(seconds));
-      ProcessUsage s1 = ProcessUsage.of(slot.server());
-      double cpu = s1.cpuSecondsSince(s0) * 1000.0 / Math.max(1, o.perSecond() * seconds);
+      double per1000 = 1000.0 / Math.max(1, o.perSecond() * seconds);
+      double server = ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000;
+      double generatorCpu = apart ? ProcessUsage.of(ProcessHandle.current()).cpuSecondsSince(g0) * per1000 : 0;
+      double broker = b0 == null ? 0 : ProcessUsage.of(slot.broker()).cpuSecondsSince(b0) * per1000;
       System.err.printf("  %.1f answers/s, %d failed%n", o.perSecond(), o.failed());
-      return new Saturated(slot.exit(), slot.transport(), o.perSecond(), 1.0, o.failed(), cpu);
+      return new Saturated(slot.exit(), slot.transport(), apart ? "java" : "in-process", o.perSecond(), 1.0,
+          o.failed(), server, generatorCpu, broker);
     }
   }
 
   private static Transport open(String name, String base, String bootstrapServers, IntFunction<String> text, String exit) {
+    HttpRoute route = HttpRoute.of(name);
+    if (route != null) {
+      return Transport.http(base, route.path(), text, exit, route.extra());
+    }
     return switch (name) {
-      case "http-float" -> Transport.http(base, "/v1/embeddings", text, exit, "");
-      case "http-base64" -> Transport.http(base, "/v1/embeddings", text, exit, ", \"encoding_format\": \"base64\"");
-      case "native" -> Transport.http(base, "/v1/embed", text, exit, "");
       case "websocket" -> Transport.webSocket(base, text, exit, 4);
       case "bulk" -> Transport.bulk(base, text, exit, Duration.ofMillis(200));
       case "kafka" -> Transport.kafka(bootstrapServers, "exitflow-requests", "exitflow-results", text, exit);
