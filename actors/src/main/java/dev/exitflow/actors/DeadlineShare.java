@@ -12,15 +12,23 @@ package dev.exitflow.actors;
  * lateFraction)}, for every one that finishes sooner it rises by {@code step x lateFraction}; it
  * settles where {@code lateFraction} of them finish late, between {@code minShare} and
  * {@code maxShare}.
+ *
+ * <p>While the runtime is idle the share returns towards where it started, by {@code 1 - e^(-t /
+ * idleRelaxation)} of the way over t idle: what it learned in the last overload (a saturating burst
+ * can leave it at its floor) is about that episode, not the next load. Without this, a node that
+ * had been saturated met its next moderate load at the floor and refused requests it would have
+ * served in time until about 25,000 on-time requests had raised the share again.
  * Plain: the scheduler calls it on its own thread.
  */
 final class DeadlineShare {
   private final RuntimeSettings.Admission settings;
+  private final double start;
   private double share;
 
   DeadlineShare(RuntimeSettings.Admission settings) {
     this.settings = settings;
-    this.share = withinBounds(settings.predictedShare());
+    this.start = withinBounds(settings.predictedShare());
+    this.share = start;
   }
 
   /** The share of a deadline a prediction may take now. */
@@ -38,6 +46,14 @@ final class DeadlineShare {
     double q = settings.lateFraction();
     double next = late ? share - settings.step() * (1 - q) : share + settings.step() * q;
     share = withinBounds(next);
+  }
+
+  /** The runtime has been idle (nothing in flight) for {@code idleNanos}. */
+  void idle(long idleNanos) {
+    long tau = settings.idleRelaxation().toNanos();
+    if (tau > 0 && idleNanos > 0) {
+      share += (start - share) * -Math.expm1(-(double) idleNanos / tau);
+    }
   }
 
   private double withinBounds(double s) {

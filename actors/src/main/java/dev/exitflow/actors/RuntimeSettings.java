@@ -31,10 +31,11 @@ public record RuntimeSettings(
   /**
    * Deadline-aware admission of {@code auto} requests: see {@code Admission}; the share of the
    * deadline a prediction may take starts at {@code predictedShare} and follows lateness between
-   * {@code minShare} and {@code maxShare}: see {@code DeadlineShare}.
+   * {@code minShare} and {@code maxShare}, and returns towards where it started while the runtime
+   * is idle, with time constant {@code idleRelaxation} (zero: never): see {@code DeadlineShare}.
    */
   public record Admission(Duration defaultDeadline, double predictedShare, double lateAt, double lateFraction,
-      double minShare, double maxShare, double step) {}
+      double minShare, double maxShare, double step, Duration idleRelaxation) {}
 
   public record Batching(int maxBatchSize, int maxPaddedTokens, Duration maxQueueDelay, Duration interactiveSlack,
       Duration bulkSlack, int bulkBesideInteractive, int bulkBatchSizeBesideInteractive,
@@ -129,7 +130,8 @@ public record RuntimeSettings(
             c.getDouble("admission.share-follows-lateness.late-fraction"),
             c.getDouble("admission.share-follows-lateness.min-share"),
             c.getDouble("admission.share-follows-lateness.max-share"),
-            c.getDouble("admission.share-follows-lateness.step")),
+            c.getDouble("admission.share-follows-lateness.step"),
+            c.getDuration("admission.share-follows-lateness.idle-relaxation")),
         new Batching(
             c.getInt("batching.max-batch-size"),
             c.getInt("batching.max-padded-tokens"),

@@ -90,6 +90,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final ControllerFeed feed;
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
+  /** Whether nothing was in flight at the last tick, and when that was: idle time for admission's share. */
+  private boolean idleAtLastTick;
+  private long lastTickNanos;
 
   private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, RuntimeLayout layout,
       RuntimeSettings settings) {
@@ -271,7 +274,15 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   }
 
   private Behavior<Command> onTick() {
-    feed.tick(System.nanoTime());
+    long now = System.nanoTime();
+    feed.tick(now);
+    // Idle from the last tick to this one, as far as ticks can tell: admission's share relaxes.
+    boolean idle = replies.inFlight == 0;
+    if (idle && idleAtLastTick) {
+      admission.share.idle(now - lastTickNanos);
+    }
+    idleAtLastTick = idle;
+    lastTickNanos = now;
     return this;
   }
 

@@ -11,17 +11,44 @@ class DeadlineShareTest {
   private final RuntimeSettings.Admission defaults = RuntimeSettings.create(ConfigFactory.load()).admission();
 
   @Test
-  void risesToItsCeilingWhileNothingIsLateAndFallsToItsFloorWhileEverythingIs() {
+  void fallsToItsFloorWhileEverythingIsLateAndRisesToItsCeilingWhileNothingIs() {
     DeadlineShare share = new DeadlineShare(defaults);
     assertEquals(defaults.predictedShare(), share.value());
-    for (int i = 0; i < 100_000; i++) {
-      share.finished(false);
-    }
-    assertEquals(defaults.maxShare(), share.value(), 1e-9);
     for (int i = 0; i < 1_000; i++) {
       share.finished(true);
     }
     assertEquals(defaults.minShare(), share.value(), 1e-9);
+    for (int i = 0; i < 100_000; i++) {
+      share.finished(false);
+    }
+    assertEquals(defaults.maxShare(), share.value(), 1e-9);
+  }
+
+  @Test
+  void returnsTowardsWhereItStartedWhileTheRuntimeIsIdle() {
+    DeadlineShare share = new DeadlineShare(defaults);
+    double start = share.value();
+    for (int i = 0; i < 1_000; i++) {
+      share.finished(true);
+    }
+    double floor = share.value();
+    long tau = defaults.idleRelaxation().toNanos();
+    share.idle(tau);
+    assertEquals(start - (start - floor) * Math.exp(-1), share.value(), 1e-9, "one time constant idle");
+    for (int i = 0; i < 10; i++) {
+      share.idle(tau);
+    }
+    assertEquals(start, share.value(), 1e-4, "after eleven");
+  }
+
+  @Test
+  void withoutIdleRelaxationIdleChangesNothing() {
+    DeadlineShare share = new DeadlineShare(new RuntimeSettings.Admission(Duration.ofMillis(250), 0.8, 0.9, 0.01,
+        0.4, 1.0, 0.002, Duration.ZERO));
+    share.finished(true);
+    double after = share.value();
+    share.idle(Duration.ofMinutes(1).toNanos());
+    assertEquals(after, share.value());
   }
 
   @Test
@@ -50,7 +77,7 @@ class DeadlineShareTest {
   @Test
   void stepZeroKeepsTheShareWhereItStarts() {
     DeadlineShare share = new DeadlineShare(new RuntimeSettings.Admission(Duration.ofMillis(250), 0.8, 0.9, 0.01,
-        0.4, 1.0, 0));
+        0.4, 1.0, 0, Duration.ofSeconds(1)));
     for (int i = 0; i < 100; i++) {
       share.finished(i % 2 == 0);
     }

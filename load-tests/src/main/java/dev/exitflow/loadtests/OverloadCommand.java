@@ -33,6 +33,7 @@ import picocli.CommandLine.Option;
 @Command(name = "overload", description = "Open-loop overload, fixed-deep vs auto depth.")
 final class OverloadCommand implements Callable<Integer> {
   private static final Duration WARM_UP = Duration.ofSeconds(5);
+  private static final Duration REST = Duration.ofSeconds(3);
 
   @Option(names = "--json", description = "Print the result as one JSON object, last")
   boolean json;
@@ -142,6 +143,9 @@ final class OverloadCommand implements Callable<Integer> {
         System.err.printf("mode %s closed loop: %.1f/s (offered %.1f/s is %.2f of it)%n", w.getKey(), warmRate, rate,
             rate / warmRate);
         h.awaitIdle();
+        // Then rests: a warm node meeting a step of load has been idle, not saturated, just before
+        // (admission's share of the deadline, lowered by the warm-up's saturation, returns while idle).
+        Thread.sleep(REST.toMillis());
         System.err.printf("mode %s...%n", w.getKey());
         OpenLoop.Outcome o;
         try (Neighbour n = neighbour ? Neighbour.startAfter(Duration.ofSeconds(seconds).dividedBy(2)) : null) {
