@@ -29,6 +29,7 @@ final class Replies {
   private final DecayingRate leaving = new DecayingRate(Duration.ofSeconds(1));
   private long busyNanos;
   private long lastChangeNanos;
+  private final long createdNanos = System.nanoTime();
 
   Replies(ExitRules rules, RuntimeListener listener) {
     this.rules = rules;
@@ -97,6 +98,11 @@ final class Replies {
   /** Requests per second leaving the runtime over its last second or so of busy time; 0 before any has. */
   double leavingPerSecond(long now) {
     return leaving.perSecond(busyAt(now));
+  }
+
+  /** Time with nothing in flight since the runtime started: a clock that runs only while it is idle. */
+  long idleNanos(long now) {
+    return now - createdNanos - busyAt(now);
   }
 
   private long busyAt(long now) {

@@ -90,9 +90,8 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private final ControllerFeed feed;
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
-  /** Whether nothing was in flight at the last tick, and when that was: idle time for admission's share. */
-  private boolean idleAtLastTick;
-  private long lastTickNanos;
+  /** The runtime's idle time ({@link Replies#idleNanos}) at the last tick: admission's share relaxes by what came since. */
+  private long idleAtLastTick;
 
   private Scheduler(ActorContext<Command> ctx, TimerScheduler<Command> timers, RuntimeLayout layout,
       RuntimeSettings settings) {
@@ -276,13 +275,9 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
     feed.tick(now);
-    // Idle from the last tick to this one, as far as ticks can tell: admission's share relaxes.
-    boolean idle = replies.inFlight == 0;
-    if (idle && idleAtLastTick) {
-      admission.share.idle(now - lastTickNanos);
-    }
+    long idle = replies.idleNanos(now);
+    admission.share.idle(idle - idleAtLastTick); // the runtime's idle time since the last tick
     idleAtLastTick = idle;
-    lastTickNanos = now;
     return this;
   }
 

@@ -136,6 +136,26 @@ class EncoderRuntimeTest {
   }
 
   @Test
+  void lateFinishesLowerAdmissionsShareAndIdleTimeReturnsIt() throws InterruptedException {
+    EncoderRuntime runtime = start("exitflow.actors.auto-uses-uncalibrated-exits = true\n"
+        + "exitflow.actors.admission.share-follows-lateness { step = 0.05, idle-relaxation = 200ms }");
+    double start = await(runtime.stats()).deadlineShare();
+    for (int i = 0; i < 12; i++) { // 1 ms: too short even for an idle runtime, so admitted, and late
+      await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(i % SENTENCES.size()), ExitPolicy.Auto.INSTANCE)
+          .withDeadlineMs(1)));
+    }
+    double lowered = await(runtime.stats()).deadlineShare();
+    assertTrue(lowered < start - 0.3, "share " + lowered + " after 12 late finishes, from " + start);
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    double share = lowered;
+    while (share < start - 0.01 && System.nanoTime() < until) {
+      Thread.sleep(50);
+      share = await(runtime.stats()).deadlineShare();
+    }
+    assertEquals(start, share, 0.01, "back towards where it started while nothing is in flight");
+  }
+
+  @Test
   void autoWithATightDeadlineLeavesAtTheFirstExit() {
     EncoderRuntime runtime = start("exitflow.actors.auto-uses-uncalibrated-exits = true");
     EmbeddingResult tight = await(runtime.submit(EmbeddingRequest.of(SENTENCES.get(3), ExitPolicy.Auto.INSTANCE).withDeadlineMs(1)));
