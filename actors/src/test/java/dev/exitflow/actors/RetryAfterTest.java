@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.exitflow.model.tokenize.TokenizedText;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -19,42 +17,25 @@ import org.junit.jupiter.api.Test;
  */
 class RetryAfterTest {
   private static final ActorTestKit KIT = ActorTestKit.create();
-  private static final long MS = 1_000_000L;
-  private static final int STAGES = 3;
 
   @AfterAll
   static void stop() {
     KIT.shutdownTestKit();
   }
 
-  /** A runtime's admission state without actors: 3 stages of 2 workers each, {@code busy} of them computing at once. */
-  private static final class Runtime {
-    final RuntimeSettings settings;
-    final StageBatcher[] batchers = new StageBatcher[STAGES];
-    final WorkerPool workers;
-    final Replies replies = new Replies(null, RuntimeListener.NONE); // failing a request reads no exit rules
-    final Admission admission;
-
+  /** Batches of 8 inputs of 256 tokens take 100 ms at every stage; {@code busy} workers compute at once. */
+  private static final class Runtime extends AdmissionFixture {
     Runtime(int busy) {
-      settings = RuntimeSettings.create(ConfigFactory.parseString("exitflow.actors { busy-workers-per-node = " + busy
-          + ", admission { first-stage-queue-capacity = 64, max-in-flight = 64 } }").withFallback(ConfigFactory.load()));
-      workers = new WorkerPool(STAGES, 2, 2, settings.busyWorkersPerNode(), ready -> {});
-      for (int s = 0; s < STAGES; s++) {
-        batchers[s] = new StageBatcher(s, settings.batching(), s == 0 ? 64 : Integer.MAX_VALUE);
-        batchers[s].recordBatch(8, 8 * 256, 100 * MS, 0, false); // batches of 8 long inputs take 100 ms at every stage
-        workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
-        workers.join(KIT.<StageWorker.Command>createTestProbe().ref(), s);
-      }
-      admission = new Admission(settings, null, batchers, workers, replies, RuntimeListener.NONE);
+      super(KIT, RuntimeSettings.create(ConfigFactory.parseString("exitflow.actors { busy-workers-per-node = " + busy
+          + ", admission { first-stage-queue-capacity = 64, max-in-flight = 64 } }").withFallback(ConfigFactory.load())),
+          null, 100);
     }
 
     /** {@code n} inputs at the deep exit admitted together, queued at {@code stage}. */
     List<Pending> admit(int n, int stage, long now) {
       List<Pending> inputs = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Pending p = new Pending(EmbeddingRequest.of("long", ExitPolicy.Deep.INSTANCE),
-            new TokenizedText(new long[256], new long[256], false),
-            KIT.<StatusReply<EmbeddingResult>>createTestProbe().ref(), null, STAGES - 1);
+        Pending p = pending(EmbeddingRequest.of("long", ExitPolicy.Deep.INSTANCE));
         inputs.add(p);
         batchers[stage].offer(p, now);
       }
