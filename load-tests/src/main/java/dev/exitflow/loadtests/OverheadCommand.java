@@ -74,7 +74,7 @@ final class OverheadCommand implements Callable<Integer> {
 
   @Option(names = "--generator", defaultValue = "auto", description = "With --saturation, what sends the HTTP rows' "
       + "requests: wrk (a C generator in its own process, about 0.03 CPU s per 1,000 requests), java (this JVM's HTTP "
-      + "client, about 0.7), or auto: wrk when it is on the PATH (default: ${DEFAULT-VALUE})")
+      + "client, 0.7-0.9), or auto: wrk when it is on the PATH (default: ${DEFAULT-VALUE})")
   String generator;
 
   /**
@@ -190,7 +190,7 @@ final class OverheadCommand implements Callable<Integer> {
     }
     long began = System.nanoTime();
     try (Harness h = new Harness(model)) {
-      IntFunction<String> text = quoted(h);
+      IntFunction<String> text = cycling(quoted(h));
       double capacity = deepCapacity(h);
       double rate = fixedRate != null ? fixedRate : load * capacity;
       System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (%s)%n", capacity, rate,
@@ -211,13 +211,18 @@ final class OverheadCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The i-th sentence, JSON-quoted, for the transports' request bodies. */
-  private static IntFunction<String> quoted(Harness h) throws IOException {
+  /** The sentences, JSON-quoted, for the transports' request bodies. */
+  private static List<String> quoted(Harness h) throws IOException {
     List<String> quoted = new ArrayList<>();
     for (String s : h.sentences) {
       quoted.add(Harness.JSON.writeValueAsString(s));
     }
-    return i -> quoted.get(Math.floorMod(i, quoted.size()));
+    return quoted;
+  }
+
+  /** The i-th of {@code texts}, from the start again after the last. */
+  private static IntFunction<String> cycling(List<String> texts) {
+    return i -> texts.get(Math.floorMod(i, texts.size()));
   }
 
   /** The runtime called in this process, at {@code exit}. */
@@ -367,25 +372,23 @@ final class OverheadCommand implements Callable<Integer> {
    */
   private Integer saturation() throws Exception {
     boolean wrk = switch (generator) {
-      case "wrk" -> true;
+      case "wrk" -> {
+        if (!WrkLoop.available()) {
+          throw new IllegalStateException("--generator wrk: wrk is not on the PATH (Debian: apt-get install wrk)");
+        }
+        yield true;
+      }
       case "java" -> false;
       case "auto" -> WrkLoop.available();
       default -> throw new IllegalArgumentException("--generator is auto, wrk or java, not " + generator);
     };
-    if (wrk && !WrkLoop.available()) {
-      throw new IllegalStateException("--generator wrk: wrk is not on the PATH (Debian: apt-get install wrk)");
-    }
     System.err.println(wrk ? "HTTP rows: wrk generates" : "HTTP rows: this JVM's HTTP client generates"
         + (generator.equals("auto") ? " (no wrk on the PATH; Debian: apt-get install wrk)" : ""));
     List<Saturated> rows = new ArrayList<>();
     Map<String, Double> inProcess = new LinkedHashMap<>();
-    List<String> quoted = new ArrayList<>();
-    IntFunction<String> text;
+    List<String> quoted;
     try (Harness h = new Harness(model)) {
-      text = quoted(h);
-      for (int i = 0; i < h.sentences.size(); i++) {
-        quoted.add(text.apply(i));
-      }
+      quoted = quoted(h);
       for (String exit : exits) {
         Saturated row = saturate(inProcess(h, exit), false, quoted);
         inProcess.put(exit, row.perS());
@@ -400,7 +403,7 @@ final class OverheadCommand implements Callable<Integer> {
       }
       try (Servers servers = new Servers(model, apart)) {
         for (String exit : exits) {
-          for (Slot slot : servers.slots(exit, text)) {
+          for (Slot slot : servers.slots(exit, cycling(quoted))) {
             Saturated r = saturate(slot, wrk, quoted);
             Double reference = inProcess.get(exit);
             rows.add(new Saturated(exit, r.transport(), r.generator(), r.perS(),
