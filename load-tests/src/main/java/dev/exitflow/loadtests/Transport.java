@@ -234,16 +234,14 @@ interface Transport extends AutoCloseable {
 
   /**
    * A Kafka result's {@code "id"}, read with a streaming parser that stops there: the id comes
-   * first, so the floats after it are not parsed into a tree, which at saturation is most of what
-   * this generator's Kafka reader does.
+   * first, so the generator does not parse the floats after it into a tree for every result.
    */
   static String resultId(byte[] value) throws IOException {
     try (JsonParser p = Harness.JSON.getFactory().createParser(value)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }
-      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME;
-          t = p.nextToken()) {
+      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
         String name = p.getCurrentName();
         p.nextToken();
         if (name.equals("id")) {

@@ -13,7 +13,7 @@ import java.util.Objects;
 /**
  * A closed loop of HTTP POSTs from <a href="https://github.com/wg/wrk">wrk</a>, a C load generator
  * in its own process: about 0.03 CPU s per 1,000 requests against this project's Java client's
- * 0.7 s, so on a two-core machine a saturation run measures the server rather than the generator.
+ * 0.87 at saturation (2026-12-04), so on a two-core machine a saturation run measures the server rather than the generator.
  * wrk runs under {@code bash -c '...; times'} so its own CPU time (the shell's children's) is read
  * as it exits.
  */
