@@ -2,6 +2,8 @@ package dev.exitflow.loadtests;
 
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
+import dev.exitflow.loadtests.OverheadServers.HttpRoute;
+import dev.exitflow.loadtests.OverheadServers.Slot;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.function.IntFunction;
-import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -85,17 +86,6 @@ final class OverheadCommand implements Callable<Integer> {
   record Saturated(String exit, String transport, String generator, double perS, double ratio, long failed,
       double serverCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000) {}
 
-  /** An HTTP transport's request: the path, and what its JSON body adds after the input and exit. */
-  private record HttpRoute(String path, String extra) {
-    static HttpRoute of(String transport) {
-      return switch (transport) {
-        case "http-float" -> new HttpRoute("/v1/embeddings", "");
-        case "http-base64" -> new HttpRoute("/v1/embeddings", ", \"encoding_format\": \"base64\"");
-        case "native" -> new HttpRoute("/v1/embed", "");
-        default -> null;
-      };
-    }
-  }
 
   /**
    * One row: figures are medians over the rounds (completed and failed are sums); {@code ratio} is
@@ -111,77 +101,6 @@ final class OverheadCommand implements Callable<Integer> {
   private record Sample(long completed, long failed, double serverCpu, double alloc, double jitCpu, double generatorCpu,
       double brokerCpu, double p50Ms, double p99Ms) {}
 
-  /**
-   * A row to measure: opens its transport (in-process: the runtime itself) against its processes,
-   * whose base URL ({@code url}) is null in-process.
-   */
-  private record Slot(String exit, String transport, String url, ProcessHandle server, ProcessHandle broker,
-      Supplier<Transport> open) {}
-
-  /**
-   * The processes {@code transports} are measured against, started and warmed up: {@code exitflow
-   * serve} for the HTTP ones; for Kafka, a broker and a serve with the Kafka pipeline on (with a
-   * data directory of its own, so it can run beside the other). Each only if a transport needs it.
-   */
-  private static final class Servers implements AutoCloseable {
-    private final List<String> overHttp;
-    private ServerProcess http;
-    private BrokerProcess broker;
-    private ServerProcess kafka;
-
-    Servers(String model, List<String> transports) throws Exception {
-      overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
-      try {
-        if (!overHttp.isEmpty()) {
-          http = new ServerProcess(model);
-          http.warmUp(Duration.ofSeconds(5));
-        }
-        if (transports.contains("kafka")) {
-          System.err.println("a Kafka broker in its own process, and serve with the Kafka pipeline...");
-          broker = new BrokerProcess();
-          kafka = new ServerProcess(model, List.of("-Dexitflow.gateway.kafka=on",
-              "-Dexitflow.kafka.bootstrap-servers=" + broker.bootstrapServers), "server-kafka");
-          kafka.warmUp(Duration.ofSeconds(5));
-        }
-      } catch (Exception e) {
-        try {
-          close();
-        } catch (Exception alsoFailed) {
-          e.addSuppressed(alsoFailed);
-        }
-        throw e;
-      }
-    }
-
-    /** The rows at {@code exit}: each HTTP transport, then Kafka. */
-    List<Slot> slots(String exit, IntFunction<String> text) {
-      List<Slot> slots = new ArrayList<>();
-      for (String t : overHttp) {
-        String url = http.url();
-        slots.add(new Slot(exit, t, url, http.process.toHandle(), null, () -> open(t, url, null, text, exit)));
-      }
-      if (kafka != null) {
-        String url = kafka.url();
-        String bootstrap = broker.bootstrapServers;
-        slots.add(new Slot(exit, "kafka", url, kafka.process.toHandle(), broker.handle(),
-            () -> open("kafka", url, bootstrap, text, exit)));
-      }
-      return slots;
-    }
-
-    @Override
-    public void close() throws Exception {
-      if (kafka != null) {
-        kafka.close();
-      }
-      if (broker != null) {
-        broker.close();
-      }
-      if (http != null) {
-        http.close();
-      }
-    }
-  }
 
   @Override
   public Integer call() throws Exception {
@@ -196,7 +115,7 @@ final class OverheadCommand implements Callable<Integer> {
       System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (%s)%n", capacity, rate,
           fixedRate != null ? "--rate" : String.format("x%.2f", load));
       // Every process stays up for the whole run, so the rounds can alternate between transports.
-      try (Servers servers = new Servers(model, transports)) {
+      try (OverheadServers servers = new OverheadServers(model, transports)) {
         List<Slot> slots = new ArrayList<>();
         for (String exit : exits) {
           slots.add(inProcess(h, exit));
@@ -401,7 +320,7 @@ final class OverheadCommand implements Callable<Integer> {
       if (apart.isEmpty()) {
         continue;
       }
-      try (Servers servers = new Servers(model, apart)) {
+      try (OverheadServers servers = new OverheadServers(model, apart)) {
         for (String exit : exits) {
           for (Slot slot : servers.slots(exit, cycling(quoted))) {
             Saturated r = saturate(slot, wrk, quoted);
@@ -476,18 +395,6 @@ final class OverheadCommand implements Callable<Integer> {
     }
   }
 
-  private static Transport open(String name, String base, String bootstrapServers, IntFunction<String> text, String exit) {
-    HttpRoute route = HttpRoute.of(name);
-    if (route != null) {
-      return Transport.http(base, route.path(), text, exit, route.extra());
-    }
-    return switch (name) {
-      case "websocket" -> Transport.webSocket(base, text, exit, 4);
-      case "bulk" -> Transport.bulk(base, text, exit, Duration.ofMillis(200));
-      case "kafka" -> Transport.kafka(bootstrapServers, "exitflow-requests", "exitflow-results", text, exit);
-      default -> throw new IllegalArgumentException("unknown transport " + name + "; known: " + TRANSPORTS);
-    };
-  }
 
   /**
    * A few seconds at the same rate to settle, then the measured run: the server's (and broker's)
