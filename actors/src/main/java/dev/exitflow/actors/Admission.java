@@ -160,11 +160,11 @@ final class Admission {
    * is past its share of the deadline ({@link DeadlineShare}); null when it fits. The prediction:
    * at each stage up to that exit, the time to get through the tokens of the batches the workers
    * hold, of the queued requests at least as urgent and of its own inputs, at the stage's measured
-   * throughput. The deadline
-   * counts from submission: the time a request already spent being tokenized and waiting for the
-   * scheduler (long when the node's cores are short, e.g. shared with another process) is gone
-   * from its budget. A deadline too short for even an idle runtime is not refused for it (the same
-   * prediction with nothing ahead): only queueing, which a retry can avoid, is.
+   * throughput. The deadline counts from submission: the time a request already spent being
+   * tokenized and waiting for the scheduler (long when the node's cores are short, e.g. shared
+   * with another process) is gone from its budget. A deadline too short for even an idle runtime
+   * is not refused for it (the same prediction with nothing ahead): only queueing, which a retry
+   * can avoid, is.
    */
   private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long submitted, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
