@@ -4,7 +4,8 @@ package dev.exitflow.actors;
  * Decides how deep {@code auto} traffic may go, from the pressure on the stage queues.
  *
  * <p>Its state is one number, the degradation level, from 0 (every exit allowed) to
- * 2 x (stages - 1) (only the first exit, for everyone). The first stages - 1 levels take depth
+ * 2 x (exits - 1) (only the first exit, for everyone; a reserve exit before it is never allowed
+ * for load, see {@link ExitRules}). The first exits - 1 levels take depth
  * from {@code bulk} traffic one exit at a time; the next ones from {@code interactive}. A
  * fractional level sends that fraction of requests one exit shallower, so the exit mix moves
  * smoothly rather than in jumps.
@@ -25,6 +26,8 @@ package dev.exitflow.actors;
  */
 final class DepthController {
   private final int lastStage;
+  /** The shallowest stage load may stop at: the first exit, after a reserve exit if there is one. */
+  private final int firstStage;
   private final RuntimeSettings.Controller settings;
   private double level;
   private double pressure;
@@ -32,8 +35,9 @@ final class DepthController {
   /** The level the arrival rate needs (see {@link #feedForward}), a floor under the controller's own. */
   private double floor;
 
-  DepthController(int stages, RuntimeSettings.Controller settings) {
+  DepthController(int stages, int reserveStages, RuntimeSettings.Controller settings) {
     this.lastStage = stages - 1;
+    this.firstStage = reserveStages;
     this.settings = settings;
   }
 
@@ -42,7 +46,7 @@ final class DepthController {
   }
 
   double maxLevel() {
-    return 2.0 * lastStage;
+    return 2.0 * (lastStage - firstStage);
   }
 
   /** The smoothed pressure the level was last set from. */
@@ -141,9 +145,10 @@ final class DepthController {
 
   /** {@link #allowedStage(Priority, double)} at a whole level. */
   private int allowedStage(int effective, Priority priority) {
+    int exits = lastStage - firstStage;
     int taken = priority == Priority.BULK
-        ? Math.min(effective, lastStage)
-        : Math.max(0, effective - lastStage);
+        ? Math.min(effective, exits)
+        : Math.max(0, effective - exits);
     return lastStage - taken;
   }
 }

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtException;
 import com.typesafe.config.Config;
 import dev.exitflow.model.InvalidInputException;
 import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.plan.Plan;
 import dev.exitflow.model.compile.CompiledModel;
 import dev.exitflow.model.eval.SpearmanRecord;
 import dev.exitflow.model.runtime.ExitHead;
@@ -44,11 +45,13 @@ public final class EncoderRuntime {
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final Readiness readiness;
   private final List<ExitQuality> exits;
+  private final ExitQuality reserveExit;
 
   private EncoderRuntime(ActorSystem<?> system, ModelDescriptor model, TextTokenizer tokenizer,
       ActorRef<Scheduler.Command> scheduler, List<ExitHead> heads, RuntimeSettings settings, Readiness readiness,
-      List<ExitQuality> exits) {
+      List<ExitQuality> exits, ExitQuality reserveExit) {
     this.exits = exits;
+    this.reserveExit = reserveExit;
     this.system = system;
     this.model = model;
     this.tokenizer = tokenizer;
@@ -96,12 +99,23 @@ public final class EncoderRuntime {
             settings.forWorker(served.settings(), stage, worker)), settings.workersPerStage(),
             ComputeSlots.of(settings.busyWorkersPerNode()));
     Readiness readiness = new Readiness();
-    RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), heads, served.features(), workers, listener,
-        readiness);
+    RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), served.reserveStages(), heads,
+        served.features(), workers, listener, readiness);
     ActorRef<Scheduler.Command> scheduler =
         system.systemActorOf(Scheduler.create(layout, settings), SCHEDULER_NAME, Props.empty());
-    return new EncoderRuntime(system, served.model(), new TextTokenizer(served.model()), scheduler, heads, settings,
-        readiness, exits(served.model().exitLayers(), heads, served.compiled()));
+    List<ExitQuality> exits = exits(served.model().exitLayers(), heads, served.compiled());
+    return new EncoderRuntime(system, served.servedModel(), new TextTokenizer(served.model()), scheduler,
+        heads, settings, readiness,
+        exits.subList(served.reserveStages(), exits.size()),
+        served.reserveStages() > 0 ? exits.get(0) : null);
+  }
+
+  /**
+   * The plan {@link #start} runs {@code model} as: {@code exitflow.model.plan} (the model as it comes
+   * when none), with the reserve exit ({@code exitflow.actors.reserve-exit-layer}) when it adds one.
+   */
+  public static Plan servedPlan(ModelDescriptor model, Config config) {
+    return ServedModel.plan(model, config);
   }
 
   /** The scheduler actor, for tests that speak its protocol directly. */
@@ -125,6 +139,14 @@ public final class EncoderRuntime {
   /** Each exit with its adapter (null when it pools plainly), fidelity and recorded Spearman, shallow to deep. */
   public List<ExitQuality> exits() {
     return exits;
+  }
+
+  /**
+   * The reserve exit ({@code exitflow.actors.reserve-exit-layer}), shallower than {@link #exits()}:
+   * {@code auto} requests leave there only when their deadline demands it; null when there is none.
+   */
+  public ExitQuality reserveExit() {
+    return reserveExit;
   }
 
   private static List<ExitQuality> exits(List<Integer> layers, List<ExitHead> heads, CompiledModel compiled) {
@@ -238,7 +260,7 @@ public final class EncoderRuntime {
       // An exact exit is a promise: below the floor it is refused rather than silently deepened.
       if (r.exit() instanceof ExitPolicy.Exact exact) {
         int s = exitLayers.indexOf(exact.layer());
-        double f = ExitQuality.fidelity(heads.get(s), s == exitLayers.size() - 1);
+        double f = exits.get(s).fidelity();
         if (!(f >= r.minFidelity())) {
           throw new InvalidInputException("exit_below_min_fidelity", "exit " + exact.layer() + " has fidelity "
               + (Double.isNaN(f) ? "unknown (no adapter)" : String.format("%.4f", f)) + ", below min_fidelity "

@@ -75,7 +75,7 @@ final class Replies {
 
   /** The request goes on past the first exit: whoever asked for its result there hears it now. */
   void preview(Pending p, int stage) {
-    if (p.early != null && stage == 0 && p.embedding != null) {
+    if (p.early != null && stage == rules.firstServedStage() && p.embedding != null) {
       p.early.accept(rules.result(p, stage, ExitReason.POLICY));
     }
   }

@@ -6,12 +6,13 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * What the scheduler needs to know of the served model: its exit layers and each exit's head,
- * where its stages pool layer features,
+ * What the scheduler needs to know of the served model: its exit layers (one per stage, the
+ * {@code reserveStages} first of them the reserve exit's: see {@link ReserveExit}) and each exit's
+ * head, where its stages pool layer features,
  * where its workers come from, who hears of batches and exits, and who hears whenever the runtime
  * becomes able, or unable, to serve every exit (in a cluster, workers come and go).
  */
-public record RuntimeLayout(List<Integer> exitLayers, List<ExitHead> heads, FeaturePolicy features, WorkerSource workers,
+public record RuntimeLayout(List<Integer> exitLayers, int reserveStages, List<ExitHead> heads, FeaturePolicy features, WorkerSource workers,
     RuntimeListener listener, Consumer<Boolean> readiness) {
   int stages() {
     return exitLayers.size();

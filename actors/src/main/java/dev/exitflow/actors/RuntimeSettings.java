@@ -26,7 +26,8 @@ public record RuntimeSettings(
     int lostBatchRetries,
     Map<Integer, List<String>> stageProviders,
     List<Integer> workerDevices,
-    boolean autoUsesUncalibratedExits) {
+    boolean autoUsesUncalibratedExits,
+    int reserveExitLayer) {
 
   /**
    * Deadline-aware admission of {@code auto} requests: see {@code Admission}; the share of the
@@ -158,6 +159,7 @@ public record RuntimeSettings(
         c.getInt("lost-batch-retries"),
         stageProviders,
         c.getIntList("worker-devices"),
-        c.getBoolean("auto-uses-uncalibrated-exits"));
+        c.getBoolean("auto-uses-uncalibrated-exits"),
+        c.getInt("reserve-exit-layer"));
   }
 }

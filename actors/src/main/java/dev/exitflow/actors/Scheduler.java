@@ -99,12 +99,12 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     this.timers = timers;
     this.layout = layout;
     this.settings = settings;
-    this.controller = new DepthController(layout.stages(), settings.controller());
+    this.controller = new DepthController(layout.stages(), layout.reserveStages(), settings.controller());
     this.outcomes = ctx.messageAdapter(StageWorker.Outcome.class, FromWorker::new);
     int perStage = layout.workers() instanceof WorkerSource.Local local ? local.perStage() : 0;
     this.workers = new WorkerPool(layout.stages(), perStage, settings.batchesPerWorker(),
         settings.busyWorkersPerNode(), settings.batchesAheadPerNode(), layout.readiness());
-    this.rules = new ExitRules(layout.exitLayers(), layout.heads(), layout.features(),
+    this.rules = new ExitRules(layout.exitLayers(), layout.reserveStages(), layout.heads(), layout.features(),
         settings.autoUsesUncalibratedExits());
     this.stages = new StageDispatch(layout.stages(), workers, rules, settings);
     this.replies = new Replies(rules, layout.listener());

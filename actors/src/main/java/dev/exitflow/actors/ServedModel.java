@@ -20,39 +20,69 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The model as the runtime serves it: run as the configured plan says ({@code exitflow.model.plan};
  * the model as it comes when none), compiled or found in the stage cache. Gateways and worker
  * nodes build it the same way, so their stages, adapters and keep ratios agree.
  */
-record ServedModel(StageOpener stages) {
+record ServedModel(StageOpener stages, int reserveStages) {
+  private static final Logger LOG = LoggerFactory.getLogger(ServedModel.class);
 
   /** Compiles (or finds in the cache) {@code model} run as the configured plan. Blocks while compiling. */
   static ServedModel load(ModelDescriptor model, Config config) {
     ModelSettings settings = ModelSettings.create(config);
-    Plan plan = Plan.of(model.name());
-    if (!settings.plan().isEmpty()) {
-      plan = Plan.read(Path.of(settings.plan()));
-      // A plan file names its model, perhaps as a directory: resolve it to compare.
-      String planModel = new ModelRepository(settings).resolve(plan.model()).name();
-      if (!planModel.equals(model.name())) {
-        throw new InvalidInputException("plan_model_mismatch",
-            "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
-      }
-    }
+    Plan configured = configuredPlan(model, settings);
+    Plan plan = withReserve(configured, model, config);
+    int reserveStages = plan.apply(model).exitLayers().size() - configured.apply(model).exitLayers().size();
     ModelDescriptor planned = plan.apply(model);
     CompiledModel compiled = StageOpener.compile(planned, settings, plan);
     // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
     StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
     // The workers' sessions (stages, heads) on threads of their own, several batches at once.
     ModelSettings served = settings.withStageSessionThreads(RuntimeSettings.create(config).threadsPerRun());
-    return new ServedModel(StageOpener.of(planned, compiled, served, plan));
+    return new ServedModel(StageOpener.of(planned, compiled, served, plan), reserveStages);
   }
 
-  /** The model with the plan's exits. */
+  /** The plan the runtime runs {@code model} as: the configured one, with the reserve exit if there is one. */
+  static Plan plan(ModelDescriptor model, Config config) {
+    return withReserve(configuredPlan(model, ModelSettings.create(config)), model, config);
+  }
+
+  /** {@code exitflow.model.plan}, or the model as it comes when it names none. */
+  private static Plan configuredPlan(ModelDescriptor model, ModelSettings settings) {
+    if (settings.plan().isEmpty()) {
+      return Plan.of(model.name());
+    }
+    Plan plan = Plan.read(Path.of(settings.plan()));
+    // A plan file names its model, perhaps as a directory: resolve it to compare.
+    String planModel = new ModelRepository(settings).resolve(plan.model()).name();
+    if (!planModel.equals(model.name())) {
+      throw new InvalidInputException("plan_model_mismatch",
+          "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
+    }
+    return plan;
+  }
+
+  private static Plan withReserve(Plan plan, ModelDescriptor model, Config config) {
+    int layer = RuntimeSettings.create(config).reserveExitLayer();
+    if (layer > 0 && !plan.keepRatios().isEmpty()) {
+      LOG.warn("no reserve exit at layer {}: plan '{}' prunes tokens between its stages", layer, plan.name());
+    }
+    return ReserveExit.apply(plan, model, layer);
+  }
+
+  /** The model with the plan's exits and the reserve exit, if any: one per stage. */
   ModelDescriptor model() {
     return stages.model();
+  }
+
+  /** The model with the exits requests may name: the reserve exit is the runtime's own. */
+  ModelDescriptor servedModel() {
+    List<Integer> layers = model().exitLayers();
+    return model().withExitLayers(layers.subList(reserveStages, layers.size()));
   }
 
   Plan plan() {

@@ -34,7 +34,7 @@ class DeadlineAdmissionTest {
   // Plain heads at exits 2, 4, 6, auto allowed to leave at the first: its shallowest exit is stage 1.
   // Batches of 8 inputs of 256 tokens take 40 ms: 2 workers get through 102,400 tokens a second.
   private final AdmissionFixture runtime = new AdmissionFixture(KIT, RuntimeSettings.create(ConfigFactory.load()),
-      new ExitRules(List.of(2, 4, 6), Collections.nCopies(STAGES, new ExitHead(Pooling.MEAN, 8)), null, true), 40);
+      new ExitRules(List.of(2, 4, 6), 0, Collections.nCopies(STAGES, new ExitHead(Pooling.MEAN, 8)), null, true), 40);
   private final StageBatcher[] batchers = runtime.batchers;
   private final Admission admission = runtime.admission;
 

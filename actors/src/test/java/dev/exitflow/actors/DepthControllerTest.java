@@ -13,7 +13,7 @@ class DepthControllerTest {
 
   @Test
   void aLoadStepRaisesTheLevelAtOnceToWhatTheArrivalsNeed() {
-    DepthController c = new DepthController(3, settings);
+    DepthController c = new DepthController(3, 0, settings);
     double[] ms = {1e6, 1e6, 1e6}; // 1 ms of compute per request at each stage, one batch at a time
     c.feedForward(new double[] {180, 180}, ms, 1); // all deep: 1.08 of the node, under the 1.2 that engages it
     assertEquals(0, c.level(), 1e-9);
@@ -31,8 +31,23 @@ class DepthControllerTest {
   }
 
   @Test
+  void loadNeverSendsTrafficToAReserveExit() {
+    DepthController c = new DepthController(4, 1, settings); // a reserve stage 0, then exits at stages 1, 2, 3
+    assertEquals(4, c.maxLevel(), 1e-9, "two steps per exit beyond the first, as without the reserve");
+    for (int i = 0; i < 400; i++) {
+      c.update(10.0);
+    }
+    assertEquals(4, c.level(), 1e-9);
+    assertEquals(1, c.allowedStage(Priority.BULK, 0.5), "the first exit, not the reserve");
+    assertEquals(1, c.allowedStage(Priority.INTERACTIVE, 0.5));
+    double[] ms = {1e6, 1e6, 1e6, 1e6};
+    // At the last level every auto request still computes stages 0 and 1: 2 ms each.
+    assertEquals(0.4, c.utilizationAt(c.maxLevel(), new double[] {100, 100}, ms, 1), 1e-9);
+  }
+
+  @Test
   void degradesBulkBeforeInteractiveAndRecovers() {
-    DepthController c = new DepthController(3, settings); // stages 0, 1, 2
+    DepthController c = new DepthController(3, 0, settings); // stages 0, 1, 2
     assertEquals(2, c.allowedStage(Priority.BULK, 0.99));
     assertEquals(2, c.allowedStage(Priority.INTERACTIVE, 0.99));
 
@@ -66,7 +81,7 @@ class DepthControllerTest {
    */
   @Test
   void settlesWithoutOscillatingAtSteadyOverload() {
-    DepthController c = new DepthController(3, settings);
+    DepthController c = new DepthController(3, 0, settings);
     double pressure = 0;
     double min = Double.MAX_VALUE;
     double max = 0;
@@ -91,7 +106,7 @@ class DepthControllerTest {
    */
   @Test
   void holdsUtilizationAtItsTargetBeforeAnyQueueForms() {
-    DepthController c = new DepthController(3, settings);
+    DepthController c = new DepthController(3, 0, settings);
     double utilization = 0;
     double queueMs = 0;
     double min = Double.MAX_VALUE;
@@ -113,7 +128,7 @@ class DepthControllerTest {
 
   @Test
   void aLullWithinAnOverloadGivesBackLittleDepth() {
-    DepthController c = new DepthController(3, settings);
+    DepthController c = new DepthController(3, 0, settings);
     for (int i = 0; i < 60; i++) {
       c.update(5.0); // 3 s far over target
     }
@@ -126,7 +141,7 @@ class DepthControllerTest {
 
   @Test
   void aFractionalLevelSendsThatFractionOneExitShallower() {
-    DepthController c = new DepthController(3, settings);
+    DepthController c = new DepthController(3, 0, settings);
     while (c.level() < 0.5) {
       c.update(1.5);
     }

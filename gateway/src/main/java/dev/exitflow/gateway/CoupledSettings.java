@@ -2,13 +2,11 @@ package dev.exitflow.gateway;
 
 import com.typesafe.config.Config;
 import dev.exitflow.actors.ClusterSettings;
+import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.RuntimeSettings;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
-import dev.exitflow.model.ModelSettings;
-import dev.exitflow.model.plan.Plan;
 import dev.exitflow.streams.kafka.KafkaSettings;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,14 +62,10 @@ public final class CoupledSettings {
     }
   }
 
-  /** The stages of the model as served: the plan's exits when {@code exitflow.model.plan} names one. */
+  /** The stages of the model as served: the plan's exits when {@code exitflow.model.plan} names one, and the reserve exit. */
   private static int stages(Config config, ModelDescriptor model) {
-    String plan = ModelSettings.create(config).plan();
-    if (plan.isEmpty()) {
-      return model.exitLayers().size();
-    }
     try {
-      return Plan.read(Path.of(plan)).apply(model).exitLayers().size();
+      return EncoderRuntime.servedPlan(model, config).apply(model).exitLayers().size();
     } catch (RuntimeException e) {
       return model.exitLayers().size(); // the runtime reports what is wrong with the plan
     }

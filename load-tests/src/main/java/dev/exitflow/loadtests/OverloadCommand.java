@@ -1,6 +1,7 @@
 package dev.exitflow.loadtests;
 
 import dev.exitflow.actors.EmbeddingRequest;
+import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.actors.ExitQuality;
 import dev.exitflow.actors.ExitPolicy;
 import dev.exitflow.actors.Priority;
@@ -172,7 +173,8 @@ final class OverloadCommand implements Callable<Integer> {
 
   private Map<String, Double> spearmanByExit(Harness h) throws Exception {
     System.err.println("evaluating every exit on STS-B test...");
-    try (StagedEncoder engine = StagedEncoder.open(h.model, h.modelSettings)) {
+    // The plan the runtime serves, so a reserve exit is evaluated too.
+    try (StagedEncoder engine = StagedEncoder.open(h.model, h.modelSettings, EncoderRuntime.servedPlan(h.model, h.config))) {
       StsReport report = StsEvaluator.evaluate(engine, StsDataset.read(StsFiles.locate("sts-test.csv")), n -> {});
       Map<String, Double> byExit = new TreeMap<>();
       report.exits().forEach(e -> byExit.put(String.valueOf(e.layer()), e.spearman()));

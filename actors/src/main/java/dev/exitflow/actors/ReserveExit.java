@@ -1,0 +1,34 @@
+package dev.exitflow.actors;
+
+import dev.exitflow.model.ModelDescriptor;
+import dev.exitflow.model.plan.Plan;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The reserve exit ({@code exitflow.actors.reserve-exit-layer}): a layer shallower than the served
+ * model's first exit, cut as a stage of its own, where {@code auto} requests leave only when their
+ * deadline demands it (see {@link ExitRules}). Here: the plan the runtime compiles with it.
+ */
+final class ReserveExit {
+  private ReserveExit() {}
+
+  /**
+   * {@code plan} with {@code layer} added as its shallowest exit, or {@code plan} itself when there
+   * is none to add: {@code layer} 0, not shallower than the plan's first exit, or a plan that prunes
+   * tokens (its keep ratios are one per stage boundary, and a new boundary would need one).
+   */
+  static Plan apply(Plan plan, ModelDescriptor model, int layer) {
+    if (!applies(plan, model, layer)) {
+      return plan;
+    }
+    List<Integer> withReserve = new ArrayList<>(List.of(layer));
+    withReserve.addAll(plan.apply(model).exitLayers());
+    return new Plan(plan.name(), plan.model(), withReserve, plan.useAdapters(), plan.keepRatios(), plan.drops(),
+        plan.mlpKeep(), plan.mergePruned(), plan.pruneBy());
+  }
+
+  private static boolean applies(Plan plan, ModelDescriptor model, int layer) {
+    return layer > 0 && layer < plan.apply(model).exitLayers().get(0) && plan.keepRatios().isEmpty();
+  }
+}
