@@ -35,8 +35,9 @@ final class ExitRouter {
    */
   Decision decide(Pending p, int finishedStage, long nextStageNanos, long now) {
     int allowed = controller.allowedStage(p.request.priority(), random.nextDouble());
+    // An exit head not applied (at the reserve exit, for a request whose deadline was not at risk) leaves no embedding.
     return decide(p, finishedStage, rules.lastStage(), allowed, nextStageNanos, now,
-        !p.isAuto() || rules.autoMayLeaveAt(p, finishedStage));
+        !p.isAuto() || (rules.autoMayLeaveAt(p, finishedStage) && p.embedding != null));
   }
 
   /**

@@ -1,17 +1,35 @@
 package dev.exitflow.actors;
 
+import com.typesafe.config.Config;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.plan.Plan;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The reserve exit ({@code exitflow.actors.reserve-exit-layer}): a layer shallower than the served
  * model's first exit, cut as a stage of its own, where {@code auto} requests leave only when their
  * deadline demands it (see {@link ExitRules}). Here: the plan the runtime compiles with it.
  */
-final class ReserveExit {
+public final class ReserveExit {
+  private static final Logger LOG = LoggerFactory.getLogger(ReserveExit.class);
+
   private ReserveExit() {}
+
+  /**
+   * {@code plan} as the runtime runs it: with the reserve exit {@code config} asks for, when it
+   * adds one. The commands that calibrate or evaluate a model use it too, so they fit and measure
+   * the stages {@code serve} runs.
+   */
+  public static Plan apply(Plan plan, ModelDescriptor model, Config config) {
+    int layer = RuntimeSettings.create(config).reserveExitLayer();
+    if (layer > 0 && !plan.keepRatios().isEmpty()) {
+      LOG.warn("no reserve exit at layer {}: plan '{}' prunes tokens between its stages", layer, plan.name());
+    }
+    return apply(plan, model, layer);
+  }
 
   /**
    * {@code plan} with {@code layer} added as its shallowest exit, or {@code plan} itself when there

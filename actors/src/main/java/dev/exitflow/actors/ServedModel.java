@@ -20,8 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The model as the runtime serves it: run as the configured plan says ({@code exitflow.model.plan};
@@ -29,13 +27,12 @@ import org.slf4j.LoggerFactory;
  * nodes build it the same way, so their stages, adapters and keep ratios agree.
  */
 record ServedModel(StageOpener stages, int reserveStages) {
-  private static final Logger LOG = LoggerFactory.getLogger(ServedModel.class);
 
   /** Compiles (or finds in the cache) {@code model} run as the configured plan. Blocks while compiling. */
   static ServedModel load(ModelDescriptor model, Config config) {
     ModelSettings settings = ModelSettings.create(config);
     Plan configured = configuredPlan(model, settings);
-    Plan plan = withReserve(configured, model, config);
+    Plan plan = ReserveExit.apply(configured, model, config);
     int reserveStages = plan.apply(model).exitLayers().size() - configured.apply(model).exitLayers().size();
     ModelDescriptor planned = plan.apply(model);
     CompiledModel compiled = StageOpener.compile(planned, settings, plan);
@@ -48,7 +45,7 @@ record ServedModel(StageOpener stages, int reserveStages) {
 
   /** The plan the runtime runs {@code model} as: the configured one, with the reserve exit if there is one. */
   static Plan plan(ModelDescriptor model, Config config) {
-    return withReserve(configuredPlan(model, ModelSettings.create(config)), model, config);
+    return ReserveExit.apply(configuredPlan(model, ModelSettings.create(config)), model, config);
   }
 
   /** {@code exitflow.model.plan}, or the model as it comes when it names none. */
@@ -64,14 +61,6 @@ record ServedModel(StageOpener stages, int reserveStages) {
           "plan '" + plan.name() + "' is for " + planModel + ", not " + model.name());
     }
     return plan;
-  }
-
-  private static Plan withReserve(Plan plan, ModelDescriptor model, Config config) {
-    int layer = RuntimeSettings.create(config).reserveExitLayer();
-    if (layer > 0 && !plan.keepRatios().isEmpty()) {
-      LOG.warn("no reserve exit at layer {}: plan '{}' prunes tokens between its stages", layer, plan.name());
-    }
-    return ReserveExit.apply(plan, model, layer);
   }
 
   /** The model with the plan's exits and the reserve exit, if any: one per stage. */

@@ -63,11 +63,25 @@ final class StageDispatch {
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
       boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
-      boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage));
+      boolean reserve = stage < rules.firstServedStage();
+      long atRiskBefore = reserve ? reserveRiskNanos(stage, now) : 0;
+      boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage)
+          && (!reserve || p.deadlineNanos < atRiskBefore));
       boolean statesBack = members.stream().anyMatch(p -> ExitRouter.mayGoOn(p, stage, rules.lastStage()));
       worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, statesBack, replyTo));
     }
     return !b.isEmpty() && canTake(stage, b, now, interactive) ? b.nanosUntilDue(now) : -1;
+  }
+
+  /**
+   * Before the reserve exit's stage computes a batch: a member whose deadline comes before the
+   * returned time may have to leave there, so the batch applies the reserve's exit head (the router
+   * decides once the batch is back, from the next stage's expected wait and compute then). The
+   * margin, the batch's own compute and twice the next stage's wait and compute now, is wide: a
+   * head computed for nothing costs little, one missing sends a request on to be late.
+   */
+  private long reserveRiskNanos(int stage, long now) {
+    return now + batchers[stage].expectedComputeNanos() + 2 * expectedNanosAt(stage + 1, now);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.exitflow.gateway.cli;
 
 import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.ReserveExit;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
 import dev.exitflow.model.ModelSettings;
@@ -37,11 +38,12 @@ public final class ModelOption {
 
   /**
    * The plan in {@code planFile} (a plan names its model, so --model must then be left out), or
-   * with none the model as it comes.
+   * with none the model as it comes; with the reserve exit, as {@code serve} runs it.
    */
   Plan plan(Path planFile, CommandSpec spec) {
     refuseBoth(planFile, spec);
-    return planFile != null ? Plan.read(planFile) : Plan.of(reference());
+    Plan plan = planFile != null ? Plan.read(planFile) : Plan.of(reference());
+    return ReserveExit.apply(plan, resolve(plan.model()), ConfigFactory.load());
   }
 
   /** --plan names its model: giving --model as well is a usage error. */
