@@ -12,8 +12,8 @@ import java.util.function.Consumer;
  * where its workers come from, who hears of batches and exits, and who hears whenever the runtime
  * becomes able, or unable, to serve every exit (in a cluster, workers come and go).
  */
-public record RuntimeLayout(List<Integer> exitLayers, int reserveStages, List<ExitHead> heads, FeaturePolicy features, WorkerSource workers,
-    RuntimeListener listener, Consumer<Boolean> readiness) {
+public record RuntimeLayout(List<Integer> exitLayers, int reserveStages, List<ExitHead> heads, FeaturePolicy features,
+    WorkerSource workers, RuntimeListener listener, Consumer<Boolean> readiness) {
   int stages() {
     return exitLayers.size();
   }

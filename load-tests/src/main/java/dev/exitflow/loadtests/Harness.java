@@ -41,11 +41,16 @@ final class Harness implements AutoCloseable {
 
   Harness(String modelName) throws IOException {
     this.model = new ModelRepository(modelSettings).resolve(modelName != null ? modelName : modelSettings.defaultModel());
-    this.sentences = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
+    this.sentences = stsSentences();
     this.system = ActorSystem.create(Behaviors.empty(), "exitflow-load",
         ClusterSettings.create(config).actorSystemConfig(config)); // the Pekko settings serve has
     this.runtime = EncoderRuntime.start(system, model, config);
     runtime.ready().toCompletableFuture().join();
+  }
+
+  /** STS-B test's sentences, in the file's order: what the benchmarks send. */
+  static List<String> stsSentences() throws IOException {
+    return new ArrayList<>(StsDataset.read(StsFiles.locate("sts-test.csv")).sentences().keySet());
   }
 
   /**

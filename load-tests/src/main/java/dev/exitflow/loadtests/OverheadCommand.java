@@ -109,7 +109,7 @@ final class OverheadCommand implements Callable<Integer> {
     }
     long began = System.nanoTime();
     try (Harness h = new Harness(model)) {
-      IntFunction<String> text = cycling(quoted(h));
+      IntFunction<String> text = cycling(quoted(h.sentences));
       double capacity = deepCapacity(h);
       double rate = fixedRate != null ? fixedRate : load * capacity;
       System.err.printf("deep capacity %.0f/s; every transport offered %.0f/s (%s)%n", capacity, rate,
@@ -131,9 +131,9 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /** The sentences, JSON-quoted, for the transports' request bodies. */
-  private static List<String> quoted(Harness h) throws IOException {
+  private static List<String> quoted(List<String> sentences) throws IOException {
     List<String> quoted = new ArrayList<>();
-    for (String s : h.sentences) {
+    for (String s : sentences) {
       quoted.add(Harness.JSON.writeValueAsString(s));
     }
     return quoted;
@@ -282,8 +282,9 @@ final class OverheadCommand implements Callable<Integer> {
   /**
    * Throughput by transport with the generator, the server and the broker in their own processes:
    * a closed loop of {@code concurrency} outstanding requests per transport against the runtime
-   * in-process (where the generator shares the process, as in load-tests/run saturation). The
-   * in-process rows run first, and the runtime is stopped before any server starts; then each
+   * in-process (where the generator shares the process, as in load-tests/run saturation), measured
+   * before the transports and again after them, each ratio to the mean of the two (the machine's
+   * speed drifts over the run). The in-process runtime is stopped before any server starts; then each
    * transport against {@code exitflow serve}, then Kafka against a broker and a serve with the
    * pipeline on, started only once the HTTP transports' server has stopped. The HTTP rows' requests
    * come from wrk when {@code --generator} allows, so on two cores the generator takes little of
@@ -303,17 +304,9 @@ final class OverheadCommand implements Callable<Integer> {
     };
     System.err.println(wrk ? "HTTP rows: wrk generates" : "HTTP rows: this JVM's HTTP client generates"
         + (generator.equals("auto") ? " (no wrk on the PATH; Debian: apt-get install wrk)" : ""));
-    List<Saturated> rows = new ArrayList<>();
-    Map<String, Double> inProcess = new LinkedHashMap<>();
-    List<String> quoted;
-    try (Harness h = new Harness(model)) {
-      quoted = quoted(h);
-      for (String exit : exits) {
-        Saturated row = saturate(inProcess(h, exit), false, quoted);
-        inProcess.put(exit, row.perS());
-        rows.add(row);
-      }
-    }
+    List<String> quoted = quoted(Harness.stsSentences());
+    List<Saturated> before = inProcessRows(quoted, "in-process", null);
+    List<Saturated> apartRows = new ArrayList<>();
     List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
     List<String> overKafka = transports.contains("kafka") ? List.of("kafka") : List.of();
     for (List<String> apart : List.of(overHttp, overKafka)) {
@@ -323,15 +316,21 @@ final class OverheadCommand implements Callable<Integer> {
       try (OverheadServers servers = new OverheadServers(model, apart)) {
         for (String exit : exits) {
           for (Slot slot : servers.slots(exit, cycling(quoted))) {
-            Saturated r = saturate(slot, wrk, quoted);
-            Double reference = inProcess.get(exit);
-            rows.add(new Saturated(exit, r.transport(), r.generator(), r.perS(),
-                reference == null ? Double.NaN : r.perS() / reference, r.failed(), r.serverCpuSPer1000(),
-                r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
+            apartRows.add(saturate(slot, wrk, quoted));
           }
         }
       }
     }
+    // The in-process rows again: the machine's speed drifts over the run's minutes, and the ratios
+    // are to the mean of the readings before and after the transports.
+    List<Saturated> after = inProcessRows(quoted, "in-process (after)", before);
+    List<Saturated> rows = new ArrayList<>(before);
+    for (Saturated r : apartRows) {
+      double reference = (rateAt(before, r.exit()) + rateAt(after, r.exit())) / 2;
+      rows.add(new Saturated(r.exit(), r.transport(), r.generator(), r.perS(), r.perS() / reference, r.failed(),
+          r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
+    }
+    rows.addAll(after);
     printSaturated(rows);
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("concurrency", concurrency);
@@ -341,13 +340,33 @@ final class OverheadCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Each exit's in-process saturation row, named {@code name}, in a runtime of its own; with
+   * {@code earlier}, each row's ratio is to the earlier reading at its exit (the drift).
+   */
+  private List<Saturated> inProcessRows(List<String> quoted, String name, List<Saturated> earlier) throws Exception {
+    List<Saturated> rows = new ArrayList<>();
+    try (Harness h = new Harness(model)) {
+      for (String exit : exits) {
+        Saturated r = saturate(inProcess(h, exit), false, quoted);
+        rows.add(new Saturated(exit, name, r.generator(), r.perS(), earlier == null ? 1.0 : r.perS() / rateAt(earlier, exit),
+            r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
+      }
+    }
+    return rows;
+  }
+
+  private static double rateAt(List<Saturated> rows, String exit) {
+    return rows.stream().filter(r -> r.exit().equals(exit)).mapToDouble(Saturated::perS).findFirst().orElse(Double.NaN);
+  }
+
   private void printSaturated(List<Saturated> rows) {
     System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up); CPU s per 1,000 answers:%n",
         concurrency, seconds, warmUpSeconds);
-    System.out.printf("%-5s %-12s %-10s %10s %6s %8s %8s %10s %8s %8s%n", "exit", "transport", "generator",
+    System.out.printf("%-5s %-18s %-10s %10s %6s %8s %8s %10s %8s %8s%n", "exit", "transport", "generator",
         "answers/s", "ratio", "failed", "server", "generator", "broker", "all");
     for (Saturated r : rows) {
-      System.out.printf("%-5s %-12s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f%n", r.exit(), r.transport(),
+      System.out.printf("%-5s %-18s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f%n", r.exit(), r.transport(),
           r.generator(), r.perS(), r.ratio(), r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(),
           r.brokerCpuSPer1000(), r.serverCpuSPer1000() + r.generatorCpuSPer1000() + r.brokerCpuSPer1000());
     }
