@@ -222,19 +222,27 @@ public final class ExitflowRoutes extends AllDirectives {
     // What each exit is worth: its adapter or branch, fidelity to the deep exit, and eval's Spearman x100.
     ArrayNode exits = m.putArray("exits");
     for (ExitQuality q : runtime.exits()) {
-      ObjectNode e = exits.addObject().put("layer", q.layer()).put("deep", q.deep());
-      if (q.adapter() == null) {
-        e.putNull("adapter");
-      } else {
-        e.putObject("adapter").put("kind", q.adapter().kind()).put("features", q.adapter().features())
-            .put("penalty", q.adapter().penalty()).put("corpus_sentences", q.adapter().corpusSentences());
-      }
-      e.put("branch", q.branch()); // a distilled exit branch (exitflow distill) replaces the adapter
-      e.put("fidelity", Double.isNaN(q.fidelity()) ? null : q.fidelity());
-      ObjectNode spearman = e.putObject("spearman");
-      q.spearman().forEach(spearman::put);
+      describe(exits.addObject(), q);
+    }
+    // Not an exit a request may name: auto requests leave there only when their deadline demands it.
+    if (runtime.reserveExit() != null) {
+      describe(m.putObject("reserve_exit"), runtime.reserveExit());
     }
     return m;
+  }
+
+  private static void describe(ObjectNode e, ExitQuality q) {
+    e.put("layer", q.layer()).put("deep", q.deep());
+    if (q.adapter() == null) {
+      e.putNull("adapter");
+    } else {
+      e.putObject("adapter").put("kind", q.adapter().kind()).put("features", q.adapter().features())
+          .put("penalty", q.adapter().penalty()).put("corpus_sentences", q.adapter().corpusSentences());
+    }
+    e.put("branch", q.branch()); // a distilled exit branch (exitflow distill) replaces the adapter
+    e.put("fidelity", Double.isNaN(q.fidelity()) ? null : q.fidelity());
+    ObjectNode spearman = e.putObject("spearman");
+    q.spearman().forEach(spearman::put);
   }
 
   private Route authenticated(Supplier<Route> inner) {
