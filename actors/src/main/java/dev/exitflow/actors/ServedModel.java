@@ -33,8 +33,8 @@ record ServedModel(StageOpener stages, int reserveStages) {
     ModelSettings settings = ModelSettings.create(config);
     Plan configured = configuredPlan(model, settings);
     Plan plan = ReserveExit.apply(configured, model, config);
-    int reserveStages = plan.apply(model).exitLayers().size() - configured.apply(model).exitLayers().size();
     ModelDescriptor planned = plan.apply(model);
+    int reserveStages = planned.exitLayers().size() - configured.apply(model).exitLayers().size();
     CompiledModel compiled = StageOpener.compile(planned, settings, plan);
     // Adapters missing: fitted here (blocking, like compiling) or a warning, as configured.
     StartupCalibration.ensure(model, settings, plan, compiled, CalibrationSettings.create(config));
