@@ -2,7 +2,6 @@ package dev.exitflow.loadtests;
 
 import dev.exitflow.actors.EmbeddingRequest;
 import dev.exitflow.actors.ExitPolicy;
-import dev.exitflow.loadtests.OverheadServers.HttpRoute;
 import dev.exitflow.loadtests.OverheadServers.Slot;
 import java.io.IOException;
 import java.time.Duration;
@@ -78,14 +77,6 @@ final class OverheadCommand implements Callable<Integer> {
       + "client, 0.7-0.9), or auto: wrk when it is on the PATH (default: ${DEFAULT-VALUE})")
   String generator;
 
-  /**
-   * A saturation row: answers/s, its ratio to in-process at the same exit, and the CPU seconds per
-   * 1,000 answers of the server, of the generator (0 for in-process, where it is the server's
-   * process) and of the broker.
-   */
-  record Saturated(String exit, String transport, String generator, double perS, double ratio, long failed,
-      double serverCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000) {}
-
 
   /**
    * One row: figures are medians over the rounds (completed and failed are sums); {@code ratio} is
@@ -105,7 +96,9 @@ final class OverheadCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (saturation) {
-      return saturation();
+      output("overhead-saturation.json", new OverheadSaturation(model, exits, transports, seconds, warmUpSeconds,
+          concurrency, generator).run());
+      return 0;
     }
     long began = System.nanoTime();
     try (Harness h = new Harness(model)) {
@@ -131,7 +124,7 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /** The sentences, JSON-quoted, for the transports' request bodies. */
-  private static List<String> quoted(List<String> sentences) throws IOException {
+  static List<String> quoted(List<String> sentences) throws IOException {
     List<String> quoted = new ArrayList<>();
     for (String s : sentences) {
       quoted.add(Harness.JSON.writeValueAsString(s));
@@ -140,12 +133,12 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   /** The i-th of {@code texts}, from the start again after the last. */
-  private static IntFunction<String> cycling(List<String> texts) {
+  static IntFunction<String> cycling(List<String> texts) {
     return i -> texts.get(Math.floorMod(i, texts.size()));
   }
 
   /** The runtime called in this process, at {@code exit}. */
-  private static Slot inProcess(Harness h, String exit) {
+  static Slot inProcess(Harness h, String exit) {
     ExitPolicy policy = ExitPolicy.parse(exit);
     return new Slot(exit, "in-process", null, ProcessHandle.current(), null,
         () -> i -> h.runtime.submit(EmbeddingRequest.of(h.sentence(i), policy)));
@@ -278,142 +271,6 @@ final class OverheadCommand implements Callable<Integer> {
         median(ratiosWithoutJit), samples.stream().map(Sample::serverCpu).toList(),
         samples.stream().map(Sample::jitCpu).toList(), ratios);
   }
-
-  /**
-   * Throughput by transport with the generator, the server and the broker in their own processes:
-   * a closed loop of {@code concurrency} outstanding requests per transport against the runtime
-   * in-process (where the generator shares the process, as in load-tests/run saturation), measured
-   * before the transports and again after them, each ratio to the mean of the two (the machine's
-   * speed drifts over the run). The in-process runtime is stopped before any server starts; then each
-   * transport against {@code exitflow serve}, then Kafka against a broker and a serve with the
-   * pipeline on, started only once the HTTP transports' server has stopped. The HTTP rows' requests
-   * come from wrk when {@code --generator} allows, so on two cores the generator takes little of
-   * the server's CPU; each row reports the generator's and the broker's CPU beside the server's.
-   */
-  private Integer saturation() throws Exception {
-    boolean wrk = switch (generator) {
-      case "wrk" -> {
-        if (!WrkLoop.available()) {
-          throw new IllegalStateException("--generator wrk: wrk is not on the PATH (Debian: apt-get install wrk)");
-        }
-        yield true;
-      }
-      case "java" -> false;
-      case "auto" -> WrkLoop.available();
-      default -> throw new IllegalArgumentException("--generator is auto, wrk or java, not " + generator);
-    };
-    System.err.println(wrk ? "HTTP rows: wrk generates" : "HTTP rows: this JVM's HTTP client generates"
-        + (generator.equals("auto") ? " (no wrk on the PATH; Debian: apt-get install wrk)" : ""));
-    List<String> quoted = quoted(Harness.stsSentences());
-    List<Saturated> before = inProcessRows(quoted, "in-process", null);
-    List<Saturated> apartRows = new ArrayList<>();
-    List<String> overHttp = transports.stream().filter(t -> !t.equals("kafka")).toList();
-    List<String> overKafka = transports.contains("kafka") ? List.of("kafka") : List.of();
-    for (List<String> apart : List.of(overHttp, overKafka)) {
-      if (apart.isEmpty()) {
-        continue;
-      }
-      try (OverheadServers servers = new OverheadServers(model, apart)) {
-        for (String exit : exits) {
-          for (Slot slot : servers.slots(exit, cycling(quoted))) {
-            apartRows.add(saturate(slot, wrk, quoted));
-          }
-        }
-      }
-    }
-    // The in-process rows again: the machine's speed drifts over the run's minutes, and the ratios
-    // are to the mean of the readings before and after the transports.
-    List<Saturated> after = inProcessRows(quoted, "in-process (after)", before);
-    List<Saturated> rows = new ArrayList<>(before);
-    for (Saturated r : apartRows) {
-      double reference = (rateAt(before, r.exit()) + rateAt(after, r.exit())) / 2;
-      rows.add(new Saturated(r.exit(), r.transport(), r.generator(), r.perS(), r.perS() / reference, r.failed(),
-          r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
-    }
-    rows.addAll(after);
-    printSaturated(rows);
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("concurrency", concurrency);
-    result.put("seconds", seconds);
-    result.put("rows", rows);
-    output("overhead-saturation.json", result);
-    return 0;
-  }
-
-  /**
-   * Each exit's in-process saturation row, named {@code name}, in a runtime of its own; with
-   * {@code earlier}, each row's ratio is to the earlier reading at its exit (the drift).
-   */
-  private List<Saturated> inProcessRows(List<String> quoted, String name, List<Saturated> earlier) throws Exception {
-    List<Saturated> rows = new ArrayList<>();
-    try (Harness h = new Harness(model)) {
-      for (String exit : exits) {
-        Saturated r = saturate(inProcess(h, exit), false, quoted);
-        rows.add(new Saturated(exit, name, r.generator(), r.perS(), earlier == null ? 1.0 : r.perS() / rateAt(earlier, exit),
-            r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
-      }
-    }
-    return rows;
-  }
-
-  private static double rateAt(List<Saturated> rows, String exit) {
-    return rows.stream().filter(r -> r.exit().equals(exit)).mapToDouble(Saturated::perS).findFirst().orElse(Double.NaN);
-  }
-
-  private void printSaturated(List<Saturated> rows) {
-    System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up); CPU s per 1,000 answers:%n",
-        concurrency, seconds, warmUpSeconds);
-    System.out.printf("%-5s %-18s %-10s %10s %6s %8s %8s %10s %8s %8s%n", "exit", "transport", "generator",
-        "answers/s", "ratio", "failed", "server", "generator", "broker", "all");
-    for (Saturated r : rows) {
-      System.out.printf("%-5s %-18s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f%n", r.exit(), r.transport(),
-          r.generator(), r.perS(), r.ratio(), r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(),
-          r.brokerCpuSPer1000(), r.serverCpuSPer1000() + r.generatorCpuSPer1000() + r.brokerCpuSPer1000());
-    }
-  }
-
-  /**
-   * A closed loop of {@code concurrency} outstanding on the slot's transport for --seconds, after
-   * --warm-up seconds unmeasured (from wrk if {@code wrk} and the transport is HTTP, else from this
-   * JVM); the ratio is 1 (the caller sets it for the transports).
-   */
-  private Saturated saturate(Slot slot, boolean wrk, List<String> quoted) throws Exception {
-    HttpRoute route = HttpRoute.of(slot.transport());
-    if (wrk && route != null) {
-      List<String> bodies = new ArrayList<>();
-      for (int i = 0; i < quoted.size(); i++) {
-        bodies.add(Transport.body(quoted::get, i, slot.exit(), route.extra()));
-      }
-      System.err.printf("%s at exit %s, wrk with %d connections: warm-up...%n", slot.transport(), slot.exit(),
-          concurrency);
-      WrkLoop.run(slot.url(), route.path(), bodies, concurrency, Duration.ofSeconds(warmUpSeconds));
-      ProcessUsage s0 = ProcessUsage.of(slot.server());
-      WrkLoop.Outcome o = WrkLoop.run(slot.url(), route.path(), bodies, concurrency, Duration.ofSeconds(seconds));
-      double per1000 = 1000.0 / Math.max(1, o.perSecond() * seconds);
-      System.err.printf("  %.1f answers/s, %d failed, p50 %.0f ms, p99 %.0f ms%n", o.perSecond(), o.failed(),
-          o.p50Ms(), o.p99Ms());
-      return new Saturated(slot.exit(), slot.transport(), "wrk", o.perSecond(), 1.0, o.failed(),
-          ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000, o.generatorCpuSeconds() * per1000, 0);
-    }
-    boolean apart = slot.server().pid() != ProcessHandle.current().pid();
-    try (Transport transport = slot.open().get()) {
-      System.err.printf("%s at exit %s, closed loop of %d: warm-up...%n", slot.transport(), slot.exit(), concurrency);
-      ClosedLoop.run(transport::send, concurrency, Duration.ofSeconds(warmUpSeconds));
-      ProcessUsage s0 = ProcessUsage.of(slot.server());
-      ProcessUsage g0 = ProcessUsage.of(ProcessHandle.current());
-      ProcessUsage b0 = slot.broker() == null ? null : ProcessUsage.of(slot.broker());
-      ClosedLoop.Outcome o = ClosedLoop.run(i -> transport.send(i + 1_000_000), concurrency,
-          Duration.ofSeconds(seconds));
-      double per1000 = 1000.0 / Math.max(1, o.perSecond() * seconds);
-      double server = ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000;
-      double generatorCpu = apart ? ProcessUsage.of(ProcessHandle.current()).cpuSecondsSince(g0) * per1000 : 0;
-      double broker = b0 == null ? 0 : ProcessUsage.of(slot.broker()).cpuSecondsSince(b0) * per1000;
-      System.err.printf("  %.1f answers/s, %d failed%n", o.perSecond(), o.failed());
-      return new Saturated(slot.exit(), slot.transport(), apart ? "java" : "in-process", o.perSecond(), 1.0,
-          o.failed(), server, generatorCpu, broker);
-    }
-  }
-
 
   /**
    * A few seconds at the same rate to settle, then the measured run: the server's (and broker's)
