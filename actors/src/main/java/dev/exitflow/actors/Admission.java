@@ -164,7 +164,11 @@ final class Admission {
    * tokenized and waiting for the scheduler (long when the node's cores are short, e.g. shared
    * with another process) is gone from its budget. A deadline too short for even an idle runtime
    * is not refused for it (the same prediction with nothing ahead): only queueing, which a retry
-   * can avoid, is.
+   * can avoid, is. With a reserve exit it may take, the prediction moves towards one to the
+   * reserve, as if the requests ahead left there too (that is where they go once they are at risk,
+   * see {@link StageDispatch}), as far as admitted requests have lately been on time
+   * ({@link DeadlineShare#trust}): a burst's queue is then not refused, while in a lasting overload,
+   * where the reserve cannot take everyone and requests come out late, it is as without one.
    */
   private Overloaded pastDeadline(EmbeddingRequest r, long tokens, long submitted, long now) {
     long deadline = deadlineMs(r) * 1_000_000L;
@@ -173,10 +177,15 @@ final class Admission {
     int exit = rules.floorStage(r.minFidelity());
     long idle = 0;
     long predicted = 0;
+    long leavingAtReserve = 0;
     for (int s = 0; s <= exit; s++) {
       long own = s == 0 ? tokens : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
       predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgency, own);
+      leavingAtReserve += batchers[s].leavingHereCompletionNanos(workers.workersAt(s), urgency, own);
+    }
+    if (exit < rules.firstServedStage()) { // it may leave at the reserve exit: so may those ahead
+      predicted -= (long) (Math.max(0, predicted - leavingAtReserve) * share.trust());
     }
     long budget = Math.max((long) (deadline * share.value()) - waited, idle);
     if (predicted <= budget) {

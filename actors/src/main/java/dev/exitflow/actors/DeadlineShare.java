@@ -36,6 +36,15 @@ final class DeadlineShare {
     return share;
   }
 
+  /**
+   * How far the share is from its floor towards its ceiling, 0 to 1: 1 while admitted requests are
+   * on time, falling as they come out late (1 when floor and ceiling are one).
+   */
+  double trust() {
+    double range = settings.maxShare() - settings.minShare();
+    return range <= 0 ? 1 : Math.max(0, Math.min(1, (share - settings.minShare()) / range));
+  }
+
   /** When a request submitted at {@code submitted} with this deadline counts as late. */
   long lateAfterNanos(long submitted, long deadlineNanos) {
     return submitted + (long) (deadlineNanos * settings.lateAt());

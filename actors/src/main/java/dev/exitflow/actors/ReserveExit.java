@@ -11,7 +11,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The reserve exit ({@code exitflow.actors.reserve-exit-layer}): a layer shallower than the served
  * model's first exit, cut as a stage of its own, where {@code auto} requests leave only when their
- * deadline demands it (see {@link ExitRules}). Here: the plan the runtime compiles with it.
+ * deadline demands it (see {@link ExitRules}). A batch none of whose members is at risk runs
+ * through the reserve's stage and the next at one worker ({@link StageWorker.Run#through}), and
+ * admission trusts the reserve to take a burst while requests are on time ({@link Admission}).
+ * Here: the plan the runtime compiles with it.
  */
 public final class ReserveExit {
   private static final Logger LOG = LoggerFactory.getLogger(ReserveExit.class);

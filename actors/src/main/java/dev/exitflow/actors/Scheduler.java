@@ -229,20 +229,24 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
     if (batch == null) {
       return afterChange(); // failed by a drain timeout, or re-queued when its worker was thought lost
     }
-    layout.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.computeNanos());
+    int last = d.lastStage(); // past the next stage too, when the batch ran through it
+    layout.listener().onBatch(stage, batch.members().size(), d.paddedTokens(), d.firstStageNanos());
+    if (last != stage) {
+      layout.listener().onBatch(last, batch.members().size(), d.paddedTokens(), d.computeNanos() - d.firstStageNanos());
+    }
     List<HiddenState> states = d.states(); // null when no member may go on
-    long nextStageNanos = stage < rules.lastStage() ? stages.expectedNanosAt(stage + 1, now) : 0;
+    long nextStageNanos = last < rules.lastStage() ? stages.expectedNanosAt(last + 1, now) : 0;
     for (int i = 0; i < batch.members().size(); i++) {
       Pending p = batch.members().get(i);
       p.ran(states == null ? null : states.get(i), d.embeddings() == null ? null : d.embeddings().get(i),
           d.computeNanos());
-      ExitRouter.Decision decision = router.decide(p, stage, nextStageNanos, now);
+      ExitRouter.Decision decision = router.decide(p, last, nextStageNanos, now);
       if (decision.exit()) {
-        replies.complete(p, stage, decision.reason());
+        replies.complete(p, last, decision.reason());
         admission.finished(p, now);
       } else {
-        replies.preview(p, stage);
-        stages.queue(stage + 1).offer(p, now);
+        replies.preview(p, last);
+        stages.queue(last + 1).offer(p, now);
       }
     }
     return afterChange();

@@ -220,15 +220,7 @@ final class StageBatcher {
    */
   void recordBatch(int size, long tokens, long computeNanos, long now, boolean full) {
     released(size, tokens);
-    if (batches++ == 0) {
-      meanBatchSize = size;
-      meanBatchTokens = tokens;
-      meanBatchNanos = computeNanos;
-    } else {
-      meanBatchSize += EWMA * (size - meanBatchSize);
-      meanBatchTokens += EWMA * (tokens - meanBatchTokens);
-      meanBatchNanos += EWMA * (computeNanos - meanBatchNanos);
-    }
+    recordCompute(size, tokens, computeNanos);
     if (backlogged && full) {
       long interval = now - lastDoneNanos;
       if (backlogBatches++ == 0) {
@@ -243,6 +235,23 @@ final class StageBatcher {
     }
     lastDoneNanos = now;
     backlogged = !isEmpty();
+  }
+
+  /**
+   * Feeds the compute estimates only, with a batch that ran here straight after the previous stage
+   * at the same worker ({@link StageWorker.Run#through}): it never queued here, so the queue's
+   * counts and throughput are not its.
+   */
+  void recordCompute(int size, long tokens, long computeNanos) {
+    if (batches++ == 0) {
+      meanBatchSize = size;
+      meanBatchTokens = tokens;
+      meanBatchNanos = computeNanos;
+    } else {
+      meanBatchSize += EWMA * (size - meanBatchSize);
+      meanBatchTokens += EWMA * (tokens - meanBatchTokens);
+      meanBatchNanos += EWMA * (computeNanos - meanBatchNanos);
+    }
   }
 
   /** Requests per second one worker serves while computing, from recent batches; 0 before the first batch. */
@@ -337,6 +346,24 @@ final class StageBatcher {
       }
     }
     return Math.max(drainTokensNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+  }
+
+  /**
+   * {@link #expectedCompletionNanos} if every request ahead left at this stage's exit: their tokens
+   * at the rate its workers compute this stage alone, all of them at once. For a reserve exit's
+   * stage, whose batches usually run on through the next stage ({@link StageWorker.Run#through}),
+   * so that the measured throughput is theirs: the queue drains this fast once it is at risk.
+   */
+  long leavingHereCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
+    long ahead = inServiceTokens + extraTokens;
+    for (Pending p : queue) {
+      if (p.urgencyNanos <= urgencyNanos) {
+        ahead += p.length();
+      }
+    }
+    double tokensPerSecond = meanBatchNanos <= 0 ? 0 : meanBatchTokens * 1e9 / meanBatchNanos * workers;
+    long drain = tokensPerSecond <= 0 ? 0 : (long) (ahead / tokensPerSecond * 1e9);
+    return Math.max(drain, expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
 
   /** {@link #expectedCompletionNanos} with nothing ahead: what {@code ownTokens} take on an idle stage. */

@@ -62,13 +62,20 @@ final class StageDispatch {
       long id = running.start(stage, members, worker, !urgent, full);
       List<TokenizedText> tokens = members.stream().map(p -> p.tokens).toList();
       List<HiddenState> states = stage == 0 ? null : members.stream().map(p -> p.state).toList();
+      // Features pooled here serve every later exit too, so the next stage of a run through needs no more.
       boolean collect = members.stream().anyMatch(p -> rules.needsFeatures(p, stage));
       boolean reserve = stage < rules.firstServedStage();
       long atRiskBefore = reserve ? reserveRiskNanos(stage, now) : 0;
       boolean exitHere = members.stream().anyMatch(p -> rules.mayLeaveAt(p, stage)
           && (!reserve || p.deadlineNanos < atRiskBefore));
-      boolean statesBack = members.stream().anyMatch(p -> ExitRouter.mayGoOn(p, stage, rules.lastStage()));
-      worker.tell(new StageWorker.Run(id, tokens, states, collect, exitHere, statesBack, replyTo));
+      // At a reserve exit's stage, a batch none of whose members may have to leave there runs on
+      // through the next stage at the same worker: the path through the first exit costs what it
+      // costs without a reserve (one run, one batching round), and only a batch at risk stops there.
+      boolean through = reserve && !exitHere;
+      int last = through ? stage + 1 : stage;
+      boolean exitAtLast = through ? members.stream().anyMatch(p -> rules.mayLeaveAt(p, last)) : exitHere;
+      boolean statesBack = members.stream().anyMatch(p -> ExitRouter.mayGoOn(p, last, rules.lastStage()));
+      worker.tell(new StageWorker.Run(id, tokens, states, collect, exitAtLast, statesBack, through, replyTo));
     }
     return !b.isEmpty() && canTake(stage, b, now, interactive) ? b.nanosUntilDue(now) : -1;
   }
@@ -130,13 +137,21 @@ final class StageDispatch {
     return now + settings.batching().interactiveSlack().toNanos();
   }
 
-  /** A batch ran: its worker has room again; returns the batch, measured, or null when no longer known. */
+  /**
+   * A batch ran: its worker has room again; returns the batch, measured, or null when no longer
+   * known. A batch that ran through the next stage counts at its own stage with its own stage's
+   * compute (what a batch stopping there at its reserve exit takes), and at the next with the rest.
+   */
   RunningBatches.Batch done(StageWorker.BatchDone d, long now) {
     workers.release(d.worker(), d.stage());
     RunningBatches.Batch batch = running.finish(d.batchId());
     if (batch != null) {
-      batchers[d.stage()].recordBatch(batch.members().size(), StageBatcher.tokens(batch.members()), d.computeNanos(),
-          now, batch.full());
+      int size = batch.members().size();
+      long tokens = StageBatcher.tokens(batch.members());
+      batchers[d.stage()].recordBatch(size, tokens, d.firstStageNanos(), now, batch.full());
+      if (d.through()) {
+        batchers[d.lastStage()].recordCompute(size, tokens, d.computeNanos() - d.firstStageNanos());
+      }
     }
     return batch;
   }

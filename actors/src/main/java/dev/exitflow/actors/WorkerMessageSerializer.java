@@ -157,8 +157,10 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
 
   private void writeRun(StageWorker.Run r, ByteBuffer buf) {
     buf.putLong(r.batchId());
-    // Bit 4 says "no states back", so a node of the version before it (which never sets it) still gets them.
-    buf.put((byte) ((r.collectFeatures() ? 1 : 0) | (r.exitHere() ? 2 : 0) | (r.statesBack() ? 0 : 4)));
+    // Bit 4 says "no states back", so a node of the version before it (which never sets it) still gets them;
+    // a node that ignores bit 8 (through) runs its own stage only, and its reply says so.
+    buf.put((byte) ((r.collectFeatures() ? 1 : 0) | (r.exitHere() ? 2 : 0) | (r.statesBack() ? 0 : 4)
+        | (r.through() ? 8 : 0)));
     WireParts.writeString(ref(r.replyTo()), buf);
     buf.putInt(r.tokens().size());
     for (TokenizedText t : r.tokens()) {
@@ -178,7 +180,7 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
     }
     List<HiddenState> states = WireParts.readStates(buf, tokens);
     return new StageWorker.Run(batchId, tokens, states, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) == 0,
-        replyTo);
+        (flags & 8) != 0, replyTo);
   }
 
   private void writeBatchDone(StageWorker.BatchDone d, ByteBuffer buf) {
@@ -196,6 +198,9 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
     }
     buf.putInt(d.paddedTokens());
     buf.putLong(d.computeNanos());
+    // Last, so that a node of the version before them reads the rest as it did.
+    buf.put((byte) (d.through() ? 1 : 0));
+    buf.putLong(d.firstStageNanos());
   }
 
   private StageWorker.BatchDone readBatchDone(ByteBuffer buf) {
@@ -211,7 +216,13 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
         embeddings.add(WireParts.readFloats(buf));
       }
     }
-    return new StageWorker.BatchDone(stage, worker, batchId, states, embeddings, buf.getInt(), buf.getLong());
+    int paddedTokens = buf.getInt();
+    long computeNanos = buf.getLong();
+    if (buf.remaining() < 9) { // from a node of the version before runs through a stage
+      return new StageWorker.BatchDone(stage, worker, batchId, states, embeddings, paddedTokens, computeNanos);
+    }
+    return new StageWorker.BatchDone(stage, worker, batchId, states, embeddings, paddedTokens, computeNanos,
+        buf.get() != 0, buf.getLong());
   }
 
   // ---- sizes, for the array form (Artery writes into its own buffer and needs none)
@@ -224,7 +235,8 @@ public final class WorkerMessageSerializer extends SerializerWithStringManifest 
       }
       return size + WireParts.statesSize(r.states(), r.tokens(), half());
     } else if (o instanceof StageWorker.BatchDone d) {
-      int size = 4 + WireParts.stringSize(ref(d.worker())) + 8 + WireParts.statesSize(d.states(), null, half()) + 4 + 4 + 8;
+      int size = 4 + WireParts.stringSize(ref(d.worker())) + 8 + WireParts.statesSize(d.states(), null, half()) + 4 + 4 + 8
+          + 1 + 8;
       if (d.embeddings() != null) {
         for (float[] e : d.embeddings()) {
           size += WireParts.floatsSize(e);

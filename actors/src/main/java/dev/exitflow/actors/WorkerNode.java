@@ -38,8 +38,14 @@ public final class WorkerNode {
         for (int w = 0; w < settings.workersPerStage() && cluster.serves(s); w++) {
           int stage = s;
           ModelSettings own = settings.forWorker(served.settings(), stage, w);
-          ctx.spawn(StageWorker.registered(stage, () -> served.openStage(stage, own), heads.get(stage),
-              settings.inferenceDispatcher(), slots, keys.get(stage)), "stage-" + (stage + 1) + "-worker-" + (w + 1));
+          StageWorker.Sessions sessions = StageWorker.Sessions.own(() -> served.openStage(stage, own), heads.get(stage));
+          if (stage < served.reserveStages()) { // a reserve exit's stage runs through to the next when it may
+            ModelSettings next = settings.forWorker(served.settings(), stage + 1, w);
+            sessions = new StageWorker.Sessions(sessions.own(), sessions.head(), () -> served.openStage(stage + 1, next),
+                heads.get(stage + 1));
+          }
+          ctx.spawn(StageWorker.registered(stage, sessions, settings.inferenceDispatcher(), slots, keys.get(stage)),
+              "stage-" + (stage + 1) + "-worker-" + (w + 1));
         }
       }
       return Behaviors.empty();

@@ -3,6 +3,7 @@ package dev.exitflow.actors;
 import dev.exitflow.model.runtime.ExitHead;
 import dev.exitflow.model.runtime.StageSession;
 import java.util.List;
+import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
@@ -22,9 +23,10 @@ public sealed interface WorkerSource {
 
   /**
    * Workers spawned here, {@code perStage} per stage, each opening its session with {@code sessions}
-   * and running its batches in the process's compute {@code slots}.
+   * and running its batches in the process's compute {@code slots}. The workers of the
+   * {@code throughStages} first stages (a reserve exit's) open the next stage's session too.
    */
-  record Local(SessionOpener sessions, int perStage, ComputeSlots slots) implements WorkerSource {
+  record Local(SessionOpener sessions, int perStage, int throughStages, ComputeSlots slots) implements WorkerSource {
     @Override
     public void start(ActorContext<?> ctx, List<ExitHead> heads, String dispatcher,
         ActorRef<StageWorker.Outcome> outcomes, ActorRef<Receptionist.Listing> listings) {
@@ -32,9 +34,11 @@ public sealed interface WorkerSource {
         for (int w = 0; w < perStage; w++) {
           int stage = s;
           int worker = w;
-          ctx.spawn(StageWorker.create(s, () -> sessions.open(stage, worker), heads.get(s), dispatcher, slots,
-              outcomes),
-              "stage-" + (s + 1) + "-worker-" + (w + 1));
+          Callable<StageSession> open = () -> sessions.open(stage, worker);
+          StageWorker.Sessions opens = s < throughStages
+              ? new StageWorker.Sessions(open, heads.get(s), () -> sessions.open(stage + 1, worker), heads.get(s + 1))
+              : StageWorker.Sessions.own(open, heads.get(s));
+          ctx.spawn(StageWorker.create(s, opens, dispatcher, slots, outcomes), "stage-" + (s + 1) + "-worker-" + (w + 1));
         }
       }
     }

@@ -1,6 +1,7 @@
 package dev.exitflow.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
@@ -22,6 +23,27 @@ class DeadlineShareTest {
       share.finished(false);
     }
     assertEquals(defaults.maxShare(), share.value(), 1e-9);
+  }
+
+  /** How far admission trusts a reserve exit to take a burst: all the way at the ceiling, not at all at the floor. */
+  @Test
+  void trustFollowsTheShareFromFloorToCeiling() {
+    DeadlineShare share = new DeadlineShare(defaults);
+    assertEquals(defaults.maxShare(), share.value(), 1e-9, "the defaults start at the ceiling");
+    assertEquals(1, share.trust(), 1e-9);
+    for (int i = 0; i < 100; i++) {
+      share.finished(true);
+    }
+    double expected = (share.value() - defaults.minShare()) / (defaults.maxShare() - defaults.minShare());
+    assertTrue(expected > 0.2 && expected < 0.8, "part way down: " + share.value());
+    assertEquals(expected, share.trust(), 1e-9);
+    for (int i = 0; i < 1_000; i++) {
+      share.finished(true);
+    }
+    assertEquals(0, share.trust(), 1e-9);
+    DeadlineShare fixed = new DeadlineShare(new RuntimeSettings.Admission(Duration.ofMillis(250), 0.8, 0.9, 0.01,
+        0.8, 0.8, 0.0, Duration.ZERO));
+    assertEquals(1, fixed.trust(), 1e-9, "a fixed share (floor = ceiling) is trusted");
   }
 
   @Test

@@ -245,6 +245,23 @@ class StageBatcherTest {
     assertEquals(100 * MS, b.expectedWaitNanos(0, 1), MS / 100);
   }
 
+  /** A reserve exit's stage: were every request ahead to leave there, its workers' compute rate counts, not the gaps. */
+  @Test
+  void leavingHereCountsTheComputeRateWhereTheBacklogCountsItsGaps() {
+    StageBatcher b = new StageBatcher(0, limits, 100);
+    for (int i = 0; i < 56; i++) {
+      b.offer(pending(10), 0);
+    }
+    // Full batches of 4 x 10 tokens computed in 10 ms (4,000 tokens a second), one every 40 ms (1,000 a second).
+    for (int i = 1; i <= 4; i++) {
+      b.nextBatch(i * 40 * MS);
+      b.recordBatch(4, 40, 10 * MS, i * 40 * MS, true);
+    }
+    assertEquals(410 * MS, b.expectedCompletionNanos(1, Long.MAX_VALUE, 10), MS / 100, "40 queued and itself at 1,000");
+    assertEquals(102.5 * MS, b.leavingHereCompletionNanos(1, Long.MAX_VALUE, 10), MS / 100, "at 4,000");
+    assertEquals(51.25 * MS, b.leavingHereCompletionNanos(2, Long.MAX_VALUE, 10), MS / 100, "two workers at once");
+  }
+
   @Test
   void throughputWhileBackloggedCountsTheGapsBetweenBatches() {
     StageBatcher b = new StageBatcher(0, limits, 100);

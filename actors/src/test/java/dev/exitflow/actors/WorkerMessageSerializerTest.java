@@ -107,10 +107,13 @@ class WorkerMessageSerializerTest {
     return List.of(
         run,
         new StageWorker.Run(7, List.of(tokens(5, false)), null, false, true, false, scheduler), // stage 1: no states yet
+        new StageWorker.Run(13, List.of(tokens(5, false)), null, true, true, true, true, scheduler), // through stage 2
         new StageWorker.BatchDone(2, worker, 9, run.states(), List.of(floats(384, true), floats(384, false)), 36,
             123_456_789_012L),
         new StageWorker.BatchDone(2, worker, 8, null, List.of(floats(384, false)), 12, 3), // last stage: no states back
         new StageWorker.BatchDone(0, worker, 10, run.states(), null, 21, 5),
+        new StageWorker.BatchDone(0, worker, 14, run.states(), List.of(floats(384, false)), 21, 9_000_000_007L, true,
+            4_000_000_003L), // ran through stage 2
         new StageWorker.BatchFailed(1, worker, 11, "ORT failed: ünïcode ✓", true),
         new StageWorker.BatchFailed(1, worker, 12, null, false),
         new StageWorker.Ready(3, worker));
@@ -147,7 +150,7 @@ class WorkerMessageSerializerTest {
       }
       if (m instanceof StageWorker.BatchDone d && d.states() != null) {
         m = new StageWorker.BatchDone(d.stage(), d.worker(), d.batchId(), run(null, false).states(), d.embeddings(),
-            d.paddedTokens(), d.computeNanos());
+            d.paddedTokens(), d.computeNanos(), d.through(), d.firstStageNanos());
       }
       assertSameMessage(m, roundTrip(float16, m), 0x1p-11);
     }
@@ -193,6 +196,20 @@ class WorkerMessageSerializerTest {
     StageWorker.Run none = (StageWorker.Run) s.deserialize(bytes, WorkerMessageSerializer.IDENTIFIER,
         WorkerMessageSerializer.RUN).get();
     assertTrue(!none.statesBack() && none.collectFeatures() && !none.exitHere());
+  }
+
+  /** A node of the version before runs through a stage ends a BatchDone at its compute time: it ran its own stage. */
+  @Test
+  void aBatchDoneAsTheVersionBeforeWroteItRanItsOwnStage() {
+    ActorRef<StageWorker.Command> worker = float32.<StageWorker.Command>createTestProbe().getRef();
+    Serialization s = serialization(float32);
+    byte[] now = s.serialize(new StageWorker.BatchDone(0, worker, 3, null, List.of(floats(384, false)), 12, 77, true,
+        40)).get();
+    byte[] before = java.util.Arrays.copyOf(now, now.length - 9); // without the through flag and first stage's time
+    StageWorker.BatchDone back = (StageWorker.BatchDone) s.deserialize(before, WorkerMessageSerializer.IDENTIFIER,
+        WorkerMessageSerializer.BATCH_DONE).get();
+    assertTrue(!back.through() && back.lastStage() == 0);
+    assertEquals(77, back.firstStageNanos(), "all of its compute was its own stage's");
   }
 
   /** As Artery does: straight into a direct buffer after its header, and out of it. */
@@ -278,6 +295,7 @@ class WorkerMessageSerializerTest {
       assertEquals(e.collectFeatures(), a.collectFeatures());
       assertEquals(e.exitHere(), a.exitHere());
       assertEquals(e.statesBack(), a.statesBack());
+      assertEquals(e.through(), a.through());
       assertEquals(e.replyTo(), a.replyTo());
       assertEquals(e.tokens().size(), a.tokens().size());
       for (int i = 0; i < e.tokens().size(); i++) {
@@ -306,6 +324,8 @@ class WorkerMessageSerializerTest {
       }
       assertEquals(e.paddedTokens(), a.paddedTokens());
       assertEquals(e.computeNanos(), a.computeNanos());
+      assertEquals(e.through(), a.through());
+      assertEquals(e.firstStageNanos(), a.firstStageNanos());
     } else {
       assertEquals(expected, actual); // BatchFailed, Ready: records of values and refs
     }
