@@ -29,7 +29,7 @@ public final class ReserveExit {
   public static Plan apply(Plan plan, ModelDescriptor model, Config config) {
     int layer = RuntimeSettings.create(config).reserveExitLayer();
     if (layer > 0 && !plan.keepRatios().isEmpty()) {
-      LOG.warn("no reserve exit at layer {}: plan '{}' prunes tokens between its stages", layer, plan.name());
+      LOG.info("no reserve exit at layer {}: plan '{}' prunes tokens between its stages", layer, plan.name());
     }
     return apply(plan, model, layer);
   }
