@@ -96,7 +96,8 @@ public final class EncoderRuntime {
     WorkerSource workers = ClusterSettings.create(config).enabled()
         ? new WorkerSource.Discovered(served.workerKeys())
         : new WorkerSource.Local((stage, worker) -> served.openStage(stage,
-            settings.forWorker(served.settings(), stage, worker)), settings.workersPerStage(), served.reserveStages(),
+            settings.forWorker(served.settings(), served.configuredStage(stage), worker)), settings.workersPerStage(),
+            served.reserveStages(),
             ComputeSlots.of(settings.busyWorkersPerNode()));
     Readiness readiness = new Readiness();
     RuntimeLayout layout = new RuntimeLayout(served.model().exitLayers(), served.reserveStages(), heads,

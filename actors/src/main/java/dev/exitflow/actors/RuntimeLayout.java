@@ -21,4 +21,12 @@ public record RuntimeLayout(List<Integer> exitLayers, int reserveStages, List<Ex
   boolean clustered() {
     return workers instanceof WorkerSource.Discovered;
   }
+
+  /**
+   * Runtime stage numbers (1 = the first) as configuration counts them ({@code worker-stages},
+   * {@code stage-providers}): the plan's stages, the reserve exit's stage being the first's.
+   */
+  List<Integer> configuredStageNumbers(List<Integer> stages) {
+    return stages.stream().map(s -> Math.max(1, s - reserveStages)).distinct().toList();
+  }
 }

@@ -153,7 +153,7 @@ public final class Scheduler extends AbstractBehavior<Scheduler.Command> {
       Consumer<Throwable> refuse, Supplier<List<Pending>> pending) {
     long now = System.nanoTime();
     Throwable refused = draining ? new ShuttingDown()
-        : layout.clustered() && !workers.complete() ? new NoWorkers(workers.stagesWithoutWorkers())
+        : layout.clustered() && !workers.complete() ? new NoWorkers(layout.configuredStageNumbers(workers.stagesWithoutWorkers()))
         : admission.refusal(requests, tokens, submitted, now);
     if (refused != null) {
       refuse.accept(refused);

@@ -78,6 +78,15 @@ record ServedModel(StageOpener stages, int reserveStages) {
     return stages.plan();
   }
 
+  /**
+   * The stage, counted in the configured plan, that settings keyed by stage name for this runtime
+   * stage ({@code stage-providers}, {@code worker-stages}): the reserve exit's stage runs with the
+   * first exit's, so a configuration means the same stages with a reserve exit or without.
+   */
+  int configuredStage(int stage) {
+    return Math.max(0, stage - reserveStages);
+  }
+
   CompiledModel compiled() {
     return stages.compiled();
   }

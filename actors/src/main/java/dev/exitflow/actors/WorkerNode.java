@@ -35,12 +35,12 @@ public final class WorkerNode {
     ComputeSlots slots = ComputeSlots.of(settings.busyWorkersPerNode());
     Behavior<Void> workers = Behaviors.setup(ctx -> {
       for (int s = 0; s < keys.size(); s++) {
-        for (int w = 0; w < settings.workersPerStage() && cluster.serves(s); w++) {
+        for (int w = 0; w < settings.workersPerStage() && cluster.serves(served.configuredStage(s)); w++) {
           int stage = s;
-          ModelSettings own = settings.forWorker(served.settings(), stage, w);
+          ModelSettings own = settings.forWorker(served.settings(), served.configuredStage(stage), w);
           StageWorker.Sessions sessions = StageWorker.Sessions.own(() -> served.openStage(stage, own), heads.get(stage));
           if (stage < served.reserveStages()) { // a reserve exit's stage runs through to the next when it may
-            ModelSettings next = settings.forWorker(served.settings(), stage + 1, w);
+            ModelSettings next = settings.forWorker(served.settings(), served.configuredStage(stage + 1), w);
             sessions = new StageWorker.Sessions(sessions.own(), sessions.head(), () -> served.openStage(stage + 1, next),
                 heads.get(stage + 1));
           }

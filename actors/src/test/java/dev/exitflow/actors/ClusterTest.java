@@ -45,7 +45,8 @@ class ClusterTest {
   void trafficSpreadsOverBothWorkerNodesAndSurvivesLosingOne() throws Exception {
     Node gateway = startCluster("[]", "[]");
     EncoderRuntime runtime = gateway.runtime;
-    awaitStats(runtime, s -> s.workers() == 6, "both worker nodes serve all three stages");
+    // Four stages: the reserve exit's (layer 1, run through to exit 2 at one worker) and the plan's three.
+    awaitStats(runtime, s -> s.workers() == 8, "both worker nodes serve all four stages");
 
     // Correct results across the wire: the deep exit equals the engine run in this process.
     List<String> texts = sentences(400);
@@ -74,7 +75,7 @@ class ClusterTest {
     CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
     assertEquals(1500, inFlight.stream().map(CompletableFuture::join).filter(r -> r.exitLayer() == 6).count());
 
-    RuntimeStats after = awaitStats(runtime, s -> s.workers() == 3, "the stopped node's workers are dropped");
+    RuntimeStats after = awaitStats(runtime, s -> s.workers() == 4, "the stopped node's workers are dropped");
     assertEquals(0, after.failed(), "lost batches were retried on the other node");
     long beforeMore = after.batchesByNode().entrySet().stream()
         .filter(e -> !e.getKey().equals(leavingAddress)).mapToLong(Map.Entry::getValue).sum();
@@ -88,8 +89,9 @@ class ClusterTest {
 
   @Test
   void stagesMayLiveOnDifferentNodesAndReadinessFollowsThem() {
+    // Stage numbers count the plan's stages: the reserve exit's stage goes with stage 1.
     Node gateway = startCluster("[1]", "[2, 3]");
-    awaitStats(gateway.runtime, s -> s.workers() == 3, "stage 1 on one node, stages 2 and 3 on the other");
+    awaitStats(gateway.runtime, s -> s.workers() == 4, "stage 1 (and the reserve's) on one node, stages 2 and 3 on the other");
     List<EmbeddingResult> results = await(gateway.runtime.submitAll(deep(sentences(300))));
     assertTrue(results.stream().allMatch(r -> r.exitLayer() == 6));
     EmbeddingResult shallow = await(gateway.runtime.submit(EmbeddingRequest.of("hello", ExitPolicy.Shallow.INSTANCE)));
@@ -98,7 +100,7 @@ class ClusterTest {
 
     assertTrue(gateway.runtime.isReady());
     systems.get(1).terminate(); // the only node with stage 1 workers
-    awaitStats(gateway.runtime, s -> s.workers() == 2, "stage 1's worker is gone");
+    awaitStats(gateway.runtime, s -> s.workers() == 2, "stage 1's workers are gone");
     assertTrue(!gateway.runtime.isReady(), "not ready while a stage has no worker anywhere");
     Throwable refused = EncoderRuntimeTest.failure(gateway.runtime.submit(EmbeddingRequest.of("anyone?", ExitPolicy.Deep.INSTANCE)));
     assertTrue(refused instanceof NoWorkers && refused.getMessage().contains("[1]"), String.valueOf(refused));

@@ -119,7 +119,9 @@ class EncoderRuntimeTest {
     // here fills up and leaves at once, so the long queue delay costs nothing; it only lets the first
     // two deep requests wait at stage 1 for the second stage-0 batch however slow a loaded machine is.
     // Any padding goes: these sentences differ in length, and the test counts batches of 4.
-    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 20s, max-padding-share = 1 }");
+    // Without a reserve exit: the stage numbers below are the plan's (with one, stage 0 runs through to exit 2).
+    EncoderRuntime runtime = start("exitflow.actors.batching { max-batch-size = 4, max-queue-delay = 20s, max-padding-share = 1 }\n"
+        + "exitflow.actors.reserve-exit-layer = 0");
     List<EmbeddingRequest> wave = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       wave.add(EmbeddingRequest.of(SENTENCES.get(i), i % 2 == 0 ? ExitPolicy.Shallow.INSTANCE : ExitPolicy.Deep.INSTANCE));

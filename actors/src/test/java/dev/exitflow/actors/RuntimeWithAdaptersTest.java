@@ -36,8 +36,9 @@ class RuntimeWithAdaptersTest {
 
   @Test
   void shallowExitsUseTheAdaptersAndDeepRequestsStayExact() throws Exception {
-    Config config = ConfigFactory.parseString("exitflow.model.cache-dir = \"" + cache + "\"")
-        .withFallback(ConfigFactory.load());
+    // The engine's plan, without the reserve exit (ReserveExitTest covers the runtime with it).
+    Config config = ConfigFactory.parseString("exitflow.model.cache-dir = \"" + cache + "\"\n"
+        + "exitflow.actors.reserve-exit-layer = 0").withFallback(ConfigFactory.load());
     ModelSettings settings = ModelSettings.create(config);
     ModelDescriptor model = new ModelRepository(settings).resolve("all-minilm-l6-v2");
     List<String> corpus = new ArrayList<>(StsDataset.read(StsFiles.locate("sts-train.csv")).sentences().keySet())

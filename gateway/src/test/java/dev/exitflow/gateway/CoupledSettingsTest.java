@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.exitflow.actors.EncoderRuntime;
 import dev.exitflow.gateway.http.GatewaySettings;
 import dev.exitflow.model.ModelDescriptor;
 import dev.exitflow.model.ModelRepository;
@@ -36,7 +37,8 @@ class CoupledSettingsTest {
 
   @Test
   void aDispatcherPoolSmallerThanTheWorkersIsRefused() {
-    int stages = new ModelRepository(ModelSettings.create(config(""))).resolve("all-minilm-l6-v2").exitLayers().size();
+    ModelDescriptor model = new ModelRepository(ModelSettings.create(config(""))).resolve("all-minilm-l6-v2");
+    int stages = EncoderRuntime.servedPlan(model, config("")).apply(model).exitLayers().size(); // the reserve exit's too
     String m = refusal("exitflow.actors.workers-per-stage = 2\n" + POOL + " = " + (2 * stages - 1));
     assertTrue(m.contains(POOL + " = " + (2 * stages - 1)) && m.contains("exitflow.actors.workers-per-stage = 2")
         && m.contains(stages + " stages"), m);

@@ -96,8 +96,9 @@ class CommandLineTest {
     assertEquals(0, r.exit(), r.err());
     JsonNode json = r.lastJson();
     assertEquals(5, json.get("pairs").asInt());
-    assertEquals(3, json.get("exits").size());
-    JsonNode deep = json.get("exits").get(2);
+    assertEquals(4, json.get("exits").size(), "the exits serve runs: the reserve exit at layer 1, then 2, 4, 6");
+    assertEquals(1, json.get("exits").get(0).get("layer").asInt());
+    JsonNode deep = json.get("exits").get(3);
     assertEquals(6, deep.get("layer").asInt());
     assertTrue(deep.get("spearman").asDouble() > 0.8, deep.toString()); // clear-cut pairs rank right
     assertTrue(deep.get("sentences_per_s").asDouble() > 0);
@@ -152,8 +153,8 @@ class CommandLineTest {
       Run r = run("calibrate", "--corpus", file.toString());
       assertEquals(0, r.exit(), r.err());
       List<String> rows = r.out().lines().filter(l -> l.endsWith(".adapter")).toList();
-      assertEquals(2, rows.size(), r.out());
-      Path exit2 = Path.of(rows.get(0).substring(rows.get(0).lastIndexOf(' ') + 1));
+      assertEquals(3, rows.size(), r.out()); // the reserve exit's (layer 1), exit 2's and exit 4's
+      Path exit2 = Path.of(rows.get(1).substring(rows.get(1).lastIndexOf(' ') + 1));
       assertTrue(Files.isRegularFile(exit2) && exit2.getFileName().toString().equals("exit-2.adapter"), r.out());
       assertTrue(exit2.toAbsolutePath().startsWith(cache.toAbsolutePath()), "saved in the test's own cache: " + exit2);
 
@@ -164,8 +165,8 @@ class CommandLineTest {
           """);
       JsonNode exits = run("eval", "--dataset", csv.toString(), "--json").lastJson().get("exits");
       assertEquals("ridge", exits.get(0).get("adapter").get("kind").asText());
-      assertEquals(46, exits.get(1).get("adapter").get("corpus_sentences").asInt()); // 48, of which 2 held out
-      assertTrue(exits.get(2).get("adapter").isNull());
+      assertEquals(46, exits.get(2).get("adapter").get("corpus_sentences").asInt()); // 48, of which 2 held out
+      assertTrue(exits.get(3).get("adapter").isNull());
       JsonNode plain = run("eval", "--dataset", csv.toString(), "--json", "--no-adapters").lastJson().get("exits");
       assertTrue(plain.get(0).get("adapter").isNull());
     } finally {

@@ -98,7 +98,7 @@ class ConsoleTest {
       assertEquals(3, bulkLines, 0.01, "bulk lines counted, from exitflow_stream_requests");
       assertEquals(21, shallowInputs, 0.01, "inputs out at exit 2, from exitflow_exits");
       assertTrue(p50 > 0 && p50 < 10_000, "p50 " + p50 + " ms");
-      assertEquals(3, last.get("stages").size());
+      assertEquals(4, last.get("stages").size(), "the reserve exit's stage and the plan's three");
       assertEquals("off", last.at("/kafka/state").asText());
       assertEquals("ready", last.get("status").asText());
       double share = last.path("deadline_share").asDouble(-1);
