@@ -48,7 +48,7 @@ class WorkerCrashTest {
     try {
       String url = ClusterProcesses.awaitReady(logs.resolve("gateway.log"), gateway);
       HttpClient http = HttpClient.newHttpClient();
-      awaitWorkers(http, url, 6);
+      awaitWorkers(http, url, 8); // 2 nodes x 4 stages: the reserve exit's and the plan's three
 
       // 600 requests, 64 at a time (as many connections), from another thread.
       List<CompletableFuture<HttpResponse<String>>> inFlight = new CopyOnWriteArrayList<>();
@@ -77,7 +77,7 @@ class WorkerCrashTest {
         assertTrue(r.statusCode() == 200 || r.body().contains("worker_lost"), r.statusCode() + " " + r.body());
       }
       assertEquals(Map.of(200, 600), statuses, "every request answered on the surviving worker");
-      awaitWorkers(http, url, 3);
+      awaitWorkers(http, url, 4);
       String log = Files.readString(logs.resolve("gateway.log"));
       Matcher requeued = Pattern.compile("(\\d+) running batch\\(es\\) go back to the queue").matcher(log);
       int lost = 0;
@@ -86,9 +86,9 @@ class WorkerCrashTest {
         lost++;
         batches += Integer.parseInt(requeued.group(1));
       }
-      // The gateway lost the killed node's three stage workers, one line each; under 64 requests in
+      // The gateway lost the killed node's four stage workers, one line each; under 64 requests in
       // flight every worker is running a batch, so the killed ones' batches went back to the queue.
-      assertEquals(3, lost, "the gateway logs each of the killed node's workers as lost:\n" + log);
+      assertEquals(4, lost, "the gateway logs each of the killed node's workers as lost:\n" + log);
       assertTrue(batches >= 1, "no running batch was re-queued: the kill did not hit a busy worker");
     } finally {
       for (Process p : List.of(gateway, staying, killed)) {
