@@ -339,13 +339,19 @@ final class StageBatcher {
    * batch's compute after the batching delay.
    */
   long expectedCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
+    return Math.max(drainTokensNanos(tokensAhead(urgencyNanos, extraTokens), workers),
+        expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+  }
+
+  /** The tokens of the batches at the workers, of the queued requests at least as urgent, and {@code extraTokens}. */
+  private long tokensAhead(long urgencyNanos, long extraTokens) {
     long ahead = inServiceTokens + extraTokens;
     for (Pending p : queue) {
       if (p.urgencyNanos <= urgencyNanos) {
         ahead += p.length();
       }
     }
-    return Math.max(drainTokensNanos(ahead, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+    return ahead;
   }
 
   /**
@@ -355,12 +361,7 @@ final class StageBatcher {
    * so that the measured throughput is theirs: the queue drains this fast once it is at risk.
    */
   long leavingHereCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
-    long ahead = inServiceTokens + extraTokens;
-    for (Pending p : queue) {
-      if (p.urgencyNanos <= urgencyNanos) {
-        ahead += p.length();
-      }
-    }
+    long ahead = tokensAhead(urgencyNanos, extraTokens);
     double tokensPerSecond = meanBatchNanos <= 0 ? 0 : meanBatchTokens * 1e9 / meanBatchNanos * workers;
     long drain = tokensPerSecond <= 0 ? 0 : (long) (ahead / tokensPerSecond * 1e9);
     return Math.max(drain, expectedComputeNanos() + limits.maxQueueDelay().toNanos());
