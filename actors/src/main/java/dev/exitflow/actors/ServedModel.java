@@ -79,9 +79,10 @@ record ServedModel(StageOpener stages, int reserveStages) {
   }
 
   /**
-   * The stage, counted in the configured plan, that settings keyed by stage name for this runtime
-   * stage ({@code stage-providers}, {@code worker-stages}): the reserve exit's stage runs with the
-   * first exit's, so a configuration means the same stages with a reserve exit or without.
+   * Which of the configured plan's stages (from 0) the settings keyed by stage number
+   * ({@code stage-providers}, {@code worker-stages}) mean for runtime stage {@code stage}: the
+   * reserve exit's stage runs with the first exit's, so a configuration means the same stages with
+   * a reserve exit or without.
    */
   int configuredStage(int stage) {
     return Math.max(0, stage - reserveStages);
