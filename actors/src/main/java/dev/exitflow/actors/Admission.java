@@ -177,14 +177,17 @@ final class Admission {
     int exit = rules.floorStage(r.minFidelity());
     long idle = 0;
     long predicted = 0;
+    boolean reserve = exit < rules.firstServedStage(); // it may leave at the reserve exit: so may those ahead
     long leavingAtReserve = 0;
     for (int s = 0; s <= exit; s++) {
       long own = s == 0 ? tokens : 0;
       idle += batchers[s].idleCompletionNanos(workers.workersAt(s), own);
       predicted += batchers[s].expectedCompletionNanos(workers.workersAt(s), urgency, own);
-      leavingAtReserve += batchers[s].leavingHereCompletionNanos(workers.workersAt(s), urgency, own);
+      if (reserve) { // a second scan of the queue, only where its result is used
+        leavingAtReserve += batchers[s].leavingHereCompletionNanos(workers.workersAt(s), urgency, own);
+      }
     }
-    if (exit < rules.firstServedStage()) { // it may leave at the reserve exit: so may those ahead
+    if (reserve) {
       predicted -= (long) (Math.max(0, predicted - leavingAtReserve) * share.trust());
     }
     long budget = Math.max((long) (deadline * share.value()) - waited, idle);

@@ -276,6 +276,11 @@ final class StageBatcher {
     if (backlogBatches >= BACKLOG_SAMPLES && backlogNanos > 0) {
       return backlogTokens * 1e9 / backlogNanos;
     }
+    return computeTokenThroughput(workers);
+  }
+
+  /** Tokens a second {@code workers} get through while computing, from recent batches; 0 before the first batch. */
+  private double computeTokenThroughput(int workers) {
     return meanBatchNanos <= 0 ? 0 : meanBatchTokens * 1e9 / meanBatchNanos * workers;
   }
 
@@ -362,7 +367,7 @@ final class StageBatcher {
    */
   long leavingHereCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
     long ahead = tokensAhead(urgencyNanos, extraTokens);
-    double tokensPerSecond = meanBatchNanos <= 0 ? 0 : meanBatchTokens * 1e9 / meanBatchNanos * workers;
+    double tokensPerSecond = computeTokenThroughput(workers);
     long drain = tokensPerSecond <= 0 ? 0 : (long) (ahead / tokensPerSecond * 1e9);
     return Math.max(drain, expectedComputeNanos() + limits.maxQueueDelay().toNanos());
   }
