@@ -126,7 +126,7 @@ final class LongLoadCommand implements Callable<Integer> {
     System.err.printf("%s: short requests at %.1f/s for %d s...%n", name, rate, seconds);
     OpenLoop.Outcome o = OpenLoop.run(h.runtime, rate, Duration.ofSeconds(seconds),
         i -> EmbeddingRequest.of(h.sentence(i), ExitPolicy.Deep.INSTANCE));
-    ClosedLoop.Outcome b = loop == null ? new ClosedLoop.Outcome(0, 0) : loop.get();
+    ClosedLoop.Outcome b = loop == null ? new ClosedLoop.Outcome(0, 0, 0, 0) : loop.get();
     long peak = rss.stop();
     h.awaitIdle();
     return new Phase(name, rate, o.completed(), o.rejected(), o.latencyUs().getValueAtPercentile(50) / 1000.0,

@@ -39,7 +39,14 @@ final class OverheadSaturation {
    * process) and of the broker.
    */
   record Saturated(String exit, String transport, String generator, double perS, double ratio, long failed,
-      double serverCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000) {}
+      double serverCpuSPer1000, double generatorCpuSPer1000, double brokerCpuSPer1000, double p50Ms, double p99Ms) {
+
+    /** This row with another ratio. */
+    Saturated withRatio(double ratio) {
+      return new Saturated(exit, transport, generator, perS, ratio, failed, serverCpuSPer1000, generatorCpuSPer1000,
+          brokerCpuSPer1000, p50Ms, p99Ms);
+    }
+  }
 
   /**
    * Throughput by transport with the generator, the server and the broker in their own processes:
@@ -89,8 +96,7 @@ final class OverheadSaturation {
     List<Saturated> rows = new ArrayList<>(before);
     for (Saturated r : apartRows) {
       double reference = (rateAt(before, r.exit()) + rateAt(after, r.exit())) / 2;
-      rows.add(new Saturated(r.exit(), r.transport(), r.generator(), r.perS(), r.perS() / reference, r.failed(),
-          r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
+      rows.add(r.withRatio(r.perS() / reference));
     }
     rows.addAll(after);
     printSaturated(rows);
@@ -111,7 +117,7 @@ final class OverheadSaturation {
       for (String exit : exits) {
         Saturated r = saturate(OverheadCommand.inProcess(h, exit), false, quoted);
         rows.add(new Saturated(exit, name, r.generator(), r.perS(), earlier == null ? 1.0 : r.perS() / rateAt(earlier, exit),
-            r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000()));
+            r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(), r.brokerCpuSPer1000(), r.p50Ms(), r.p99Ms()));
       }
     }
     return rows;
@@ -124,12 +130,13 @@ final class OverheadSaturation {
   private void printSaturated(List<Saturated> rows) {
     System.out.printf("%nClosed loop of %d outstanding, %d s per row (after %d s of warm-up); CPU s per 1,000 answers:%n",
         concurrency, seconds, warmUpSeconds);
-    System.out.printf("%-5s %-18s %-10s %10s %6s %8s %8s %10s %8s %8s%n", "exit", "transport", "generator",
-        "answers/s", "ratio", "failed", "server", "generator", "broker", "all");
+    System.out.printf("%-5s %-18s %-10s %10s %6s %8s %8s %10s %8s %8s %8s %8s%n", "exit", "transport", "generator",
+        "answers/s", "ratio", "failed", "server", "generator", "broker", "all", "p50 ms", "p99 ms");
     for (Saturated r : rows) {
-      System.out.printf("%-5s %-18s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f%n", r.exit(), r.transport(),
-          r.generator(), r.perS(), r.ratio(), r.failed(), r.serverCpuSPer1000(), r.generatorCpuSPer1000(),
-          r.brokerCpuSPer1000(), r.serverCpuSPer1000() + r.generatorCpuSPer1000() + r.brokerCpuSPer1000());
+      System.out.printf("%-5s %-18s %-10s %10.1f %6.2f %8d %8.2f %10.2f %8.2f %8.2f %8.0f %8.0f%n", r.exit(),
+          r.transport(), r.generator(), r.perS(), r.ratio(), r.failed(), r.serverCpuSPer1000(),
+          r.generatorCpuSPer1000(), r.brokerCpuSPer1000(),
+          r.serverCpuSPer1000() + r.generatorCpuSPer1000() + r.brokerCpuSPer1000(), r.p50Ms(), r.p99Ms());
     }
   }
 
@@ -154,7 +161,8 @@ final class OverheadSaturation {
       System.err.printf("  %.1f answers/s, %d failed, p50 %.0f ms, p99 %.0f ms%n", o.perSecond(), o.failed(),
           o.p50Ms(), o.p99Ms());
       return new Saturated(slot.exit(), slot.transport(), "wrk", o.perSecond(), 1.0, o.failed(),
-          ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000, o.generatorCpuSeconds() * per1000, 0);
+          ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000, o.generatorCpuSeconds() * per1000, 0,
+          o.p50Ms(), o.p99Ms());
     }
     boolean apart = slot.server().pid() != ProcessHandle.current().pid();
     try (Transport transport = slot.open().get()) {
@@ -169,9 +177,10 @@ final class OverheadSaturation {
       double server = ProcessUsage.of(slot.server()).cpuSecondsSince(s0) * per1000;
       double generatorCpu = apart ? ProcessUsage.of(ProcessHandle.current()).cpuSecondsSince(g0) * per1000 : 0;
       double broker = b0 == null ? 0 : ProcessUsage.of(slot.broker()).cpuSecondsSince(b0) * per1000;
-      System.err.printf("  %.1f answers/s, %d failed%n", o.perSecond(), o.failed());
+      System.err.printf("  %.1f answers/s, %d failed, p50 %.0f ms, p99 %.0f ms%n", o.perSecond(), o.failed(),
+          o.p50Ms(), o.p99Ms());
       return new Saturated(slot.exit(), slot.transport(), apart ? "java" : "in-process", o.perSecond(), 1.0,
-          o.failed(), server, generatorCpu, broker);
+          o.failed(), server, generatorCpu, broker, o.p50Ms(), o.p99Ms());
     }
   }
 }
