@@ -45,11 +45,6 @@ final class OverheadCommand implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "3", description = "Rounds over all rows, alternating transports; each figure is the median over the rounds, each ratio the median of the rounds' ratios to the same round's in-process row (default: ${DEFAULT-VALUE})")
   int rounds;
 
-  @Option(names = "--flank", description = "Measure the in-process row again after every transport row of a round, "
-      + "and take each transport's ratio to the mean of the in-process readings just before and just after it, not "
-      + "to the round's one reading minutes earlier (the machine's speed drifts; a round takes about twice as long)")
-  boolean flank;
-
   @Option(names = "--settle", defaultValue = "2", description = "Seconds at the row's rate before each round's measurement, after the transport's connections are opened (default: ${DEFAULT-VALUE})")
   int settleSeconds;
 
@@ -95,21 +90,7 @@ final class OverheadCommand implements Callable<Integer> {
 
   /** One round's measurement of a row. */
   private record Sample(long completed, long failed, double serverCpu, double alloc, double jitCpu, double generatorCpu,
-      double brokerCpu, double p50Ms, double p99Ms) {
-
-    /** Several readings of one row as one: counts added up, figures averaged. */
-    static Sample mean(List<Sample> readings) {
-      int n = readings.size();
-      ToDoubleFunction<ToDoubleFunction<Sample>> avg = f -> readings.stream().mapToDouble(f).sum() / n;
-      return new Sample(readings.stream().mapToLong(Sample::completed).sum(),
-          readings.stream().mapToLong(Sample::failed).sum(), avg.applyAsDouble(Sample::serverCpu),
-          avg.applyAsDouble(Sample::alloc), avg.applyAsDouble(Sample::jitCpu), avg.applyAsDouble(Sample::generatorCpu),
-          avg.applyAsDouble(Sample::brokerCpu), avg.applyAsDouble(Sample::p50Ms), avg.applyAsDouble(Sample::p99Ms));
-    }
-  }
-
-  /** Each row's samples, one a round, and what each is compared with: the in-process reading(s) of its round. */
-  private record Measured(Map<Slot, List<Sample>> samples, Map<Slot, List<Sample>> references) {}
+      double brokerCpu, double p50Ms, double p99Ms) {}
 
 
   @Override
@@ -173,11 +154,9 @@ final class OverheadCommand implements Callable<Integer> {
   /** The unmeasured pass over every row at its rate, so the server's JIT has compiled every transport's code. */
   private void warmUp(List<Slot> slots, double rate, long began) throws Exception {
     long perRow = settleSeconds + seconds;
-    // With --flank each transport row is followed by an in-process reading.
-    long measuredPerRound = flank ? 2L * slots.size() - exits.size() : slots.size();
-    System.err.printf("%d rows: a warm-up pass of %d s each, then %d rounds of %d + %d s each%s (about %d min)%n",
-        slots.size(), warmUpSeconds, rounds, settleSeconds, seconds, flank ? ", in-process again after each transport" : "",
-        Math.round((slots.size() * warmUpSeconds + measuredPerRound * rounds * perRow) / 60.0));
+    System.err.printf("%d rows: a warm-up pass of %d s each, then %d rounds of %d + %d s each (about %d min)%n",
+        slots.size(), warmUpSeconds, rounds, settleSeconds, seconds,
+        Math.round(slots.size() * (warmUpSeconds + rounds * perRow) / 60.0));
     for (Slot slot : slots) {
       System.err.printf("[warm-up, %s] %s at exit %s%n", elapsed(began), slot.transport(), slot.exit());
       try (Transport transport = slot.open().get()) {
@@ -210,65 +189,31 @@ final class OverheadCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * The rounds, each over every row in turn (each exit's in-process row first, then its transports):
-   * each row's samples, one a round. With --flank the in-process row is measured again after each
-   * transport, its round's sample is the mean of its readings, and each transport's reference the
-   * mean of the two readings around it; otherwise every row's reference is the round's one reading.
-   */
-  private Measured measureRounds(List<Slot> slots, double rate, long began) throws Exception {
+  /** The rounds, each over every row in turn: each row's samples, one a round. */
+  private Map<Slot, List<Sample>> measureRounds(List<Slot> slots, double rate, long began) throws Exception {
     Map<Slot, List<Sample>> samples = new LinkedHashMap<>();
-    Map<Slot, List<Sample>> references = new LinkedHashMap<>();
-    for (Slot slot : slots) { // the rows in their order
-      samples.put(slot, new ArrayList<>());
-      references.put(slot, new ArrayList<>());
-    }
     for (int round = 1; round <= rounds; round++) {
-      Slot inProcess = null;
-      List<Sample> readings = new ArrayList<>(); // this round's in-process readings at inProcess's exit
       for (Slot slot : slots) {
-        if (slot.transport().equals("in-process")) {
-          addRound(samples, references, inProcess, readings);
-          inProcess = slot;
-          readings = new ArrayList<>(List.of(measure(slot, round, rate, began)));
-          continue;
+        System.err.printf("[round %d/%d, %s] %s at exit %s: ", round, rounds, elapsed(began), slot.transport(),
+            slot.exit());
+        try (Transport transport = slot.open().get()) {
+          Sample sample = measure(rate, slot.server(), slot.broker(), transport::send);
+          samples.computeIfAbsent(slot, k -> new ArrayList<>()).add(sample);
         }
-        Sample sample = measure(slot, round, rate, began);
-        Sample before = readings.get(readings.size() - 1);
-        if (flank) {
-          readings.add(measure(inProcess, round, rate, began));
-        }
-        samples.get(slot).add(sample);
-        references.get(slot).add(flank ? Sample.mean(List.of(before, readings.get(readings.size() - 1))) : before);
       }
-      addRound(samples, references, inProcess, readings);
     }
-    return new Measured(samples, references);
+    return samples;
   }
 
-  /** The in-process row's sample of a round: the mean of its readings (one without --flank); its own reference. */
-  private static void addRound(Map<Slot, List<Sample>> samples, Map<Slot, List<Sample>> references, Slot inProcess,
-      List<Sample> readings) {
-    if (inProcess != null) {
-      Sample round = Sample.mean(readings);
-      samples.get(inProcess).add(round);
-      references.get(inProcess).add(round);
-    }
-  }
-
-  /** One row's measurement in a round, on connections opened for it. */
-  private Sample measure(Slot slot, int round, double rate, long began) throws Exception {
-    System.err.printf("[round %d/%d, %s] %s at exit %s: ", round, rounds, elapsed(began), slot.transport(), slot.exit());
-    try (Transport transport = slot.open().get()) {
-      return measure(rate, slot.server(), slot.broker(), transport::send);
-    }
-  }
-
-  /** Each row's figures, against its references (the in-process readings of its rounds at the same exit). */
-  private static List<Row> rows(Measured measured, double rate) {
+  /** Each row's figures, against the in-process row at the same exit. */
+  private static List<Row> rows(Map<Slot, List<Sample>> samples, double rate) {
     List<Row> rows = new ArrayList<>();
-    for (Map.Entry<Slot, List<Sample>> e : measured.samples().entrySet()) {
-      rows.add(row(e.getKey(), rate, e.getValue(), measured.references().get(e.getKey())));
+    for (Map.Entry<Slot, List<Sample>> e : samples.entrySet()) {
+      Slot slot = e.getKey();
+      List<Sample> reference = samples.entrySet().stream()
+          .filter(r -> r.getKey().exit().equals(slot.exit()) && r.getKey().transport().equals("in-process"))
+          .findFirst().orElseThrow().getValue();
+      rows.add(row(slot, rate, e.getValue(), reference));
     }
     return rows;
   }
@@ -281,7 +226,6 @@ final class OverheadCommand implements Callable<Integer> {
     result.put("deep_capacity_per_s", capacity);
     result.put("rate_fixed", fixedRate != null);
     result.put("rounds", rounds);
-    result.put("flank", flank);
     result.put("warm_up_s", warmUpSeconds);
     result.put("settle_s", settleSeconds);
     result.put("wall_s", (System.nanoTime() - began) / 1e9);
@@ -353,9 +297,8 @@ final class OverheadCommand implements Callable<Integer> {
   }
 
   private void print(List<Row> rows, double rate) {
-    System.out.printf("%nOffered %.0f/s (open loop, Poisson), %d rounds of %d s per row, medians%s; per 1,000"
-        + " embeddings answered:%n", rate, rounds, seconds,
-        flank ? ", each ratio to the in-process readings just before and after" : "");
+    System.out.printf("%nOffered %.0f/s (open loop, Poisson), %d rounds of %d s per row, medians; per 1,000 embeddings"
+        + " answered:%n", rate, rounds, seconds);
     System.out.printf("%-5s %-12s %9s %6s %13s %6s %8s %13s %8s %13s %10s %8s %8s  %s%n", "exit", "transport", "answered",
         "failed", "server CPU s", "ratio", "w/o JIT", "server alloc", "of it JIT", "generator CPU", "broker CPU", "p50 ms",
         "p99 ms", "server CPU s by round");
