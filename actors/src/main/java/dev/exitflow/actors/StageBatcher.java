@@ -344,8 +344,12 @@ final class StageBatcher {
    * batch's compute after the batching delay.
    */
   long expectedCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
-    return Math.max(drainTokensNanos(tokensAhead(urgencyNanos, extraTokens), workers),
-        expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+    return Math.max(drainTokensNanos(tokensAhead(urgencyNanos, extraTokens), workers), oneBatchNanos());
+  }
+
+  /** The least a request waits to be through this stage: the batching delay, then one batch's compute. */
+  private long oneBatchNanos() {
+    return expectedComputeNanos() + limits.maxQueueDelay().toNanos();
   }
 
   /** The tokens of the batches at the workers, of the queued requests at least as urgent, and {@code extraTokens}. */
@@ -366,15 +370,13 @@ final class StageBatcher {
    * so that the measured throughput is theirs: the queue drains this fast once it is at risk.
    */
   long leavingHereCompletionNanos(int workers, long urgencyNanos, long extraTokens) {
-    long ahead = tokensAhead(urgencyNanos, extraTokens);
-    double tokensPerSecond = computeTokenThroughput(workers);
-    long drain = tokensPerSecond <= 0 ? 0 : (long) (ahead / tokensPerSecond * 1e9);
-    return Math.max(drain, expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+    return Math.max(nanosFor(tokensAhead(urgencyNanos, extraTokens), computeTokenThroughput(workers)),
+        oneBatchNanos());
   }
 
   /** {@link #expectedCompletionNanos} with nothing ahead: what {@code ownTokens} take on an idle stage. */
   long idleCompletionNanos(int workers, long ownTokens) {
-    return Math.max(drainTokensNanos(ownTokens, workers), expectedComputeNanos() + limits.maxQueueDelay().toNanos());
+    return Math.max(drainTokensNanos(ownTokens, workers), oneBatchNanos());
   }
 
   /** Time for this stage's workers to get through {@code requests} at the measured throughput; 0 before the first batch. */
@@ -385,8 +387,12 @@ final class StageBatcher {
 
   /** Time for this stage's workers to get through {@code tokens} at the measured throughput; 0 before the first batch. */
   long drainTokensNanos(long tokens, int workers) {
-    double rate = tokenThroughput(workers);
-    return rate <= 0 ? 0 : (long) (tokens / rate * 1e9);
+    return nanosFor(tokens, tokenThroughput(workers));
+  }
+
+  /** Time to get through {@code tokens} at {@code tokensPerSecond}; 0 when the rate is not known yet. */
+  private static long nanosFor(long tokens, double tokensPerSecond) {
+    return tokensPerSecond <= 0 ? 0 : (long) (tokens / tokensPerSecond * 1e9);
   }
 
   StageStats stats(long now, int workers) {
